@@ -1,0 +1,73 @@
+"""Command line: ``buddy-tui [PATH] [--persona NAME|FILE] [--model MODEL]``.
+
+Arguments are checked before Textual is imported, so a mistake is reported in one plain line
+and the terminal is never switched into application mode for nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from buddy_tui import __version__
+from buddy_tui.core.frontmatter import DefinitionError
+from buddy_tui.core.personas import bundled_personas, resolve_persona
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, separate so tests can inspect it."""
+    parser = argparse.ArgumentParser(
+        prog="buddy-tui",
+        description="A terminal assistant for backend developers: browse a project beside a "
+        "Claude-powered backend persona.",
+        epilog="Set ANTHROPIC_API_KEY for Claude, or ANTHROPIC_BASE_URL for an Anthropic-compatible "
+        "local server (Ollama, llama.cpp). Type / in the app for commands.",
+    )
+    parser.add_argument("path", nargs="?", default=".", help="project folder to open (default: .)")
+    parser.add_argument("--persona", metavar="NAME|FILE",
+                        help="a bundled persona's name or a persona Markdown file (default: backend)")
+    parser.add_argument("--model", help="Claude model to use (default: $BUDDY_TUI_MODEL or a current Sonnet)")
+    parser.add_argument("--list-personas", action="store_true",
+                        help="print the bundled personas and where they live, then exit")
+    parser.add_argument("--version", action="version", version=f"buddy-tui {__version__}")
+    return parser
+
+
+def _fail(message: str) -> int:
+    print(f"buddy-tui: error: {message}", file=sys.stderr)
+    return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``buddy-tui`` command; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    if args.list_personas:
+        try:
+            personas = bundled_personas()
+        except DefinitionError as exc:
+            return _fail(str(exc))
+        for persona in personas.values():
+            print(f"{persona.name}\t{persona.path}\t{persona.description}")
+        return 0
+
+    root = Path(args.path).expanduser()
+    if not root.exists():
+        return _fail(f"{args.path}: no such folder")
+    if not root.is_dir():
+        return _fail(f"{args.path}: not a folder (open the folder that contains it)")
+    try:
+        persona = resolve_persona(args.persona)
+    except DefinitionError as exc:
+        return _fail(str(exc))
+
+    from buddy_tui.core.config import Settings
+    from buddy_tui.ui.app import BuddyApp
+
+    app = BuddyApp(root=root.resolve(), persona=persona, settings=Settings.from_env(model=args.model))
+    try:
+        app.run()
+    except KeyboardInterrupt:
+        return 130
+    return app.return_code or 0

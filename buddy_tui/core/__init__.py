@@ -1,0 +1,1 @@
+"""The core of buddy-tui: personas, commands, context, the chat client. It never imports Textual."""

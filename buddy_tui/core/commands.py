@@ -1,0 +1,151 @@
+"""Slash commands: persona specialities loaded from Markdown files, plus the app's own commands.
+
+A command file uses Claude Code's custom-command format: ``buddy/api.md`` is ``/buddy:api``, its
+front matter gives ``description`` and ``argument-hint``, and its body is the prompt, in which
+``$ARGUMENTS`` (everything typed after the command) and ``$1``, ``$2``... are replaced.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from buddy_tui.core import frontmatter
+from buddy_tui.core.resources import commands_dir
+
+CommandKind = Literal["prompt", "app"]
+
+#: Commands the app handles itself; they never reach the model.
+APP_COMMANDS: dict[str, tuple[str, str]] = {
+    "help": ("Show commands and key bindings", ""),
+    "clear": ("Start a new conversation (clears the chat)", ""),
+    "quit": ("Leave buddy-tui", ""),
+}
+
+
+@dataclass(frozen=True)
+class Command:
+    """A slash command: what the completion menu shows, and for prompt commands, the template."""
+
+    name: str
+    description: str
+    kind: CommandKind
+    argument_hint: str = ""
+    template: str = ""
+    source: str = "app"
+    path: Path | None = None
+
+    def expand(self, arguments: str) -> str:
+        """The prompt for this invocation, with ``$ARGUMENTS`` and ``$1``.. filled in."""
+        return expand_template(self.template, arguments)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What the user typed: ``/name arguments``."""
+
+    name: str
+    arguments: str
+
+
+_POSITIONAL = re.compile(r"\$(\d+)")
+
+
+def expand_template(template: str, arguments: str) -> str:
+    """Replace ``$ARGUMENTS`` with the whole argument text and ``$N`` with the Nth word (1-based).
+
+    Missing positional arguments become empty strings, as in Claude Code.
+    """
+    try:
+        words = shlex.split(arguments)
+    except ValueError:  # an unbalanced quote: fall back to plain whitespace splitting
+        words = arguments.split()
+    text = template.replace("$ARGUMENTS", arguments.strip())
+
+    def positional(match: re.Match[str]) -> str:
+        index = int(match.group(1)) - 1
+        return words[index] if 0 <= index < len(words) else ""
+
+    return _POSITIONAL.sub(positional, text)
+
+
+def parse_invocation(text: str) -> Invocation | None:
+    """``/buddy:api design x`` -> Invocation('buddy:api', 'design x'); anything else -> None."""
+    stripped = text.strip()
+    if not stripped.startswith("/") or stripped.startswith("//"):
+        return None
+    head, _, rest = stripped[1:].partition(" ")
+    if not head or "/" in head:  # '/usr/bin/env' is a path, not a command
+        return None
+    return Invocation(head, rest.strip())
+
+
+def command_name(path: Path, root: Path) -> str:
+    """Claude Code's naming: sub-folders become namespaces joined by ':'."""
+    parts = path.relative_to(root).with_suffix("").parts
+    return ":".join(parts)
+
+
+def load_command(path: Path, root: Path, source: str) -> Command:
+    """Load one command file; raises :class:`frontmatter.DefinitionError` when it cannot be read."""
+    doc = frontmatter.load(path)
+    if not doc.body:
+        raise frontmatter.DefinitionError(path, "has no body; the body is the command's prompt", doc.body_line)
+    first_line = doc.body.splitlines()[0].strip("# ").strip()
+    return Command(
+        name=command_name(path, root),
+        description=frontmatter.string_field(doc, "description", path) or first_line[:60],
+        kind="prompt",
+        argument_hint=_hint(doc.meta.get("argument-hint")),
+        template=doc.body,
+        source=source,
+        path=path,
+    )
+
+
+def _hint(value: object) -> str:
+    """``argument-hint: [env]`` is written unquoted in Claude Code files, which YAML reads as a list."""
+    if isinstance(value, list):
+        return " ".join(f"[{item}]" for item in value)
+    return "" if value is None else str(value)
+
+
+class CommandRegistry:
+    """All commands by name, with lookup and prefix completion."""
+
+    def __init__(self, commands: list[Command]) -> None:
+        self._commands = {command.name: command for command in commands}
+
+    @classmethod
+    def default(cls) -> CommandRegistry:
+        """The app commands plus every bundled command file."""
+        commands = [Command(name, desc, "app", hint) for name, (desc, hint) in APP_COMMANDS.items()]
+        root = commands_dir()
+        commands += [load_command(p, root, "bundled") for p in sorted(root.rglob("*.md"))]
+        return cls(commands)
+
+    def get(self, name: str) -> Command | None:
+        """The command called ``name`` (without the slash), if any."""
+        return self._commands.get(name)
+
+    def all(self) -> list[Command]:
+        """Every command, persona commands first, each group sorted by name."""
+        return sorted(self._commands.values(), key=lambda c: (c.kind != "prompt", c.name))
+
+    def complete(self, typed: str) -> list[Command]:
+        """Commands matching what follows the slash: prefix matches first, then substring matches."""
+        needle = typed.lower().lstrip("/")
+        commands = self.all()
+        prefix = [c for c in commands if c.name.lower().startswith(needle)]
+        inner = [c for c in commands if needle in c.name.lower() and c not in prefix]
+        return prefix + inner
+
+    def unknown_message(self, name: str) -> str:
+        """A helpful message for ``/name`` that is not a command."""
+        close = difflib.get_close_matches(name, list(self._commands), n=3, cutoff=0.6)
+        hint = f" Did you mean {', '.join('/' + c for c in close)}?" if close else ""
+        return f"Unknown command /{name}.{hint} Type / to see every command, or /help."

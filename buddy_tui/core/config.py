@@ -1,0 +1,89 @@
+"""Settings for a session, and the Anthropic client built from the SDK's own environment.
+
+Credentials and the endpoint are resolved by the SDK exactly as it documents
+(``ANTHROPIC_API_KEY``, ``ANTHROPIC_AUTH_TOKEN``, ``ANTHROPIC_BASE_URL``, profiles...). buddy-tui
+only adds one thing: a local Anthropic-compatible server named by ``ANTHROPIC_BASE_URL`` works
+without a key, since such servers do not check one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from buddy_tui.core.errors import CREDENTIALS_HINT
+
+if TYPE_CHECKING:
+    from anthropic import AnthropicError, AsyncAnthropic
+
+DEFAULT_MODEL = "claude-sonnet-5-5"
+DEFAULT_MAX_TOKENS = 8_192
+ANTHROPIC_API = "https://api.anthropic.com"
+#: Sent to a local server that ignores credentials; never a real key, never stored.
+LOCAL_PLACEHOLDER_KEY = "buddy-tui-local-server"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a session needs to talk to the model."""
+
+    model: str = DEFAULT_MODEL
+    max_tokens: int = DEFAULT_MAX_TOKENS
+    max_retries: int | None = None  # None: the SDK's default
+    timeout: float | None = None  # None: the SDK's default
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, *, model: str | None = None) -> Settings:
+        """Settings from ``BUDDY_TUI_*`` variables, with an explicit ``--model`` taking precedence."""
+        env = os.environ if env is None else env
+        max_tokens = env.get("BUDDY_TUI_MAX_TOKENS", "")
+        return cls(
+            model=model or env.get("BUDDY_TUI_MODEL") or DEFAULT_MODEL,
+            max_tokens=int(max_tokens) if max_tokens.isdigit() and int(max_tokens) > 0
+            else DEFAULT_MAX_TOKENS,
+        )
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where requests go and how they are authenticated, for the status line and the chat."""
+
+    ready: bool
+    base_url: str
+    auth: str
+    message: str = ""
+
+    @property
+    def local(self) -> bool:
+        """True when talking to something other than Anthropic's own API."""
+        return not self.base_url.rstrip("/").startswith(ANTHROPIC_API)
+
+
+def connect(settings: Settings) -> tuple[AsyncAnthropic | None, Connection]:
+    """Build the async client the SDK's way, or explain why there is none."""
+    from anthropic import AnthropicError, AsyncAnthropic
+
+    kwargs: dict[str, object] = {}
+    if settings.max_retries is not None:
+        kwargs["max_retries"] = settings.max_retries
+    if settings.timeout is not None:
+        kwargs["timeout"] = settings.timeout
+    try:
+        client = AsyncAnthropic(**kwargs)  # type: ignore[arg-type]
+    except AnthropicError as exc:  # e.g. a broken SDK profile named by ANTHROPIC_PROFILE
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return None, Connection(False, os.environ.get("ANTHROPIC_BASE_URL", ANTHROPIC_API), "none",
+                                f"The Anthropic SDK could not load credentials: {detail}")
+    base_url = str(client.base_url).rstrip("/")
+    if client.api_key is not None:
+        return client, Connection(True, base_url, "API key")
+    if client.auth_token is not None:
+        return client, Connection(True, base_url, "auth token")
+    if getattr(client, "credentials", None) is not None:
+        return client, Connection(True, base_url, "SDK profile")
+    if not base_url.startswith(ANTHROPIC_API):
+        local = AsyncAnthropic(api_key=LOCAL_PLACEHOLDER_KEY, **kwargs)  # type: ignore[arg-type]
+        return local, Connection(True, base_url, "none (local server)")
+    return None, Connection(False, base_url, "none", f"No API key is set. {CREDENTIALS_HINT}")

@@ -1,0 +1,190 @@
+"""Files as context: read them safely for the preview and for the model, and find ``@mentions``.
+
+Everything here is careful with what it is given: binary files are refused, undecodable bytes
+become replacement characters, huge files are read only up to a limit (and say so), and text is
+made safe to show in a terminal.
+"""
+
+from __future__ import annotations
+
+import re
+import stat
+from dataclasses import dataclass
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import Literal
+
+from buddy_tui.core.files import display_path, is_within
+
+#: How much of a file the preview reads; the rest is summarised, never loaded.
+PREVIEW_BYTES = 256 * 1024
+PREVIEW_LINES = 3_000
+#: Longer lines are cut in the preview so one enormous line cannot stall rendering.
+PREVIEW_LINE_CHARS = 2_000
+#: How much of one file is sent to the model as an attachment.
+ATTACH_BYTES = 200 * 1024
+_SNIFF_BYTES = 8 * 1024
+
+#: Files that usually hold secrets: attaching one needs the user's explicit confirmation.
+SENSITIVE_PATTERNS = (
+    ".env", ".env.*", "*.env", ".envrc", "*.pem", "*.key", "*.p12", "*.pfx", "*.keystore", "*.jks",
+    "id_rsa*", "id_dsa*", "id_ecdsa*", "id_ed25519*", ".netrc", ".pgpass", ".npmrc", ".pypirc",
+    "credentials", "credentials.*", "*secret*", "*.tfstate", "*.tfvars", "kubeconfig",
+    ".htpasswd", "service-account*.json",
+)
+
+PreviewKind = Literal["text", "binary", "error", "empty"]
+
+
+@dataclass(frozen=True)
+class FileText:
+    """Text read from a file: possibly only its head, never more than asked for."""
+
+    text: str
+    size: int
+    truncated: bool
+    lossy: bool  # bytes that were not valid UTF-8 were replaced
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What the preview pane shows for one file."""
+
+    path: Path
+    kind: PreviewKind
+    text: str = ""
+    size: int = 0
+    message: str = ""
+    truncated: bool = False
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file's text as it goes to the model, with the facts the chip shows."""
+
+    path: str  # relative to the project
+    text: str
+    size: int
+    truncated: bool
+
+    @property
+    def label(self) -> str:
+        """``models.py 2.1 KB`` (or ``first 200 KB of 3.4 MB``)."""
+        name = self.path.rsplit("/", 1)[-1]
+        if self.truncated:
+            return f"{name} first {human_size(len(self.text.encode()))} of {human_size(self.size)}"
+        return f"{name} {human_size(self.size)}"
+
+
+class ContextError(Exception):
+    """A file that cannot be used as context; the message is written for the user."""
+
+
+def human_size(size: int) -> str:
+    """1536 -> '1.5 KB'."""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def is_binary(head: bytes) -> bool:
+    """A NUL byte in the first few KB means binary, as git and grep decide it."""
+    return b"\x00" in head[:_SNIFF_BYTES]
+
+
+def is_sensitive(path: Path | str) -> bool:
+    """Whether a file's name says it probably holds secrets."""
+    name = Path(path).name.lower()
+    return any(fnmatch(name, pattern) for pattern in SENSITIVE_PATTERNS)
+
+
+def read_head(path: Path, limit: int) -> FileText:
+    """Read at most ``limit`` bytes of a regular file as text; raises :class:`ContextError`."""
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise ContextError(f"{path.name}: cannot read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ContextError(f"{path.name} is a folder")
+    if not stat.S_ISREG(info.st_mode):
+        raise ContextError(f"{path.name} is not a regular file (a pipe, socket or device)")
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise ContextError(f"{path.name}: cannot read ({exc.strerror or exc})") from None
+    if is_binary(data):
+        raise ContextError(f"{path.name} is a binary file ({human_size(info.st_size)})")
+    truncated = len(data) > limit or info.st_size > limit
+    data = data[:limit]
+    text = data.decode("utf-8", errors="replace")
+    lossy = "\ufffd" in text
+    if truncated and text.endswith("\ufffd"):  # a multi-byte character cut at the limit
+        text = text[:-1]
+    return FileText(text=text, size=max(info.st_size, len(data)), truncated=truncated, lossy=lossy)
+
+
+def load_preview(path: Path) -> Preview:
+    """Read a file for the preview pane: the head of it, cut to a bounded number of lines."""
+    try:
+        content = read_head(path, PREVIEW_BYTES)
+    except ContextError as exc:
+        kind: PreviewKind = "binary" if "binary" in str(exc) else "error"
+        return Preview(path=path, kind=kind, message=str(exc))
+    if content.size == 0:
+        return Preview(path=path, kind="empty", message=f"{path.name} is empty")
+    lines = content.text.splitlines()
+    truncated = content.truncated or len(lines) > PREVIEW_LINES
+    lines = [line if len(line) <= PREVIEW_LINE_CHARS else line[:PREVIEW_LINE_CHARS] + " …"
+             for line in lines[:PREVIEW_LINES]]
+    message = ""
+    if truncated:
+        message = f"Showing the first {len(lines):,} lines of {human_size(content.size)}."
+    return Preview(path=path, kind="text", text=printable("\n".join(lines)), size=content.size,
+                   message=message, truncated=truncated)
+
+
+def load_attachment(path: Path, root: Path) -> Attachment:
+    """Read a project file to send to the model; raises :class:`ContextError` when it cannot be."""
+    root = root.resolve()
+    if not is_within(path, root):
+        raise ContextError(f"{path} is outside the project folder")
+    content = read_head(path, ATTACH_BYTES)
+    return Attachment(path=display_path(path, root), text=content.text, size=content.size,
+                      truncated=content.truncated)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Make text safe to show literally: control characters (escape sequences included) become
+    visible symbols, so a file or a reply can never drive the terminal."""
+
+    def picture(match: re.Match[str]) -> str:
+        code = ord(match.group())
+        if code < 0x20:
+            return chr(0x2400 + code)
+        return "\u2421" if code == 0x7F else "\ufffd"
+
+    return _CONTROL.sub(picture, text)
+
+
+_MENTION = re.compile(r"(?:(?<=\s)|^)@(\"[^\"]+\"|[^\s\"]+)")
+
+
+def find_mentions(text: str, root: Path) -> list[Path]:
+    """Files named as ``@path`` (or ``@"path with spaces"``) that exist inside the project."""
+    root = root.resolve()
+    found: list[Path] = []
+    for match in _MENTION.finditer(text):
+        raw = match.group(1).strip('"').rstrip(".,;:!?)]}'")
+        if not raw:
+            continue
+        candidate = (root / raw)
+        if candidate.is_file() and is_within(candidate, root) and candidate not in found:
+            found.append(candidate)
+    return found

@@ -1,0 +1,105 @@
+"""The project folder: which paths belong in the tree, and keeping every path inside the root.
+
+Ignore rules follow git: every ``.gitignore`` from the root down to a path's folder applies, later
+(deeper) files override earlier ones, and ``.git/`` is always hidden. Matching is done by
+pathspec's git-compatible implementation rather than by hand.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pathspec
+
+ALWAYS_HIDDEN = frozenset({".git"})
+
+
+def is_within(path: Path, root: Path) -> bool:
+    """True when ``path`` (after resolving symlinks) is ``root`` or inside it."""
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop, or a path we may not stat
+        return False
+    return resolved == root or root in resolved.parents
+
+
+class IgnoreRules:
+    """Answers "is this path ignored?" for one project root, caching each folder's rules.
+
+    Safe to call from the tree's loader threads.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self._specs: dict[Path, pathspec.PathSpec | None] = {}
+        self._folders: dict[tuple[str, ...], bool] = {}
+        self._lock = threading.Lock()
+
+    def _spec_for(self, folder: Path) -> pathspec.PathSpec | None:
+        with self._lock:
+            if folder in self._specs:
+                return self._specs[folder]
+        spec: pathspec.PathSpec | None = None
+        try:
+            lines = (folder / ".gitignore").read_text(encoding="utf-8", errors="replace").splitlines()
+            spec = pathspec.GitIgnoreSpec.from_lines(lines)
+        except OSError:
+            spec = None
+        with self._lock:
+            self._specs[folder] = spec
+        return spec
+
+    def is_ignored(self, path: Path) -> bool:
+        """Whether git would ignore ``path`` (a path inside the root, absolute or relative to it)."""
+        path = path if path.is_absolute() else self.root / path
+        try:
+            relative = path.relative_to(self.root)
+        except ValueError:
+            return True  # outside the project: never shown
+        parts = relative.parts
+        if any(part in ALWAYS_HIDDEN for part in parts):
+            return True
+        # git never looks inside an ignored folder, so any ignored ancestor hides the path.
+        if any(self._folder_ignored(parts[:i]) for i in range(1, len(parts))):
+            return True
+        return bool(parts) and self._matches(parts, _is_dir(path))
+
+    def _folder_ignored(self, parts: tuple[str, ...]) -> bool:
+        with self._lock:
+            cached = self._folders.get(parts)
+        if cached is None:
+            cached = self._matches(parts, is_dir=True)
+            with self._lock:
+                self._folders[parts] = cached
+        return cached
+
+    def _matches(self, parts: tuple[str, ...], is_dir: bool) -> bool:
+        """Apply each .gitignore from the root to the path's parent; the deepest match wins."""
+        verdict = False
+        folder = self.root
+        for depth in range(len(parts)):
+            spec = self._spec_for(folder)
+            if spec is not None:
+                rest = "/".join(parts[depth:]) + ("/" if is_dir else "")
+                result = spec.check_file(rest)
+                if result.include is not None:
+                    verdict = bool(result.include)
+            folder = folder / parts[depth]
+        return verdict
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
+def display_path(path: Path, root: Path) -> str:
+    """The path as the user thinks of it: relative to the project, with forward slashes."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except (ValueError, OSError, RuntimeError):
+        return os.fspath(path)

@@ -1,0 +1,119 @@
+"""The Textual application: lays out the file browser beside the chat and routes between them.
+
+Kept thin on purpose: the file browser and chat pane own their behaviour; the app only wires
+selection in the tree to the preview and the prompt, and holds the global key bindings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DirectoryTree, Footer, Tree
+
+from buddy_tui import __version__
+from buddy_tui.core.commands import CommandRegistry
+from buddy_tui.core.config import Settings
+from buddy_tui.core.personas import Persona
+from buddy_tui.ui.widgets.chat_pane import ChatPane
+from buddy_tui.ui.widgets.file_browser import FileBrowser, FilePreview
+from buddy_tui.ui.widgets.prompt import PromptBar
+
+
+class BuddyApp(App[None]):
+    """buddy-tui: a project on the left, the persona on the right."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "buddy-tui"
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+        Binding("escape", "stop", "Stop", id="app.stop", priority=True),
+        Binding("ctrl+l", "focus_prompt", "Prompt", id="app.focus_prompt"),
+        Binding("ctrl+t", "focus_tree", "Files", id="app.focus_tree"),
+        Binding("ctrl+b", "toggle_files", "Hide files", id="app.toggle_files"),
+        Binding("ctrl+x", "drop_files", "Drop files", id="app.drop_files"),
+        Binding("f1", "help", "Help", id="app.help"),
+    ]
+
+    def __init__(self, root: Path, persona: Persona, settings: Settings | None = None,
+                 registry: CommandRegistry | None = None) -> None:
+        super().__init__()
+        self.root = root
+        self.persona = persona
+        self.settings = settings or Settings()
+        self.registry = registry or CommandRegistry.default()
+        self.sub_title = f"{persona.title} · {root}"
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            yield FileBrowser(self.root, id="files")
+            yield ChatPane(self.root, self.persona, self.settings, self.registry, id="chat")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = f"buddy-tui {__version__}"
+        self.action_focus_prompt()
+
+    @property
+    def chat(self) -> ChatPane:
+        """The chat pane."""
+        return self.query_one(ChatPane)
+
+    def _main_screen_active(self) -> bool:
+        return self.is_mounted and len(self.screen_stack) == 1 and bool(self.screen.query(ChatPane))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Esc belongs to dialogs when one is open; Stop shows only while a reply streams."""
+        if action == "stop":
+            if not self._main_screen_active():
+                return False
+            chat = self.chat
+            return chat.busy or bool(chat.prompt.menu.display)
+        return True
+
+    async def action_stop(self) -> None:
+        """Esc: close the command menu, else stop the streaming reply."""
+        if self.chat.prompt.close_menu():
+            return
+        await self.chat.stop()
+
+    def action_focus_prompt(self) -> None:
+        """Put the cursor in the prompt."""
+        self.chat.prompt.input.focus()
+
+    def action_focus_tree(self) -> None:
+        """Move focus to the file tree (showing it if hidden)."""
+        files = self.query_one(FileBrowser)
+        files.display = True
+        self.query_one(DirectoryTree).focus()
+
+    def action_toggle_files(self) -> None:
+        """Hide or show the file browser to give the chat the whole width."""
+        files = self.query_one(FileBrowser)
+        files.display = not files.display
+
+    def action_drop_files(self) -> None:
+        """Remove every attached file from the next question."""
+        self.chat.prompt.take_attachments()
+
+    async def action_help(self) -> None:
+        """Show commands and keys in the chat."""
+        await self.chat.run_app_command("help")
+
+    @on(Tree.NodeHighlighted, "#tree")
+    def _highlighted(self, event: Tree.NodeHighlighted[object]) -> None:
+        path = getattr(event.node.data, "path", None)
+        if isinstance(path, Path) and not event.node.allow_expand:
+            self.query_one(FilePreview).show(path)
+
+    @on(DirectoryTree.FileSelected, "#tree")
+    def _selected(self, event: DirectoryTree.FileSelected) -> None:
+        self.query_one(FilePreview).show(event.path)
+        self.chat.attach(event.path)
+
+    @on(PromptBar.Submitted)
+    def _keep_focus(self) -> None:
+        self.chat.prompt.input.focus()

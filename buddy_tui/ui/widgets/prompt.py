@@ -1,0 +1,184 @@
+"""The prompt: attachment chips, the slash-command menu, and the input line.
+
+Typing ``/`` opens the menu of commands with a one-line description each; up and down move
+through it, Tab (or Enter on a partial name) completes, Esc closes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.events import Click
+from textual.message import Message
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from buddy_tui.core.commands import Command, CommandRegistry
+from buddy_tui.core.context import Attachment, printable
+
+
+class Chip(Static):
+    """One attached file: name and size; clicking it removes it."""
+
+    def __init__(self, attachment: Attachment) -> None:
+        super().__init__(f"📎 {printable(attachment.label)} ✕", markup=False, classes="chip")
+        self.attachment = attachment
+        self.tooltip = f"{printable(attachment.path)} — click or Ctrl+X to remove"
+
+
+class CommandMenu(OptionList):
+    """Completion for slash commands."""
+
+    def show_for(self, commands: list[Command]) -> None:
+        """Fill the menu and make it visible (or hide it when nothing matches)."""
+        self.clear_options()
+        width = max((len(c.name) for c in commands), default=0) + 2
+        for command in commands:
+            prompt = Content.assemble(
+                (f"/{command.name}".ljust(width + 1), "bold"),
+                (command.description, ""),
+                (f"  {command.argument_hint}" if command.argument_hint else "", "dim"),
+            )
+            self.add_option(Option(prompt, id=command.name))
+        self.display = bool(commands)
+        if commands:
+            self.highlighted = 0
+
+    @property
+    def selected_name(self) -> str | None:
+        """The highlighted command's name, if the menu is open."""
+        if not self.display or self.highlighted is None:
+            return None
+        return self.get_option_at_index(self.highlighted).id
+
+
+class PromptInput(Input):
+    """The input line; up and down drive the command menu while it is open."""
+
+    BINDINGS = [
+        Binding("up", "menu(-1)", "Previous", show=False),
+        Binding("down", "menu(1)", "Next", show=False),
+        Binding("tab", "complete", "Complete", show=False),
+    ]
+
+    def action_menu(self, step: int) -> None:
+        """Move the menu highlight."""
+        menu = self.screen.query_one(CommandMenu)
+        if menu.display and menu.option_count:
+            menu.highlighted = ((menu.highlighted or 0) + step) % menu.option_count
+
+    def action_complete(self) -> None:
+        """Complete the highlighted command, or move focus as Tab normally does."""
+        bar = self.screen.query_one(PromptBar)
+        if not bar.complete():
+            self.screen.focus_next()
+
+
+class PromptBar(Vertical):
+    """Chips, menu and input together; posts :class:`PromptBar.Submitted` with the final text."""
+
+    @dataclass
+    class Submitted(Message):
+        """The user pressed Enter on non-empty text."""
+
+        bar: PromptBar
+        text: str
+
+        @property
+        def control(self) -> PromptBar:
+            return self.bar
+
+    def __init__(self, registry: CommandRegistry, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.registry = registry
+        self.attachments: list[Attachment] = []
+
+    def compose(self) -> ComposeResult:
+        menu = CommandMenu(id="command-menu")
+        menu.display = False
+        menu.can_focus = False
+        yield menu
+        yield Horizontal(id="chips")
+        yield PromptInput(placeholder="Ask the persona…  (/ for commands, @path to attach a file)",
+                          id="prompt-input")
+
+    @property
+    def input(self) -> PromptInput:
+        """The input line."""
+        return self.query_one(PromptInput)
+
+    @property
+    def menu(self) -> CommandMenu:
+        """The command menu."""
+        return self.query_one(CommandMenu)
+
+    @on(Input.Changed, "#prompt-input")
+    def _update_menu(self, event: Input.Changed) -> None:
+        text = event.value
+        if text.startswith("/") and " " not in text:
+            self.menu.show_for(self.registry.complete(text[1:]))
+        else:
+            self.menu.display = False
+
+    def complete(self) -> bool:
+        """Replace the typed command with the highlighted one; False when there was nothing to do."""
+        name = self.menu.selected_name
+        if name is None:
+            return False
+        self.input.value = f"/{name} "
+        self.input.cursor_position = len(self.input.value)
+        self.menu.display = False
+        return True
+
+    def close_menu(self) -> bool:
+        """Hide the menu; True when it was open."""
+        was_open = bool(self.menu.display)
+        self.menu.display = False
+        return was_open
+
+    @on(Input.Submitted, "#prompt-input")
+    def _submit(self, event: Input.Submitted) -> None:
+        event.stop()
+        typed = event.value.strip()
+        selected = self.menu.selected_name
+        if selected is not None and typed != f"/{selected}" and " " not in typed:
+            self.complete()  # Enter on a partial name completes it first
+            return
+        self.menu.display = False
+        if typed:
+            self.post_message(self.Submitted(self, typed))
+
+    @on(OptionList.OptionSelected, "#command-menu")
+    def _menu_clicked(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.complete()
+        self.input.focus()
+
+    def add_attachment(self, attachment: Attachment) -> None:
+        """Show a chip for a file (replacing an older chip for the same path)."""
+        self.remove_attachment(attachment.path)
+        self.attachments.append(attachment)
+        self.query_one("#chips").mount(Chip(attachment))
+
+    def remove_attachment(self, path: str) -> None:
+        """Drop the chip for ``path``, if there is one."""
+        self.attachments = [a for a in self.attachments if a.path != path]
+        for chip in self.query(Chip):
+            if chip.attachment.path == path:
+                chip.remove()
+
+    def take_attachments(self) -> list[Attachment]:
+        """Hand the attachments to the turn being sent and clear the chips."""
+        taken, self.attachments = self.attachments, []
+        self.query(Chip).remove()
+        return taken
+
+    @on(Click, ".chip")
+    def _chip_clicked(self, event: Click) -> None:
+        if isinstance(event.widget, Chip):
+            self.remove_attachment(event.widget.attachment.path)

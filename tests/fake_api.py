@@ -1,0 +1,810 @@
+"""A fake Anthropic Messages API server for tests, spoken to by the real SDK over real HTTP.
+
+Start it, point ``anthropic.Anthropic(base_url=fake.base_url, api_key=...)`` at it, and queue
+scripts (:class:`Reply`, :class:`HttpError`, :class:`StreamError`, :class:`Cut`, :class:`Hang`);
+each queued script answers exactly one ``POST /v1/messages`` in order. When the queue is empty,
+``default_reply`` (by default :func:`demo_reply`) answers.
+
+Run ``python -m tests.fake_api --port 8765 --delay 0.03`` to serve the demo reply by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import json
+import re
+import select
+import socket
+import socketserver
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self, cast
+from urllib.parse import urlsplit
+
+__all__ = [
+    "Cut",
+    "FakeAnthropic",
+    "Hang",
+    "HttpError",
+    "RecordedRequest",
+    "Reply",
+    "Script",
+    "StreamError",
+    "demo_reply",
+    "split_text",
+]
+
+ORGANIZATION_ID = "00000000-0000-4000-8000-00000000fa4e"
+
+# Error types the real API uses, with the HTTP status each comes with.
+ERROR_STATUS: dict[str, int] = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "billing_error": 402,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "timeout_error": 504,
+    "overloaded_error": 529,
+}
+
+MODELS: list[dict[str, Any]] = [
+    {
+        "type": "model",
+        "id": "claude-sonnet-4-5-20250929",
+        "display_name": "Claude Sonnet 4.5",
+        "created_at": "2025-09-29T00:00:00Z",
+        "lifecycle": "active",
+        "deprecated_at": None,
+        "retires_at": None,
+        "max_input_tokens": 200000,
+        "max_tokens": 64000,
+    },
+    {
+        "type": "model",
+        "id": "claude-haiku-4-5-20251001",
+        "display_name": "Claude Haiku 4.5",
+        "created_at": "2025-10-01T00:00:00Z",
+        "lifecycle": "active",
+        "deprecated_at": None,
+        "retires_at": None,
+        "max_input_tokens": 200000,
+        "max_tokens": 64000,
+    },
+]
+
+
+def split_text(text: str, size: int) -> list[str]:
+    """Split ``text`` into pieces of at most ``size`` characters."""
+    if size < 1:
+        raise ValueError("size must be at least 1")
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+@dataclass
+class RecordedRequest:
+    """One HTTP request the server received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any] | None
+
+
+@dataclass
+class Reply:
+    """A successful streamed (or plain JSON) answer: one ``content_block_delta`` per chunk."""
+
+    chunks: list[str]
+    delay: float = 0.0
+    stop_reason: str = "end_turn"
+    input_tokens: int = 25
+    output_tokens: int | None = None
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    model: str | None = None
+
+    @classmethod
+    def of(cls, text: str, size: int = 8, **fields: Any) -> Reply:
+        """A reply whose text is ``text`` split into chunks of ``size`` characters."""
+        return cls(split_text(text, size), **fields)
+
+    @property
+    def text(self) -> str:
+        """The whole reply text."""
+        return "".join(self.chunks)
+
+
+@dataclass
+class HttpError:
+    """An HTTP error response with the real API's error body."""
+
+    status: int
+    error_type: str
+    message: str
+    retry_after: float | None = None
+    retry_after_ms: float | None = None
+    should_retry: bool | None = None  # sets ``x-should-retry: true|false`` when given
+
+
+@dataclass
+class StreamError:
+    """HTTP 200: the stream starts, sends ``chunks``, then an in-stream ``event: error``."""
+
+    chunks: list[str]
+    error_type: str = "overloaded_error"
+    message: str = "Overloaded"
+    delay: float = 0.0
+
+
+@dataclass
+class Cut:
+    """The stream starts, sends ``chunks``, then the server closes the socket mid-body."""
+
+    chunks: list[str]
+    delay: float = 0.0
+
+
+@dataclass
+class Hang:
+    """Accept the request, send nothing for ``seconds``, then close the connection."""
+
+    seconds: float
+
+
+Script = Reply | HttpError | StreamError | Cut | Hang
+
+
+# --------------------------------------------------------------------------------------------
+# Demo reply
+
+
+def _block_text(block: Any) -> str:
+    """The text of a content block (or string), ignoring non-text blocks."""
+    if isinstance(block, str):
+        return block
+    if isinstance(block, dict):
+        if isinstance(block.get("text"), str):
+            return cast(str, block["text"])
+        if "content" in block:
+            return _content_text(block["content"])
+        source = block.get("source")
+        if isinstance(source, dict) and isinstance(source.get("data"), str) and source.get("type") == "text":
+            return cast(str, source["data"])
+    return ""
+
+
+def _content_text(content: Any) -> str:
+    """The text of a message's ``content`` (a string or a list of blocks)."""
+    if isinstance(content, list):
+        return "\n".join(text for text in (_block_text(b) for b in content) if text)
+    return _block_text(content)
+
+
+def _last_user_text(body: dict[str, Any]) -> str:
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return ""
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == "user":
+            return _content_text(message.get("content"))
+    return ""
+
+
+_DOCUMENT_RE = re.compile(r"<document\b.*?</document>", re.DOTALL)
+_SOURCE_RE = re.compile(r"<source>\s*(.*?)\s*</source>", re.DOTALL)
+_DOCUMENTS_WRAPPER_RE = re.compile(r"</?documents>")
+
+
+def demo_reply(body: dict[str, Any], delay: float = 0.0) -> Reply:
+    """A realistic Markdown answer to the last user message, in ~6-character chunks."""
+    text = _last_user_text(body)
+    sources = [m.group(1) for doc in _DOCUMENT_RE.finditer(text) for m in _SOURCE_RE.finditer(doc.group(0))]
+    question = _DOCUMENTS_WRAPPER_RE.sub("", _DOCUMENT_RE.sub("", text))
+    first_line = next((line.strip() for line in question.splitlines() if line.strip()), "")
+    if len(first_line) > 120:
+        first_line = first_line[:117] + "..."
+    asked = f"You asked “{first_line}”." if first_line else "Your message was empty."
+    if sources:
+        files = ", ".join(f"`{s}`" for s in sources)
+        asked += f" I read the attached files: {files}."
+    answer = (
+        "## A backend take\n\n"
+        f"{asked} Here is how I would approach it, keeping the service small and easy to test.\n\n"
+        "- Validate input at the edge and fail fast with a clear error.\n"
+        "- Keep I/O behind a narrow interface so tests can swap it out.\n"
+        "- Make retries **idempotent** and bound them with a timeout.\n\n"
+        "```python\n"
+        "import asyncio\n"
+        "\n"
+        "\n"
+        "async def fetch_with_retry(fetch, attempts: int = 3) -> bytes:\n"
+        "    for attempt in range(1, attempts + 1):\n"
+        "        try:\n"
+        "            return await asyncio.wait_for(fetch(), timeout=5)\n"
+        "        except TimeoutError:\n"
+        "            if attempt == attempts:\n"
+        "                raise\n"
+        "            await asyncio.sleep(0.5 * 2**attempt)\n"
+        "```\n\n"
+        "That should give you a solid starting point; tell me more about your stack and I can refine it."
+    )
+    return Reply.of(answer, size=6, delay=delay)
+
+
+# --------------------------------------------------------------------------------------------
+# Wire helpers
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _sse(event: str, data: dict[str, Any]) -> bytes:
+    return f"event: {event}\ndata: {_dumps(data)}\n\n".encode()
+
+
+def _error_body(error_type: str, message: str, request_id: str | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": "error", "error": {"type": error_type, "message": message}}
+    if request_id is not None:
+        body["request_id"] = request_id
+    return body
+
+
+def _reason_phrase(status: int) -> str:
+    if status == 529:
+        return "Overloaded"
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _count_chars(value: Any) -> int:
+    """Characters of text in a system prompt or message list."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, list):
+        return sum(_count_chars(item) for item in value)
+    if isinstance(value, dict):
+        if "role" in value:
+            return _count_chars(value.get("content"))
+        return len(_block_text(value))
+    return 0
+
+
+class _ClientGone(Exception):
+    """The client closed the connection (or the server is stopping) mid-response."""
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], fake: FakeAnthropic) -> None:
+        self.fake = fake
+        super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind does a reverse DNS lookup (getfqdn), which can be slow offline.
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name = str(host)
+        self.server_port = int(port)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Client disconnects are normal; anything else is kept for tests to inspect, never printed.
+        error = sys.exc_info()[1]
+        if error is not None and not isinstance(error, OSError):
+            self.fake.server_errors.append(error)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fake-anthropic/1.0"
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    @property
+    def fake(self) -> FakeAnthropic:
+        return cast(_Server, self.server).fake
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Stay quiet."""
+
+    def setup(self) -> None:
+        super().setup()
+        self.fake._track(self.connection, add=True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.fake._track(self.connection, add=False)
+
+    # -- dispatch ---------------------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_PUT(self) -> None:
+        self._dispatch()
+
+    def do_PATCH(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        fake = self.fake
+        raw = self._read_body()
+        path = urlsplit(self.path).path
+        body: dict[str, Any] | None = None
+        body_error: str | None = None
+        if raw:
+            try:
+                parsed = json.loads(raw)
+            except ValueError:
+                body_error = "There was an error parsing the body of your request: invalid JSON"
+            else:
+                if isinstance(parsed, dict):
+                    body = parsed
+                else:
+                    body_error = "The request body must be a JSON object"
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        request_id = fake._record(RecordedRequest(self.command, path, headers, body))
+        if self.command == "POST" and path in ("/v1/messages", "/v1/messages/count_tokens"):
+            if body_error is not None:
+                self._send_error(400, "invalid_request_error", body_error, request_id)
+                return
+            required = (
+                ("model", "messages")
+                if path.endswith("count_tokens")
+                else ("model", "max_tokens", "messages")
+            )
+            problem = self._validate(body or {}, required)
+            if problem is not None:
+                self._send_error(400, "invalid_request_error", problem, request_id)
+            elif path == "/v1/messages":
+                self._messages(body or {}, request_id)
+            else:
+                self._count_tokens(body or {}, request_id)
+        elif self.command == "GET" and path == "/v1/models":
+            self._send_json(200, self._models_page(), request_id)
+        elif self.command == "GET" and path.startswith("/v1/models/"):
+            model_id = path.removeprefix("/v1/models/")
+            model = next((m for m in MODELS if m["id"] == model_id), None)
+            if model is None:
+                self._send_error(404, "not_found_error", f"model: {model_id}", request_id)
+            else:
+                self._send_json(200, model, request_id)
+        else:
+            self._send_error(404, "not_found_error", "Not Found", request_id)
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("transfer-encoding", "").lower() == "chunked":
+            parts: list[bytes] = []
+            while True:
+                size_line = self.rfile.readline()
+                size = int(size_line.split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(parts)
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("content-length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    @staticmethod
+    def _validate(body: dict[str, Any], required: tuple[str, ...]) -> str | None:
+        for name in required:
+            if name not in body:
+                return f"{name}: Field required"
+        if not isinstance(body["model"], str) or not body["model"]:
+            return "model: Input should be a valid string"
+        if "max_tokens" in required:
+            max_tokens = body["max_tokens"]
+            if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
+                return "max_tokens: Input should be greater than or equal to 1"
+        messages = body["messages"]
+        if not isinstance(messages, list):
+            return "messages: Input should be a valid list"
+        if not messages:
+            return "messages: at least one message is required"
+        for i, message in enumerate(messages):
+            if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
+                return f"messages.{i}.role: Input should be 'user' or 'assistant'"
+            if "content" not in message:
+                return f"messages.{i}.content: Field required"
+        return None
+
+    # -- routes -----------------------------------------------------------------------------
+
+    def _messages(self, body: dict[str, Any], request_id: str) -> None:
+        fake = self.fake
+        script = fake._next_script(body)
+        stream = body.get("stream") is True
+        model = str(body["model"])
+        n = request_id.removeprefix("req_fake_")
+        if isinstance(script, HttpError):
+            self._send_error(
+                script.status,
+                script.error_type,
+                script.message,
+                request_id,
+                retry_after=script.retry_after,
+                retry_after_ms=script.retry_after_ms,
+                should_retry=script.should_retry,
+            )
+        elif isinstance(script, Hang):
+            self._hang(script.seconds)
+        elif not stream:
+            self._plain_message(script, model, n, request_id)
+        else:
+            self._stream_message(script, model, n, request_id)
+
+    def _count_tokens(self, body: dict[str, Any], request_id: str) -> None:
+        chars = _count_chars(body.get("system")) + _count_chars(body.get("messages"))
+        self._send_json(200, {"input_tokens": chars // 4}, request_id)
+
+    @staticmethod
+    def _models_page() -> dict[str, Any]:
+        return {"data": MODELS, "has_more": False, "first_id": MODELS[0]["id"], "last_id": MODELS[-1]["id"]}
+
+    # -- plain responses --------------------------------------------------------------------
+
+    def _common_headers(self, request_id: str) -> None:
+        self.send_header("request-id", request_id)
+        self.send_header("anthropic-organization-id", ORGANIZATION_ID)
+
+    def _send_json(
+        self, status: int, payload: dict[str, Any], request_id: str, extra: dict[str, str] | None = None
+    ) -> None:
+        data = _dumps(payload).encode()
+        try:
+            self.send_response(status, _reason_phrase(status))
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self._common_headers(request_id)
+            for name, value in (extra or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:
+            self.close_connection = True
+
+    def _send_error(
+        self,
+        status: int,
+        error_type: str,
+        message: str,
+        request_id: str,
+        *,
+        retry_after: float | None = None,
+        retry_after_ms: float | None = None,
+        should_retry: bool | None = None,
+    ) -> None:
+        extra: dict[str, str] = {}
+        if retry_after is not None:
+            extra["retry-after"] = f"{retry_after:g}"
+        if retry_after_ms is not None:
+            extra["retry-after-ms"] = f"{retry_after_ms:g}"
+        if should_retry is not None:
+            extra["x-should-retry"] = "true" if should_retry else "false"
+        self._send_json(status, _error_body(error_type, message, request_id), request_id, extra)
+
+    def _plain_message(self, script: Script, model: str, n: str, request_id: str) -> None:
+        if isinstance(script, Cut):
+            # Headers promise a body that never fully arrives.
+            partial = _dumps({"id": f"msg_fake_{n}", "type": "message", "role": "assistant"}).encode()
+            try:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(partial) * 10))
+                self._common_headers(request_id)
+                self.end_headers()
+                self.wfile.write(partial)
+            except OSError:
+                pass
+            self._close_now()
+            return
+        if isinstance(script, StreamError):
+            status = ERROR_STATUS.get(script.error_type, 500)
+            self._send_error(status, script.error_type, script.message, request_id)
+            return
+        assert isinstance(script, Reply)
+        if script.delay > 0 and not self._pause(script.delay * len(script.chunks)):
+            self.fake.client_gone.set()
+            self._close_now()
+            return
+        message = _message_object(script, model, n)
+        message["content"] = [{"type": "text", "text": script.text}]
+        message["stop_reason"] = script.stop_reason
+        message["usage"]["output_tokens"] = _output_tokens(script)
+        self._send_json(200, message, request_id)
+
+    # -- streaming --------------------------------------------------------------------------
+
+    def _stream_message(self, script: Script, model: str, n: str, request_id: str) -> None:
+        assert isinstance(script, Reply | StreamError | Cut)
+        reply = script if isinstance(script, Reply) else Reply(script.chunks, delay=script.delay)
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+            self.send_header("Cache-Control", "no-cache")
+            self.send_header("Transfer-Encoding", "chunked")
+            self._common_headers(request_id)
+            self.end_headers()
+            self._write_event(
+                "message_start", {"type": "message_start", "message": _message_object(reply, model, n)}
+            )
+            self._write_event(
+                "content_block_start",
+                {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+            )
+            self._write_event("ping", {"type": "ping"})
+            for chunk in reply.chunks:
+                if reply.delay > 0 and not self._pause(reply.delay):
+                    raise _ClientGone
+                self._write_event(
+                    "content_block_delta",
+                    {
+                        "type": "content_block_delta",
+                        "index": 0,
+                        "delta": {"type": "text_delta", "text": chunk},
+                    },
+                )
+            if isinstance(script, Cut):
+                self._close_now()
+                return
+            if isinstance(script, StreamError):
+                self._write_event("error", _error_body(script.error_type, script.message, None))
+                self._write_chunk(b"")
+                return
+            self._write_event("content_block_stop", {"type": "content_block_stop", "index": 0})
+            self._write_event(
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": reply.stop_reason, "stop_sequence": None},
+                    "usage": {"output_tokens": _output_tokens(reply)},
+                },
+            )
+            self._write_event("message_stop", {"type": "message_stop"})
+            self._write_chunk(b"")
+        except (_ClientGone, OSError):
+            if not self.fake._stopping.is_set():
+                self.fake.client_gone.set()
+            self._close_now()
+            return
+        self.fake._stream_completed()
+
+    def _write_event(self, event: str, data: dict[str, Any]) -> None:
+        self._write_chunk(_sse(event, data))
+
+    def _write_chunk(self, data: bytes) -> None:
+        """Write one HTTP/1.1 chunk (an empty one ends the body)."""
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+    # -- connection control -----------------------------------------------------------------
+
+    def _pause(self, seconds: float) -> bool:
+        """Sleep ``seconds``; False as soon as the client closes or the server stops."""
+        deadline = time.monotonic() + seconds
+        stopping = self.fake._stopping
+        while not stopping.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return True
+            try:
+                readable, _, _ = select.select([self.connection], [], [], min(remaining, 0.05))
+                if readable and not self.connection.recv(1, socket.MSG_PEEK):
+                    return False
+            except (OSError, ValueError):
+                return False
+            if readable:
+                # Unexpected bytes from the client: just wait out the rest.
+                return not stopping.wait(max(0.0, deadline - time.monotonic()))
+        return False
+
+    def _hang(self, seconds: float) -> None:
+        self._pause(seconds)
+        self._close_now()
+
+    def _close_now(self) -> None:
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+
+def _output_tokens(reply: Reply) -> int:
+    return reply.output_tokens if reply.output_tokens is not None else len(reply.chunks)
+
+
+def _message_object(reply: Reply, model: str, n: str) -> dict[str, Any]:
+    """The message object as sent in ``message_start``."""
+    return {
+        "id": f"msg_fake_{n}",
+        "type": "message",
+        "role": "assistant",
+        "model": reply.model or model,
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {
+            "input_tokens": reply.input_tokens,
+            "cache_creation_input_tokens": reply.cache_creation_input_tokens,
+            "cache_read_input_tokens": reply.cache_read_input_tokens,
+            "cache_creation": {
+                "ephemeral_5m_input_tokens": reply.cache_creation_input_tokens,
+                "ephemeral_1h_input_tokens": 0,
+            },
+            "output_tokens": 1,
+            "service_tier": "standard",
+        },
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Public server
+
+
+class FakeAnthropic:
+    """A fake Anthropic API on a local port; see the module docstring."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.port = port
+        self.requests: list[RecordedRequest] = []
+        self.client_gone = threading.Event()
+        self.completed_streams = 0
+        self.default_reply: Callable[[dict[str, Any]], Reply] = demo_reply
+        self.server_errors: list[BaseException] = []
+        self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
+        self._scripts: collections.deque[Script] = collections.deque()
+        self._counter = 0
+        self._connections: set[socket.socket] = set()
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        """``http://HOST:PORT`` of the running server."""
+        if self._server is None:
+            raise RuntimeError("FakeAnthropic is not started")
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> Self:
+        """Bind and serve in a background thread."""
+        if self._server is not None:
+            return self
+        self._stopping.clear()
+        self._server = _Server((self.host, self.port), self)
+        self.port = int(self._server.server_address[1])
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.02,), name="fake-anthropic", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and drop open connections."""
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        self._stopping.set()
+        server.shutdown()
+        with self._lock:
+            connections = list(self._connections)
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def queue(self, *scripts: Script) -> None:
+        """Queue scripts; each answers one ``POST /v1/messages``, in order."""
+        with self._lock:
+            self._scripts.extend(scripts)
+
+    @property
+    def pending(self) -> int:
+        """How many queued scripts are still unused."""
+        with self._lock:
+            return len(self._scripts)
+
+    def message_requests(self) -> list[RecordedRequest]:
+        """Every ``POST /v1/messages`` received so far."""
+        with self._lock:
+            return [r for r in self.requests if r.method == "POST" and r.path == "/v1/messages"]
+
+    def wait_for_requests(self, n: int, timeout: float = 5.0) -> list[RecordedRequest]:
+        """Block until at least ``n`` message requests arrived; TimeoutError otherwise."""
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while True:
+                found = [r for r in self.requests if r.method == "POST" and r.path == "/v1/messages"]
+                if len(found) >= n:
+                    return found
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"expected {n} message requests, got {len(found)} in {timeout}s")
+                self._arrived.wait(remaining)
+
+    # -- used by the handler ----------------------------------------------------------------
+
+    def _record(self, request: RecordedRequest) -> str:
+        with self._arrived:
+            self._counter += 1
+            self.requests.append(request)
+            self._arrived.notify_all()
+            return f"req_fake_{self._counter}"
+
+    def _next_script(self, body: dict[str, Any]) -> Script:
+        with self._lock:
+            if self._scripts:
+                return self._scripts.popleft()
+        return self.default_reply(body)
+
+    def _stream_completed(self) -> None:
+        with self._lock:
+            self.completed_streams += 1
+
+    def _track(self, conn: socket.socket, *, add: bool) -> None:
+        with self._lock:
+            if add:
+                self._connections.add(conn)
+            else:
+                self._connections.discard(conn)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the demo reply in the foreground until Ctrl-C."""
+    parser = argparse.ArgumentParser(description="Run the fake Anthropic API server.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--delay", type=float, default=0.03, help="seconds before each streamed chunk")
+    args = parser.parse_args(argv)
+    delay: float = args.delay
+    fake = FakeAnthropic(args.host, args.port)
+    fake.default_reply = lambda body: replace(demo_reply(body), delay=delay)
+    with fake:
+        print(fake.base_url, flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
