@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from buddy_tui.core.errors import CREDENTIALS_HINT
 
 if TYPE_CHECKING:
-    from anthropic import AnthropicError, AsyncAnthropic
+    from anthropic import AsyncAnthropic
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
 DEFAULT_MAX_TOKENS = 8_192

@@ -33,15 +33,15 @@ class IgnoreRules:
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
-        self._specs: dict[Path, pathspec.PathSpec | None] = {}
+        self._specs: dict[Path, pathspec.GitIgnoreSpec | None] = {}
         self._folders: dict[tuple[str, ...], bool] = {}
         self._lock = threading.Lock()
 
-    def _spec_for(self, folder: Path) -> pathspec.PathSpec | None:
+    def _spec_for(self, folder: Path) -> pathspec.GitIgnoreSpec | None:
         with self._lock:
             if folder in self._specs:
                 return self._specs[folder]
-        spec: pathspec.PathSpec | None = None
+        spec: pathspec.GitIgnoreSpec | None = None
         try:
             lines = (folder / ".gitignore").read_text(encoding="utf-8", errors="replace").splitlines()
             spec = pathspec.GitIgnoreSpec.from_lines(lines)

@@ -6,15 +6,19 @@ selection in the tree to the preview and the prompt, and holds the global key bi
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import DirectoryTree, Footer, Tree
 
 from buddy_tui import __version__
+from buddy_tui.core import crash
 from buddy_tui.core.commands import CommandRegistry
 from buddy_tui.core.config import Settings
 from buddy_tui.core.personas import Persona
@@ -28,7 +32,7 @@ class BuddyApp(App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "buddy-tui"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
         Binding("escape", "stop", "Stop", id="app.stop", priority=True),
         Binding("ctrl+l", "focus_prompt", "Prompt", id="app.focus_prompt"),
@@ -53,6 +57,19 @@ class BuddyApp(App[None]):
             yield ChatPane(self.root, self.persona, self.settings, self.registry, id="chat")
         yield Footer()
 
+    def _handle_exception(self, error: Exception) -> None:
+        """A bug must not dump a traceback (with local variables) on the user: write a scrubbed
+        report to the log folder and leave one plain line. BUDDY_TUI_DEBUG=1 keeps Textual's view."""
+        if os.environ.get("BUDDY_TUI_DEBUG"):
+            super()._handle_exception(error)
+            return
+        self._return_code = 1
+        if self._exception is None:  # Pilot re-raises this in tests
+            self._exception = error
+            self._exception_event.set()
+        self._exit_renderables.append(Text(crash.one_line(error, crash.write_report(error))))
+        self._close_messages_no_wait()
+
     def on_mount(self) -> None:
         self.title = f"buddy-tui {__version__}"
         self.action_focus_prompt()
@@ -63,7 +80,7 @@ class BuddyApp(App[None]):
         return self.query_one(ChatPane)
 
     def _main_screen_active(self) -> bool:
-        return self.is_mounted and len(self.screen_stack) == 1 and bool(self.screen.query(ChatPane))
+        return bool(self.screen_stack) and len(self.screen_stack) == 1 and bool(self.screen.query(ChatPane))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Esc belongs to dialogs when one is open; Stop shows only while a reply streams."""
@@ -113,6 +130,7 @@ class BuddyApp(App[None]):
     def _selected(self, event: DirectoryTree.FileSelected) -> None:
         self.query_one(FilePreview).show(event.path)
         self.chat.attach(event.path)
+        self.action_focus_prompt()
 
     @on(PromptBar.Submitted)
     def _keep_focus(self) -> None:

@@ -17,12 +17,19 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
-from buddy_tui.core.chat import ChatEvent, Conversation, TextDelta, TurnFailed, TurnFinished, build_request
-from buddy_tui.core.chat import stream_turn, user_content
+from buddy_tui.core.chat import (
+    ChatEvent,
+    Conversation,
+    TextDelta,
+    TurnFailed,
+    TurnFinished,
+    build_request,
+    stream_turn,
+    user_content,
+)
 from buddy_tui.core.commands import CommandRegistry, parse_invocation
 from buddy_tui.core.config import Connection, Settings, connect
-from buddy_tui.core.context import Attachment, ContextError, find_mentions, is_sensitive, load_attachment
-from buddy_tui.core.context import printable
+from buddy_tui.core.context import Attachment, ContextError, find_mentions, is_sensitive, load_attachment, printable
 from buddy_tui.core.files import display_path
 from buddy_tui.core.personas import Persona
 from buddy_tui.ui.help import help_markdown
@@ -108,6 +115,10 @@ class ChatPane(Vertical):
             "or type `/` for commands."))
         self.transcript.anchor()
         self._connect()
+
+    async def on_unmount(self) -> None:
+        if self.client is not None:
+            await self.client.close()
 
     @work(thread=True, group="connect")
     def _connect(self) -> None:

@@ -7,10 +7,11 @@ through it, Tab (or Enter on a partial name) completes, Esc closes it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.events import Click
@@ -60,7 +61,7 @@ class CommandMenu(OptionList):
 class PromptInput(Input):
     """The input line; up and down drive the command menu while it is open."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "menu(-1)", "Previous", show=False),
         Binding("down", "menu(1)", "Next", show=False),
         Binding("tab", "complete", "Complete", show=False),

@@ -1,0 +1,104 @@
+"""Make the SVG screenshots the README shows, from real runs of buddy-tui against the fake API.
+
+    python screenshots/make_screenshots.py
+
+Each picture is the real app (real SDK, real HTTP on 127.0.0.1) driven the way a user would,
+on a generated sample project, at 160x48.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from textual.widgets import DirectoryTree, Static  # noqa: E402
+
+from buddy_tui.ui.app import BuddyApp  # noqa: E402
+from tests.fake_api import FakeAnthropic, Reply  # noqa: E402
+from tests.helpers import make_app, make_project, wait_for  # noqa: E402
+
+SIZE = (160, 48)
+ANSWER = """## What could go wrong under load
+
+The biggest risk is **`load_orders`** (app/models.py:12): it issues one query per order.
+
+1. **N+1 queries**: 1 + N round trips per request; at 200 orders that is 201 queries and far
+   past a 200 ms budget.
+2. **SQL built with `%`** (app/models.py:13): an injection hole, and the database cannot reuse
+   the plan.
+3. **No pagination**: a heavy user returns every order in one response.
+
+### Fix
+
+```python
+def load_orders(db, user_id: int, limit: int = 50, after: int = 0):
+    return db.query(
+        "SELECT o.*, l.* FROM orders o JOIN lines l ON l.order_id = o.id "
+        "WHERE o.user_id = %s AND o.id > %s ORDER BY o.id LIMIT %s",
+        (user_id, after, limit),
+    )
+```
+
+Add an index on `lines(order_id)` and measure P95 before and after.
+"""
+
+
+async def open_models(app: BuddyApp, pilot: object) -> None:
+    tree = app.query_one(DirectoryTree)
+    await wait_for(pilot, lambda: any(str(n.label) == "app" for n in tree.root.children))  # type: ignore[arg-type]
+    folder = next(n for n in tree.root.children if str(n.label) == "app")
+    folder.expand()
+    await wait_for(pilot, lambda: len(folder.children) == 2)  # type: ignore[arg-type]
+    tree.select_node(next(n for n in folder.children if str(n.label) == "models.py"))
+    await wait_for(pilot, lambda: app.query_one("#preview").border_title == "app/models.py")  # type: ignore[arg-type]
+
+
+async def main_screen(project: Path, fake: FakeAnthropic) -> None:
+    fake.queue(Reply.of(ANSWER, size=10, input_tokens=2_310, cache_read_input_tokens=2_048))
+    app = make_app(project)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.chat.client is not None)
+        await open_models(app, pilot)
+        app.chat.prompt.input.value = "what could go wrong with these models under load?"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: fake.completed_streams == 1 and not app.chat.busy)
+        app.chat.query_one("#connection", Static).update("claude-sonnet-5-5 @ http://127.0.0.1:8765")
+        app.chat.prompt.input.cursor_blink = False
+        await pilot.pause(0.3)
+        app.save_screenshot("main.svg", str(HERE))
+
+
+async def command_menu(project: Path) -> None:
+    app = make_app(project)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.chat.client is not None)
+        await open_models(app, pilot)
+        app.chat.prompt.input.focus()
+        await pilot.press("/")
+        await pilot.pause(0.2)
+        app.chat.prompt.input.cursor_blink = False
+        app.chat.query_one("#connection", Static).update("claude-sonnet-5-5 @ http://127.0.0.1:8765")
+        app.save_screenshot("commands.svg", str(HERE))
+
+
+async def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp, FakeAnthropic() as fake:
+        os.environ["ANTHROPIC_BASE_URL"] = fake.base_url
+        os.environ["ANTHROPIC_API_KEY"] = "sk-ant-screenshot-placeholder"
+        project = make_project(Path(tmp) / "orders-service")
+        await main_screen(project, fake)
+        await command_menu(project)
+    for name in ("main.svg", "commands.svg"):
+        text = (HERE / name).read_text(encoding="utf-8")
+        assert "sk-ant-" not in text, f"{name} must never show a key"
+        print(HERE / name)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

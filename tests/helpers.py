@@ -1,0 +1,72 @@
+"""Shared test helpers: a sample project, an app wired to the fake API, and waiting for the UI."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from buddy_tui.core.config import Settings
+from buddy_tui.core.personas import resolve_persona
+from buddy_tui.ui.app import BuddyApp
+
+MODELS_PY = '''"""Order models."""
+from dataclasses import dataclass
+
+
+@dataclass
+class Order:
+    id: int
+    user_id: int
+    total_cents: int
+
+
+def load_orders(db, user_id):
+    orders = db.query("SELECT * FROM orders WHERE user_id = %s" % user_id)
+    for order in orders:
+        order.lines = db.query(f"SELECT * FROM lines WHERE order_id = {order.id}")
+    return orders
+'''
+
+
+def make_project(root: Path) -> Path:
+    """A small backend project: code, an ignored folder, a binary, a secrets file."""
+    (root / "app").mkdir(parents=True)
+    (root / "app" / "models.py").write_text(MODELS_PY)
+    (root / "app" / "__init__.py").write_text("")
+    (root / "README.md").write_text("# Orders service\n")
+    (root / "requirements.txt").write_text("fastapi==0.115\nsqlalchemy==2.0\n")
+    (root / ".gitignore").write_text("__pycache__/\n*.log\n")
+    (root / "__pycache__").mkdir()
+    (root / "__pycache__" / "models.cpython-311.pyc").write_bytes(b"\x00\x01")
+    (root / "server.log").write_text("ignored\n")
+    (root / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    (root / ".env").write_text("DATABASE_URL=postgres://u:p@db/orders\n")
+    (root / ".git").mkdir()
+    (root / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    return root
+
+
+def make_app(root: Path, **settings: object) -> BuddyApp:
+    """The real app on ``root`` with the bundled backend persona; retries off unless asked."""
+    options: dict[str, object] = {"max_retries": 0, **settings}
+    return BuddyApp(root=root, persona=resolve_persona(None), settings=Settings(**options))  # type: ignore[arg-type]
+
+
+async def wait_for(pilot: Pilot[None], condition: Callable[[], object], timeout: float = 5.0,
+                   what: str = "condition") -> None:
+    """Let the app run until ``condition()`` is truthy; fail the test if it never is."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.02)
+
+
+def text_of(widget: Static) -> str:
+    """The plain text a Static shows."""
+    return str(widget.render())

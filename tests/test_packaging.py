@@ -1,0 +1,76 @@
+"""The shipped package: entry points, the core's independence from Textual, and the wheel."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+from buddy_tui import __version__
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, capture_output=True, text=True, cwd=cwd, env=env, timeout=600, check=False)
+
+
+def test_core_never_imports_textual() -> None:
+    code = ("import sys, pkgutil, importlib, buddy_tui.core as core\n"
+            "for m in pkgutil.iter_modules(core.__path__): importlib.import_module('buddy_tui.core.' + m.name)\n"
+            "bad = sorted(n for n in sys.modules if n == 'textual' or n.startswith('textual.'))\n"
+            "print(len(list(pkgutil.iter_modules(core.__path__))), bad)")
+    result = run(sys.executable, "-c", code)
+    assert result.returncode == 0, result.stderr
+    count, bad = result.stdout.strip().split(" ", 1)
+    assert int(count) >= 8 and bad == "[]"
+
+
+def test_version_help_and_module_entry_point() -> None:
+    version = run(sys.executable, "-m", "buddy_tui", "--version")
+    assert version.returncode == 0 and version.stdout.strip() == f"buddy-tui {__version__}"
+    help_text = run(sys.executable, "-m", "buddy_tui", "--help").stdout
+    for option in ("--persona", "--model", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"):
+        assert option in help_text
+
+
+def test_bad_arguments_are_one_plain_line(tmp_path: Path) -> None:
+    missing = run(sys.executable, "-m", "buddy_tui", str(tmp_path / "nope"))
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == f"buddy-tui: error: {tmp_path / 'nope'}: no such folder"
+    broken = tmp_path / "broken.md"
+    broken.write_text("---\nname: [x\n---\nbody\n")
+    bad_persona = run(sys.executable, "-m", "buddy_tui", str(tmp_path), "--persona", str(broken))
+    assert bad_persona.returncode == 2
+    assert bad_persona.stderr.startswith(f"buddy-tui: error: {broken}:2: front matter is not valid YAML")
+    assert "Traceback" not in bad_persona.stderr
+
+
+@pytest.mark.slow
+def test_wheel_installs_into_a_fresh_venv_and_finds_the_persona(tmp_path: Path) -> None:
+    """Build the wheel, install it (not editable) into a new virtual environment, and run it."""
+    dist = tmp_path / "dist"
+    built = run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(dist), str(ROOT))
+    assert built.returncode == 0, built.stdout + built.stderr
+    wheel = next(dist.glob("buddy_tui-*.whl"))
+    env_dir = tmp_path / "fresh"
+    venv.create(env_dir, with_pip=True)
+    python = env_dir / "bin" / "python"
+    installed = run(str(python), "-m", "pip", "install", "--quiet", str(wheel))
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    clean_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    listed = run(str(env_dir / "bin" / "buddy-tui"), "--list-personas", cwd=outside, env=clean_env)
+    assert listed.returncode == 0, listed.stderr
+    name, path, description = listed.stdout.splitlines()[0].split("\t")
+    assert name == "backend" and "reliability" in description.lower()
+    assert Path(path).is_relative_to(env_dir) and Path(path).name == "backend.md"
+    commands = run(str(python), "-c", "from buddy_tui.core.commands import CommandRegistry as R; "
+                   "print(sorted(c.name for c in R.default().all() if c.kind == 'prompt'))", cwd=outside,
+                   env=clean_env)
+    assert commands.stdout.count("buddy:") == 6, commands.stderr
