@@ -21,7 +21,7 @@ from textual.widgets import DirectoryTree, Static  # noqa: E402
 
 from buddy_tui.ui.app import BuddyApp  # noqa: E402
 from tests.fake_api import FakeAnthropic, Reply  # noqa: E402
-from tests.helpers import make_app, make_project, wait_for  # noqa: E402
+from tests.helpers import make_app, make_project, settled, wait_for  # noqa: E402
 
 SIZE = (160, 48)
 ANSWER = """## What could go wrong under load
@@ -67,7 +67,7 @@ async def main_screen(project: Path, fake: FakeAnthropic) -> None:
         await open_models(app, pilot)
         app.chat.prompt.input.value = "what could go wrong with these models under load?"
         await pilot.press("enter")
-        await wait_for(pilot, lambda: fake.completed_streams == 1 and not app.chat.busy)
+        await wait_for(pilot, lambda: fake.completed_streams == 1 and settled(app))
         app.chat.query_one("#connection", Static).update("claude-sonnet-5-5 @ http://127.0.0.1:8765")
         app.chat.prompt.input.cursor_blink = False
         await pilot.pause(0.3)

@@ -67,6 +67,14 @@ async def wait_for(pilot: Pilot[None], condition: Callable[[], object], timeout:
         await pilot.pause(0.02)
 
 
+def settled(app: BuddyApp) -> bool:
+    """No reply streaming, and every reply's final state (usage, error, interruption) on screen."""
+    from buddy_tui.ui.widgets.transcript import AssistantMessage
+
+    statuses = [text_of(r.query_one(".status", Static)) for r in app.query(AssistantMessage)]
+    return not app.chat.busy and not any(s.startswith(("thinking", "streaming")) for s in statuses)
+
+
 def text_of(widget: Static) -> str:
     """The plain text a Static shows."""
     return str(widget.render())

@@ -14,7 +14,7 @@ from textual.widgets import DirectoryTree, Static
 
 from buddy_tui.ui.widgets.file_browser import FilePreview
 from tests.fake_api import FakeAnthropic, Reply
-from tests.helpers import make_app, make_project, wait_for
+from tests.helpers import make_app, make_project, settled, wait_for
 
 ANSWER = (
     "## What could go wrong under load\n\n"
@@ -70,7 +70,7 @@ def test_main_screen_after_an_answer(snap_compare: object, tmp_path: Path, monke
         await select_models_py(pilot)
         chat.prompt.input.value = "what could go wrong with these models under load?"
         await pilot.press("enter")
-        await wait_for(pilot, lambda: fake_api.completed_streams == 1 and not chat.busy, what="the answer")
+        await wait_for(pilot, lambda: fake_api.completed_streams == 1 and settled(pilot.app), what="the answer")
         chat.query_one("#connection", Static).update("claude-sonnet-5-5 @ http://127.0.0.1:8765")
         chat.prompt.input.cursor_blink = False
         await pilot.pause(0.3)

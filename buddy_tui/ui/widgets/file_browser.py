@@ -6,17 +6,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rich.syntax import Syntax
 from rich.text import Text, TextType
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import DirectoryTree, Static
+from textual.strip import Strip
+from textual.widgets import DirectoryTree
 
 from buddy_tui.core.context import Preview, load_preview, printable
 from buddy_tui.core.files import IgnoreRules, display_path, is_within
 from buddy_tui.core.highlight import lexer_for
+from buddy_tui.ui.widgets.code_view import CodeView, highlight_lines, message_lines
 
 
 class ProjectTree(DirectoryTree):
@@ -38,27 +39,32 @@ class ProjectTree(DirectoryTree):
         return super().process_label(label)
 
 
-class FilePreview(VerticalScroll):
-    """Shows the head of one file with line numbers and highlighting; reads happen off the UI thread."""
+class FilePreview(CodeView):
+    """Shows the head of one file with line numbers and highlighting.
+
+    Reading and highlighting both happen in a worker thread, so a slow disk or a huge file never
+    blocks the app; a newer selection simply supersedes an older one.
+    """
 
     @dataclass
     class Loaded(Message):
-        """A file has been read (or refused) and can be shown."""
+        """A file has been read (or refused) and rendered, ready to show."""
 
         preview: Preview
-        lexer: str
+        lines: list[Strip]
 
     def __init__(self, root: Path, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.root = root
         self.path: Path | None = None
+        self.preview: Preview | None = None
         self.can_focus = True
 
-    def compose(self) -> ComposeResult:
-        yield Static("Select a file to preview it.", id="preview-body", markup=False)
+    def on_mount(self) -> None:
+        self.set_lines(message_lines("Select a file to preview it."))
 
     def show(self, path: Path) -> None:
-        """Preview ``path`` (reading it in a thread, so a slow or huge file never blocks)."""
+        """Preview ``path``."""
         if path == self.path:
             return
         self.path = path
@@ -68,22 +74,19 @@ class FilePreview(VerticalScroll):
     @work(thread=True, exclusive=True, group="preview")
     def _load(self, path: Path) -> None:
         preview = load_preview(path)
-        lexer = lexer_for(path) if preview.kind == "text" else ""
-        self.post_message(self.Loaded(preview, lexer))
+        if preview.kind == "text":
+            lines = highlight_lines(preview.text, lexer_for(path))
+        else:
+            lines = message_lines(printable(preview.message))
+        self.post_message(self.Loaded(preview, lines))
 
     @on(Loaded)
     def _show_loaded(self, event: Loaded) -> None:
-        preview = event.preview
-        if preview.path != self.path:
+        if event.preview.path != self.path:
             return  # the user has moved on; a newer read is on its way
-        body = self.query_one("#preview-body", Static)
-        self.border_subtitle = printable(preview.message)
-        if preview.kind != "text":
-            body.update(Text(printable(preview.message), style="italic"))
-        else:
-            body.update(Syntax(preview.text, event.lexer, line_numbers=True, word_wrap=False,
-                               theme="ansi_dark", indent_guides=False))
-        self.scroll_home(animate=False)
+        self.preview = event.preview
+        self.border_subtitle = printable(event.preview.message)
+        self.set_lines(event.lines)
 
 
 class FileBrowser(Vertical):
