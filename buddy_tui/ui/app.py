@@ -40,6 +40,8 @@ class BuddyApp(App[None]):
         Binding("ctrl+b", "toggle_files", "Hide files", id="app.toggle_files"),
         Binding("ctrl+x", "drop_files", "Drop files", id="app.drop_files"),
         Binding("f1", "help", "Help", id="app.help"),
+        Binding("pageup", "scroll_chat(-1)", "Scroll chat up", id="app.chat_up", show=False),
+        Binding("pagedown", "scroll_chat(1)", "Scroll chat down", id="app.chat_down", show=False),
     ]
 
     def __init__(self, root: Path, persona: Persona, settings: Settings | None = None,
@@ -96,6 +98,14 @@ class BuddyApp(App[None]):
         if self.chat.prompt.close_menu():
             return
         await self.chat.stop()
+
+    def action_scroll_chat(self, pages: int) -> None:
+        """Page through the chat from the prompt (the tree and preview page themselves)."""
+        transcript = self.chat.transcript
+        if pages < 0:
+            transcript.scroll_page_up()
+        else:
+            transcript.scroll_page_down()
 
     def action_focus_prompt(self) -> None:
         """Put the cursor in the prompt."""

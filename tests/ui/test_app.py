@@ -68,6 +68,14 @@ async def select_file(pilot: object, app: object, name: str) -> None:
     await pilot.pause()  # type: ignore[attr-defined]
 
 
+async def attach_models_py(pilot: object, app: object) -> None:
+    """Wait for the tree and the client, then select app/models.py so it becomes a chip."""
+    await wait_for(pilot, lambda: "app" in tree_labels(app) and app.chat.client is not None)  # type: ignore[arg-type, attr-defined]
+    await open_folder(pilot, app, "app")
+    await select_file(pilot, app, "models.py")
+    await wait_for(pilot, lambda: len(app.query(Chip)) == 1)  # type: ignore[arg-type, attr-defined]
+
+
 async def submit(pilot: object, app: object, text: str) -> None:
     app.chat.prompt.input.value = text  # type: ignore[attr-defined]
     app.chat.prompt.input.focus()  # type: ignore[attr-defined]
@@ -120,11 +128,8 @@ async def test_selecting_a_file_previews_it_and_attaches_a_chip(project: Path, o
 async def test_question_with_selected_file_streams_markdown_answer(project: Path, online: FakeAnthropic) -> None:
     online.queue(Reply.of(ANSWER, size=3, delay=0.05, input_tokens=900, cache_read_input_tokens=800))
     app = make_app(project)
-    async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: "app" in tree_labels(app) and app.chat.client is not None)
-        await open_folder(pilot, app, "app")
-        await select_file(pilot, app, "models.py")
-        await wait_for(pilot, lambda: len(app.query(Chip)) == 1)
+    async with app.run_test(size=(110, 30)) as pilot:
+        await attach_models_py(pilot, app)
         await submit(pilot, app, "what could go wrong with these models under load?")
         user = app.query_one(UserMessage)
         assert user.text == "what could go wrong with these models under load?"
@@ -134,6 +139,11 @@ async def test_question_with_selected_file_streams_markdown_answer(project: Path
         await wait_for(pilot, lambda: app.chat.busy and replies(app)[0].text, what="streaming")
         await pilot.press("a", "b")
         assert app.chat.prompt.input.value == "ab"
+        transcript = app.chat.transcript
+        await wait_for(pilot, lambda: transcript.max_scroll_y > 0, what="the chat to overflow")
+        await pilot.press("pageup")
+        await wait_for(pilot, lambda: transcript.scroll_y < transcript.max_scroll_y, what="scrolling up")
+        await pilot.press("pagedown", "pagedown")
         reply = replies(app)[0]
         await wait_for(pilot, lambda: not app.chat.busy and "in 900" in status(reply), what="the answer to finish")
         assert reply.text == ANSWER
@@ -258,10 +268,7 @@ async def test_api_errors_show_in_chat_and_keep_the_question(
     online.queue(script)
     app = make_app(project)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: "app" in tree_labels(app) and app.chat.client is not None)
-        await open_folder(pilot, app, "app")
-        await select_file(pilot, app, "models.py")
-        await wait_for(pilot, lambda: len(app.query(Chip)) == 1)
+        await attach_models_py(pilot, app)
         await submit(pilot, app, "review these models")
         await wait_for(pilot, lambda: online.message_requests() and settled(app))
         assert words in status(replies(app)[0])
