@@ -13,7 +13,7 @@ from pathlib import Path
 
 from buddy_tui import __version__
 from buddy_tui.core.frontmatter import DefinitionError
-from buddy_tui.core.personas import bundled_personas, resolve_persona
+from buddy_tui.core.personas import bundled_personas
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,19 +53,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     root = Path(args.path).expanduser()
-    if not root.exists():
-        return _fail(f"{args.path}: no such folder")
-    if not root.is_dir():
-        return _fail(f"{args.path}: not a folder (open the folder that contains it)")
     try:
-        persona = resolve_persona(args.persona)
+        if not root.exists():
+            return _fail(f"{args.path}: no such folder")
+        if not root.is_dir():
+            return _fail(f"{args.path}: not a folder (open the folder that contains it)")
+        next(root.iterdir(), None)
+    except OSError as exc:
+        return _fail(f"{args.path}: cannot open ({exc.strerror or exc})")
+    from buddy_tui.core.config import Settings
+    from buddy_tui.core.session import open_session
+
+    try:
+        session = open_session(root.resolve(), args.persona, Settings.from_env(model=args.model))
     except DefinitionError as exc:
         return _fail(str(exc))
 
-    from buddy_tui.core.config import Settings
     from buddy_tui.ui.app import BuddyApp
 
-    app = BuddyApp(root=root.resolve(), persona=persona, settings=Settings.from_env(model=args.model))
+    app = BuddyApp(session)
     try:
         app.run()
     except KeyboardInterrupt:

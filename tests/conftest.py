@@ -29,3 +29,5 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pyte
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("ANTHROPIC_CONFIG_DIR", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))  # no SDK profile on disk
+    # An empty buddy-tui config folder, so the developer's own personas and commands never leak in.
+    monkeypatch.setenv("BUDDY_TUI_CONFIG_DIR", str(tmp_path_factory.mktemp("buddy-config")))

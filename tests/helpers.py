@@ -10,7 +10,7 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from buddy_tui.core.config import Settings
-from buddy_tui.core.personas import resolve_persona
+from buddy_tui.core.session import open_session
 from buddy_tui.ui.app import BuddyApp
 
 MODELS_PY = '''"""Order models."""
@@ -50,10 +50,10 @@ def make_project(root: Path) -> Path:
     return root
 
 
-def make_app(root: Path, **settings: object) -> BuddyApp:
-    """The real app on ``root`` with the bundled backend persona; retries off unless asked."""
+def make_app(root: Path, persona: str | None = None, **settings: object) -> BuddyApp:
+    """The real app on ``root`` (backend persona unless named); SDK retries off unless asked."""
     options: dict[str, object] = {"max_retries": 0, **settings}
-    return BuddyApp(root=root, persona=resolve_persona(None), settings=Settings(**options))  # type: ignore[arg-type]
+    return BuddyApp(open_session(root, persona, Settings(**options)))  # type: ignore[arg-type]
 
 
 async def wait_for(pilot: Pilot[None], condition: Callable[[], object], timeout: float = 5.0,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import anthropic
 import pytest
@@ -175,3 +176,20 @@ async def test_cancelling_the_consumer_closes_the_http_stream(fake_api: FakeAnth
     assert await asyncio.to_thread(fake_api.client_gone.wait, 5.0)
     assert fake_api.completed_streams == 0
     assert not any(isinstance(e, TurnFinished | TurnFailed) for e in seen)
+
+
+def test_project_memory_follows_the_persona_in_the_system_prompt(tmp_path: Path) -> None:
+    from buddy_tui.core.project import load_memory
+
+    (tmp_path / "CLAUDE.md").write_text("# Notes\nUse Postgres 16.\n")
+    (tmp_path / ".buddy").mkdir()
+    (tmp_path / ".buddy" / "memory.md").write_text("x" * 70_000)
+    memory = load_memory(tmp_path)
+    assert [(m.path, m.truncated) for m in memory] == [("CLAUDE.md", False), (".buddy/memory.md", True)]
+    request = build_request(persona=PERSONA, conversation=Conversation(), user=user_content("q", []),
+                            model="m", max_tokens=10, memory=memory)
+    system = request["system"]
+    assert system[0] == {"type": "text", "text": PERSONA.prompt}
+    assert system[1]["text"] == '<project_memory source="CLAUDE.md">\n# Notes\nUse Postgres 16.\n</project_memory>'
+    assert system[2]["text"].startswith('<project_memory source=".buddy/memory.md" truncated="true">')
+    assert "cache_control" not in system[1] and system[2]["cache_control"] == {"type": "ephemeral"}

@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, capture_output=True, text=True, cwd=cwd, env=env, timeout=600, check=False)
+    return subprocess.run(args, capture_output=True, text=True, cwd=cwd, env=env, timeout=300, check=False,
+                          stdin=subprocess.DEVNULL)
 
 
 def test_core_never_imports_textual() -> None:
@@ -43,10 +44,10 @@ def test_bad_arguments_are_one_plain_line(tmp_path: Path) -> None:
     assert missing.returncode == 2
     assert missing.stderr.strip() == f"buddy-tui: error: {tmp_path / 'nope'}: no such folder"
     broken = tmp_path / "broken.md"
-    broken.write_text("---\nname: [x\n---\nbody\n")
+    broken.write_text("---\nname: half-written\ndescription: saved mid-edit\n")
     bad_persona = run(sys.executable, "-m", "buddy_tui", str(tmp_path), "--persona", str(broken))
     assert bad_persona.returncode == 2
-    assert bad_persona.stderr.startswith(f"buddy-tui: error: {broken}:2: front matter is not valid YAML")
+    assert bad_persona.stderr.startswith(f"buddy-tui: error: {broken}:1: front matter opened with '---' is never")
     assert "Traceback" not in bad_persona.stderr
 
 

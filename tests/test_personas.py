@@ -48,7 +48,7 @@ def test_bundled_persona_is_our_own_words() -> None:
 def test_seed_persona_loads_exactly_as_it_is() -> None:
     if not SEED.exists():
         pytest.skip("the seed persona lives outside the repository and is not in this checkout")
-    persona = resolve_persona(str(SEED))
+    persona = resolve_persona(str(SEED), {})
     assert persona.name == "persona-backend"
     assert persona.title == "Backend"
     assert persona.allowed_tools == ("Read", "Grep", "Glob", "Edit", "Write")
@@ -87,7 +87,7 @@ def test_file_without_front_matter_is_all_body(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "problem", "line"),
     [
-        ("---\nname: x\ndescription: [unclosed\n---\nbody", "not valid YAML", 3),
+        ("---\n!!! ???\n---\nbody", "no 'key: value' lines", 2),
         ("---\nname: x\nbody without end", "never closed", 1),
         ("---\n- a\n- b\n---\nbody", "key: value", 2),
         ("---\nname: x\n---\n", "has no body", 4),
@@ -121,8 +121,8 @@ def test_binary_and_non_utf8_files_are_refused(tmp_path: Path) -> None:
 
 def test_missing_and_unknown_personas(tmp_path: Path) -> None:
     with pytest.raises(DefinitionError, match="file not found"):
-        resolve_persona(str(tmp_path / "nope.md"))
+        resolve_persona(str(tmp_path / "nope.md"), bundled_personas())
     with pytest.raises(DefinitionError, match="no persona of that name"):
-        resolve_persona("astrologer")
-    assert resolve_persona(None).name == "backend"
-    assert resolve_persona("backend").name == "backend"
+        resolve_persona("astrologer", bundled_personas())
+    assert resolve_persona(None, bundled_personas()).name == "backend"
+    assert resolve_persona("backend", bundled_personas()).name == "backend"

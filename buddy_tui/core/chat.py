@@ -7,6 +7,7 @@ SDK's stream context, which closes the HTTP response at once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from buddy_tui.core.context import Attachment
 from buddy_tui.core.errors import Failure, describe_error
 from buddy_tui.core.personas import Persona
+from buddy_tui.core.project import MemoryFile
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
@@ -75,6 +77,14 @@ class TurnFailed:
 ChatEvent = TextDelta | TurnFinished | TurnFailed
 
 
+_CLOSING_TAGS = re.compile(r"</(document_content|document|documents|source)>", re.IGNORECASE)
+
+
+def _fenced(text: str) -> str:
+    """File text that cannot close the tags around it (``</document_content>`` becomes ``<\\/...>``)."""
+    return _CLOSING_TAGS.sub(lambda m: f"<\\/{m.group(1)}>", text)
+
+
 def render_documents(attachments: Sequence[Attachment]) -> str:
     """Attached files as one clearly delimited block, each with its path, ahead of the question."""
     parts = ["<documents>"]
@@ -84,8 +94,8 @@ def render_documents(attachments: Sequence[Attachment]) -> str:
             note = (f"\n<note>Only the first {len(item.text.encode()):,} of {item.size:,} bytes of "
                     "this file are included.</note>")
         parts.append(
-            f'<document index="{index}">\n<source>{item.path}</source>{note}\n'
-            f"<document_content>\n{item.text}\n</document_content>\n</document>"
+            f'<document index="{index}">\n<source>{_fenced(item.path)}</source>{note}\n'
+            f"<document_content>\n{_fenced(item.text)}\n</document_content>\n</document>"
         )
     parts.append("</documents>")
     return "\n".join(parts)
@@ -127,18 +137,26 @@ def build_request(
     user: list[dict[str, Any]],
     model: str,
     max_tokens: int,
+    memory: Sequence[MemoryFile] = (),
 ) -> dict[str, Any]:
     """The keyword arguments of ``messages.stream`` for one turn.
 
-    The persona is the system prompt and carries a cache breakpoint; so does the newest user
-    block, so the next turn reads the whole conversation so far from the prompt cache.
+    The persona is the system prompt, followed by the project's memory files; the last system
+    block carries a cache breakpoint, and so does the newest user block, so the next turn reads
+    the whole conversation so far from the prompt cache.
     """
+    system: list[dict[str, Any]] = [{"type": "text", "text": persona.prompt}]
+    for item in memory:
+        note = ' truncated="true"' if item.truncated else ""
+        system.append({"type": "text", "text": f'<project_memory source="{item.path}"{note}>\n{item.text}\n'
+                                               "</project_memory>"})
+    system[-1]["cache_control"] = CACHE
     last = [dict(block) for block in user]
     last[-1]["cache_control"] = CACHE
     return {
         "model": model,
         "max_tokens": max_tokens,
-        "system": [{"type": "text", "text": persona.prompt, "cache_control": CACHE}],
+        "system": system,
         "messages": [*conversation.messages, {"role": "user", "content": last}],
     }
 

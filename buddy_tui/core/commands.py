@@ -15,13 +15,18 @@ from pathlib import Path
 from typing import Literal
 
 from buddy_tui.core import frontmatter
+from buddy_tui.core.fuzzy import fuzzy_filter
 from buddy_tui.core.resources import commands_dir
 
 CommandKind = Literal["prompt", "app"]
 
 #: Commands the app handles itself; they never reach the model.
 APP_COMMANDS: dict[str, tuple[str, str]] = {
-    "help": ("Show commands and key bindings", ""),
+    "help": ("Show commands, personas and key bindings", ""),
+    "persona": ("Switch persona (no name: list them)", "[name]"),
+    "pin": ("Pin the current persona for this conversation, or unpin", ""),
+    "problems": ("Persona and command files that could not be read", ""),
+    "retry": ("Send the last question that failed again", ""),
     "clear": ("Start a new conversation (clears the chat)", ""),
     "quit": ("Leave buddy-tui", ""),
 }
@@ -38,6 +43,9 @@ class Command:
     template: str = ""
     source: str = "app"
     path: Path | None = None
+    allowed_tools: tuple[str, ...] | None = None  # narrows the persona's tools when given
+    model: str | None = None
+    persona: str | None = None  # run with this persona, whatever would be chosen otherwise
 
     def expand(self, arguments: str) -> str:
         """The prompt for this invocation, with ``$ARGUMENTS`` and ``$1``.. filled in."""
@@ -64,7 +72,10 @@ def expand_template(template: str, arguments: str) -> str:
         words = shlex.split(arguments)
     except ValueError:  # an unbalanced quote: fall back to plain whitespace splitting
         words = arguments.split()
-    text = template.replace("$ARGUMENTS", arguments.strip())
+    arguments = arguments.strip()
+    if arguments and "$ARGUMENTS" not in template and not _POSITIONAL.search(template):
+        return f"{template}\n\nARGUMENTS: {arguments}"  # as Claude Code does for such templates
+    text = template.replace("$ARGUMENTS", arguments)
 
     def positional(match: re.Match[str]) -> str:
         index = int(match.group(1)) - 1
@@ -95,15 +106,18 @@ def load_command(path: Path, root: Path, source: str) -> Command:
     doc = frontmatter.load(path)
     if not doc.body:
         raise frontmatter.DefinitionError(path, "has no body; the body is the command's prompt", doc.body_line)
-    first_line = doc.body.splitlines()[0].strip("# ").strip()
+    first_line = next(line for line in doc.body.splitlines() if line.strip()).strip("# ").strip()
     return Command(
         name=command_name(path, root),
-        description=frontmatter.string_field(doc, "description", path) or first_line[:60],
+        description=frontmatter.string_field(doc, "description", path) or first_line[:100],
         kind="prompt",
         argument_hint=_hint(doc.meta.get("argument-hint")),
         template=doc.body,
         source=source,
         path=path,
+        allowed_tools=frontmatter.list_field(doc, "allowed-tools", path),
+        model=frontmatter.string_field(doc, "model", path),
+        persona=frontmatter.string_field(doc, "persona", path),
     )
 
 
@@ -121,12 +135,16 @@ class CommandRegistry:
         self._commands = {command.name: command for command in commands}
 
     @classmethod
+    def with_app_commands(cls, commands: list[Command]) -> CommandRegistry:
+        """The app's own commands plus ``commands`` (which may not replace them)."""
+        app = [Command(name, desc, "app", hint) for name, (desc, hint) in APP_COMMANDS.items()]
+        return cls(app + [c for c in commands if c.name not in APP_COMMANDS])
+
+    @classmethod
     def default(cls) -> CommandRegistry:
-        """The app commands plus every bundled command file."""
-        commands = [Command(name, desc, "app", hint) for name, (desc, hint) in APP_COMMANDS.items()]
+        """The app commands plus every bundled command file (no user or project commands)."""
         root = commands_dir()
-        commands += [load_command(p, root, "bundled") for p in sorted(root.rglob("*.md"))]
-        return cls(commands)
+        return cls.with_app_commands([load_command(p, root, "bundled") for p in sorted(root.rglob("*.md"))])
 
     def get(self, name: str) -> Command | None:
         """The command called ``name`` (without the slash), if any."""
@@ -137,12 +155,8 @@ class CommandRegistry:
         return sorted(self._commands.values(), key=lambda c: (c.kind != "prompt", c.name))
 
     def complete(self, typed: str) -> list[Command]:
-        """Commands matching what follows the slash: prefix matches first, then substring matches."""
-        needle = typed.lower().lstrip("/")
-        commands = self.all()
-        prefix = [c for c in commands if c.name.lower().startswith(needle)]
-        inner = [c for c in commands if needle in c.name.lower() and c not in prefix]
-        return prefix + inner
+        """Commands matching what follows the slash, fuzzily (``bapi`` finds ``buddy:api``), best first."""
+        return fuzzy_filter(typed.lstrip("/"), self.all(), lambda c: c.name)
 
     def unknown_message(self, name: str) -> str:
         """A helpful message for ``/name`` that is not a command."""

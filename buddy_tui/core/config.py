@@ -25,6 +25,26 @@ ANTHROPIC_API = "https://api.anthropic.com"
 LOCAL_PLACEHOLDER_KEY = "buddy-tui-local-server"
 
 
+def resolve_model(name: str | None, default: str) -> str:
+    """A model named in a persona or command file, as the API knows it.
+
+    Claude Code files say ``inherit`` (use the session's model) or a family alias such as
+    ``sonnet``; an alias becomes the newest model of that family the installed SDK lists.
+    """
+    if not name or name.strip().lower() in ("inherit", "default"):
+        return default
+    alias = name.strip().lower()
+    if alias in ("sonnet", "opus", "haiku"):
+        from typing import get_args
+
+        from anthropic.types import Model
+
+        known = [v for arg in get_args(Model) for v in get_args(arg) if isinstance(v, str)]
+        family = [m for m in known if m.startswith(f"claude-{alias}-") and not m[-8:].isdigit()]
+        return family[0] if family else default
+    return name.strip()
+
+
 @dataclass(frozen=True)
 class Settings:
     """What a session needs to talk to the model."""

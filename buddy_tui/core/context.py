@@ -95,10 +95,26 @@ def is_binary(head: bytes) -> bool:
     return b"\x00" in head[:_SNIFF_BYTES]
 
 
+#: Folders whose contents are treated as secrets whatever the file is called.
+SENSITIVE_DIRS = frozenset({".ssh", ".aws", ".gnupg", ".kube", ".docker", "secrets", ".secrets", "private"})
+
+
+def _sensitive_name(path: Path) -> bool:
+    name = path.name.lower()
+    return (any(fnmatch(name, pattern) for pattern in SENSITIVE_PATTERNS)
+            or any(part.lower() in SENSITIVE_DIRS for part in path.parts[:-1]))
+
+
 def is_sensitive(path: Path | str) -> bool:
-    """Whether a file's name says it probably holds secrets."""
-    name = Path(path).name.lower()
-    return any(fnmatch(name, pattern) for pattern in SENSITIVE_PATTERNS)
+    """Whether a file probably holds secrets, judged by its name and folders and, for a symlink,
+    by what it points to (``config.txt -> .env`` is as sensitive as ``.env``)."""
+    path = Path(path)
+    if _sensitive_name(path):
+        return True
+    try:
+        return path.is_symlink() and _sensitive_name(path.resolve())
+    except (OSError, RuntimeError):
+        return True  # cannot tell where it leads: ask
 
 
 def read_head(path: Path, limit: int) -> FileText:
@@ -157,7 +173,7 @@ def load_attachment(path: Path, root: Path) -> Attachment:
                       truncated=content.truncated)
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f\ud800-\udfff]")
 
 
 def printable(text: str) -> str:
@@ -168,7 +184,7 @@ def printable(text: str) -> str:
         code = ord(match.group())
         if code < 0x20:
             return chr(0x2400 + code)
-        return "\u2421" if code == 0x7F else "\ufffd"
+        return "\u2421" if code == 0x7F else "\ufffd"  # DEL; C1 controls and undecodable name bytes
 
     return _CONTROL.sub(picture, text)
 
@@ -184,7 +200,11 @@ def find_mentions(text: str, root: Path) -> list[Path]:
         raw = match.group(1).strip('"').rstrip(".,;:!?)]}'")
         if not raw:
             continue
-        candidate = (root / raw)
-        if candidate.is_file() and is_within(candidate, root) and candidate not in found:
+        candidate = root / raw
+        try:
+            usable = candidate.is_file() and is_within(candidate, root)
+        except OSError:  # inside a folder we may not read, or a name the OS rejects
+            usable = False
+        if usable and candidate not in found:
             found.append(candidate)
     return found

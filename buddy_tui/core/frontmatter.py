@@ -7,6 +7,7 @@ line, and what is wrong.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,17 +78,104 @@ def parse(text: str, path: Path | str = "<text>") -> Document:
     except StopIteration:
         raise DefinitionError(path, "front matter opened with '---' is never closed", 1) from None
     raw_meta = "\n".join(lines[1:end])
-    try:
-        meta = yaml.safe_load(raw_meta) if raw_meta.strip() else {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else 1  # +1 for 1-based, +1 for the opening '---'
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise DefinitionError(path, f"front matter is not valid YAML: {problem}", line) from None
-    if not isinstance(meta, dict):
-        raise DefinitionError(path, "front matter must be 'key: value' lines", 2)
+    meta = _read_meta(raw_meta, path)
     body = "\n".join(lines[end + 1 :]).strip()
-    return Document(meta={str(k): v for k, v in meta.items()}, body=body, body_line=end + 2)
+    return Document(meta=meta, body=body, body_line=end + 2)
+
+
+#: Keys that open a new field when a file is read leniently; any other 'word:' line (such as
+#: 'Context:' or 'user:' inside an <example> block) continues the value before it.
+KNOWN_KEYS = frozenset({
+    "name", "description", "allowed-tools", "tools", "disallowedtools", "model", "color", "argument-hint",
+    "persona", "triggers", "disable-model-invocation", "when_to_use", "when-to-use", "user-invocable",
+    "permissionmode", "maxturns", "skills", "mcpservers", "hooks", "memory", "background", "effort",
+    "isolation", "initialprompt", "arguments", "context", "agent", "paths", "shell", "version", "license",
+})
+_KEY_LINE = re.compile(r"^([A-Za-z][\w-]*)\s*:(?:\s+(.*)|\s*)$")
+_NEEDS_QUOTES = re.compile(r"[{}\[\]*&#!|>%@`]|: ")
+
+
+def _yaml_mapping(text: str) -> dict[str, Any] | None:
+    """Strict YAML, as a mapping; None when it does not parse."""
+    try:
+        value = yaml.safe_load(text) if text.strip() else {}
+    except yaml.YAMLError:
+        return None
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TypeError("not a mapping")
+    return {str(k): v for k, v in value.items()}
+
+
+def _quote_plain_lines(text: str) -> str:
+    """Claude Code's own retry: quote unindented one-line values that YAML would misread."""
+    out = []
+    for line in text.split("\n"):
+        match = _KEY_LINE.match(line)
+        value = match.group(2) if match else None
+        if value and _NEEDS_QUOTES.search(value) and not value.startswith(("'", '"', "[", "{", "|", ">")):
+            escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+            line = f'{match.group(1)}: "{escaped}"'  # type: ignore[union-attr]
+        out.append(line)
+    return "\n".join(out)
+
+
+def _lenient(text: str) -> dict[str, Any]:
+    """Read 'key: value' fields by hand: a field runs until the next line that starts a known key,
+    so multi-line descriptions with colons, blank lines and <example> blocks survive whole."""
+    fields: dict[str, list[str]] = {}
+    current: str | None = None
+    in_example = False
+    for line in text.split("\n"):
+        match = _KEY_LINE.match(line)
+        opens_field = (match is not None and not in_example and not line[:1].isspace()
+                       and match.group(1).lower() in KNOWN_KEYS)
+        if opens_field and match is not None:
+            current = match.group(1)
+            fields[current] = [match.group(2) or ""]
+        elif current is not None:
+            fields[current].append(line)
+        lowered = line.lower()
+        if "<example>" in lowered:
+            in_example = True
+        if "</example>" in lowered:
+            in_example = False
+    meta: dict[str, Any] = {}
+    for key, parts in fields.items():
+        meta[key] = _field_value(key, parts)
+    return meta
+
+
+def _field_value(key: str, parts: list[str]) -> Any:
+    """One field read leniently: as YAML when the field alone is valid YAML (a list, a quoted or
+    block string), else as the plain text it is."""
+    text = "\n".join(parts).strip()
+    try:
+        parsed = yaml.safe_load(f"{key}: {parts[0]}\n" + "\n".join(parts[1:]))
+    except yaml.YAMLError:
+        return text
+    if isinstance(parsed, dict) and list(parsed) == [key] and not isinstance(parsed[key], dict):
+        value = parsed[key]
+        return text if value is None and text else value
+    return text
+
+
+def _read_meta(raw: str, path: Path | str) -> dict[str, Any]:
+    """Front matter as Claude Code reads it, and then some: strict YAML; else YAML after quoting
+    plain values (Claude Code's retry); else a line-based reading that keeps multi-line values."""
+    try:
+        for attempt in (raw, _quote_plain_lines(raw)):
+            meta = _yaml_mapping(attempt)
+            if meta is not None:
+                return meta
+    except TypeError:
+        raise DefinitionError(path, "front matter must be 'key: value' lines", 2) from None
+    meta = _lenient(raw)
+    if not meta and raw.strip():
+        first = next(i for i, line in enumerate(raw.split("\n")) if line.strip())
+        raise DefinitionError(path, "front matter has no 'key: value' lines that can be read", first + 2)
+    return meta
 
 
 def load(path: Path) -> Document:

@@ -6,12 +6,14 @@ the original Claude Buddy persona) loads here unchanged.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from buddy_tui.core import frontmatter
 from buddy_tui.core.frontmatter import DefinitionError
 from buddy_tui.core.resources import personas_dir
+from buddy_tui.core.triggers import Triggers, from_front_matter, from_prose
 
 #: The tools buddy-tui knows how to run; others named in a file are kept but not offered.
 KNOWN_TOOLS = ("Read", "Grep", "Glob", "Edit", "Write")
@@ -28,6 +30,8 @@ class Persona:
     prompt: str
     path: Path | None = None
     model: str | None = None
+    triggers: Triggers = field(default_factory=Triggers)
+    source: str = "bundled"  # bundled, user, project, skill, agent, file
 
     @property
     def title(self) -> str:
@@ -36,16 +40,22 @@ class Persona:
         return bare.replace("-", " ").replace("_", " ").title()
 
 
-def load_persona(path: Path) -> Persona:
-    """Load one persona file, raising :class:`DefinitionError` naming the file and the problem."""
+def load_persona(path: Path, source: str = "file") -> Persona:
+    """Load one persona file, raising :class:`DefinitionError` naming the file and the problem.
+
+    A skill's ``SKILL.md`` without a name is named after its folder, as Claude Code does.
+    """
     doc = frontmatter.load(path)
-    name = frontmatter.string_field(doc, "name", path) or path.stem
-    description = frontmatter.string_field(doc, "description", path) or ""
+    default_name = path.parent.name if path.name == "SKILL.md" else path.stem
+    name = frontmatter.string_field(doc, "name", path) or default_name
+    # Agent files often write newlines as literal '\n' inside a one-line description.
+    description = (frontmatter.string_field(doc, "description", path) or "").replace("\\n", "\n")
     tools = frontmatter.list_field(doc, "allowed-tools", path)
     if tools is None:  # Claude Code agents call the same list 'tools'
         tools = frontmatter.list_field(doc, "tools", path) or ()
     if not doc.body:
         raise DefinitionError(path, "has no body; the body is the persona's system prompt", doc.body_line)
+    triggers = from_front_matter(doc.meta.get("triggers")) or from_prose(description, doc.body)
     return Persona(
         name=name,
         description=" ".join(description.split()),
@@ -53,6 +63,8 @@ def load_persona(path: Path) -> Persona:
         prompt=doc.body,
         path=path,
         model=frontmatter.string_field(doc, "model", path),
+        triggers=triggers,
+        source=source,
     )
 
 
@@ -60,21 +72,24 @@ def bundled_personas() -> dict[str, Persona]:
     """Every persona that ships with buddy-tui, by name. A broken bundled file is a bug: it raises."""
     found: dict[str, Persona] = {}
     for path in sorted(personas_dir().glob("*.md")):
-        persona = load_persona(path)
+        persona = load_persona(path, "bundled")
         found[persona.name] = persona
     return found
 
 
-def resolve_persona(spec: str | None) -> Persona:
-    """Turn ``--persona NAME|FILE`` into a persona: a path that exists is loaded, else a bundled name."""
-    if spec is None:
-        spec = DEFAULT_PERSONA
+def resolve_persona(spec: str | None, available: Mapping[str, Persona]) -> Persona:
+    """Turn ``--persona NAME|FILE`` into a persona: a path is loaded as it is, a name is looked up
+    in ``available``; raises :class:`DefinitionError` saying what exists instead."""
+    spec = spec or DEFAULT_PERSONA
     candidate = Path(spec).expanduser()
-    if candidate.suffix == ".md" or candidate.exists() or "/" in spec:
-        return load_persona(candidate)
-    personas = bundled_personas()
     try:
-        return personas[spec]
+        is_file = candidate.suffix == ".md" or "/" in spec or candidate.exists()
+    except OSError:
+        is_file = True  # let the loader say what is wrong with it
+    if is_file:
+        return load_persona(candidate, "file")
+    try:
+        return available[spec]
     except KeyError:
-        names = ", ".join(sorted(personas)) or "none"
-        raise DefinitionError(spec, f"no persona of that name (bundled: {names})") from None
+        names = ", ".join(sorted(available)) or "none"
+        raise DefinitionError(spec, f"no persona of that name (available: {names})") from None

@@ -19,12 +19,15 @@ from textual.widgets import DirectoryTree, Footer, Tree
 
 from buddy_tui import __version__
 from buddy_tui.core import crash
-from buddy_tui.core.commands import CommandRegistry
-from buddy_tui.core.config import Settings
-from buddy_tui.core.personas import Persona
+from buddy_tui.core.context import printable
+from buddy_tui.core.session import Session
+from buddy_tui.ui.help import help_markdown
+from buddy_tui.ui.palette import PersonaCommands
+from buddy_tui.ui.screens.problems import ProblemsScreen
 from buddy_tui.ui.widgets.chat_pane import ChatPane
 from buddy_tui.ui.widgets.file_browser import FileBrowser, FilePreview
 from buddy_tui.ui.widgets.prompt import PromptBar
+from buddy_tui.ui.widgets.transcript import MarkdownNote
 
 
 class BuddyApp(App[None]):
@@ -32,31 +35,30 @@ class BuddyApp(App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "buddy-tui"
+    COMMANDS = App.COMMANDS | {PersonaCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
         Binding("escape", "stop", "Stop", id="app.stop", priority=True),
         Binding("ctrl+l", "focus_prompt", "Prompt", id="app.focus_prompt"),
         Binding("ctrl+t", "focus_tree", "Files", id="app.focus_tree"),
         Binding("ctrl+b", "toggle_files", "Hide files", id="app.toggle_files"),
-        Binding("ctrl+x", "drop_files", "Drop files", id="app.drop_files"),
+        Binding("ctrl+o", "drop_files", "Drop files", id="app.drop_files"),
         Binding("f1", "help", "Help", id="app.help"),
+        Binding("f2", "switch_persona", "Other expert", id="app.switch_persona"),
+        Binding("f3", "pin_persona", "Pin expert", id="app.pin_persona"),
         Binding("pageup", "scroll_chat(-1)", "Scroll chat up", id="app.chat_up", show=False),
         Binding("pagedown", "scroll_chat(1)", "Scroll chat down", id="app.chat_down", show=False),
     ]
 
-    def __init__(self, root: Path, persona: Persona, settings: Settings | None = None,
-                 registry: CommandRegistry | None = None) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__()
-        self.root = root
-        self.persona = persona
-        self.settings = settings or Settings()
-        self.registry = registry or CommandRegistry.default()
-        self.sub_title = f"{persona.title} · {root}"
+        self.session = session
+        self.root = session.root
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
             yield FileBrowser(self.root, id="files")
-            yield ChatPane(self.root, self.persona, self.settings, self.registry, id="chat")
+            yield ChatPane(self.session, id="chat")
         yield Footer()
 
     def _handle_exception(self, error: Exception) -> None:
@@ -127,14 +129,70 @@ class BuddyApp(App[None]):
         self.chat.prompt.take_attachments()
 
     async def action_help(self) -> None:
-        """Show commands and keys in the chat."""
-        await self.chat.run_app_command("help")
+        """Show commands, personas and keys in the chat."""
+        await self.chat.add(MarkdownNote(help_markdown(self.session, self)))
+
+    def action_switch_persona(self) -> None:
+        """F2: let another expert answer the next question."""
+        self.chat.cycle_persona()
+
+    def action_pin_persona(self) -> None:
+        """F3: pin the expert for this conversation, or unpin."""
+        self.chat.toggle_pin()
+
+    def action_problems(self) -> None:
+        """Show the persona and command files that could not be read."""
+        self.push_screen(ProblemsScreen(self.session.catalog))
+
+    @on(ChatPane.AppCommand)
+    async def _app_command(self, event: ChatPane.AppCommand) -> None:
+        name, arguments = event.name, event.arguments.strip()
+        if name == "help":
+            await self.action_help()
+        elif name == "clear":
+            await self.chat.clear()
+        elif name == "quit":
+            self.exit()
+        elif name == "problems":
+            self.action_problems()
+        elif name == "pin":
+            self.chat.toggle_pin()
+        elif name == "retry":
+            await self.chat.retry()
+        elif name == "persona":
+            await self._persona_command(arguments)
+
+    def run_persona_command(self, name: str) -> None:
+        """Switch persona from the command palette."""
+        self.call_later(self._persona_command, name)
+
+    async def _persona_command(self, name: str) -> None:
+        if not name:
+            listing = "\n".join(f"- **{p.name}** ({p.source}): {p.description.splitlines()[0][:120]}"
+                                 for p in self.session.personas)
+            await self.chat.add(MarkdownNote(f"Personas (`/persona NAME` to switch):\n\n{listing}"))
+            return
+        persona = self.session.switch(name)
+        if persona is None:
+            await self.chat.note(f"No persona called '{name}'. Type /persona to list them.", "warning")
+            return
+        self.chat.refresh_header()
+        self.chat.update_activation()
+        pinned = " It stays pinned: /pin to release." if self.session.pinned else ""
+        await self.chat.note(f"{persona.title} answers from now on: {persona.description}{pinned}")
 
     @on(Tree.NodeHighlighted, "#tree")
     def _highlighted(self, event: Tree.NodeHighlighted[object]) -> None:
         path = getattr(event.node.data, "path", None)
         if isinstance(path, Path) and not event.node.allow_expand:
             self.query_one(FilePreview).show(path)
+
+    @on(Tree.NodeExpanded, "#tree")
+    def _expanded(self, event: Tree.NodeExpanded[object]) -> None:
+        path = getattr(event.node.data, "path", None)
+        if isinstance(path, Path) and not os.access(path, os.R_OK | os.X_OK):
+            self.notify(printable(f"Cannot open {path.name}: permission denied."), severity="warning",
+                        markup=False)
 
     @on(DirectoryTree.FileSelected, "#tree")
     def _selected(self, event: DirectoryTree.FileSelected) -> None:

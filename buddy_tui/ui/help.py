@@ -1,21 +1,27 @@
-"""The text of ``/help``: every command and every key binding, built from the live registry."""
+"""The text of ``/help``: every command, persona and key binding, built from the live session."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from textual.app import App
 from textual.binding import Binding
 
-from buddy_tui.core.commands import CommandRegistry
+from buddy_tui.core.session import Session
 
 #: Keys of the prompt itself, which are not app bindings.
 PROMPT_KEYS = [("Enter", "Send the question (or complete a partial /command)"),
                ("Tab", "Complete the highlighted /command"),
                ("↑ ↓", "Move through the /command menu"),
-               ("Esc", "Close the menu, or stop a streaming answer")]
+               ("Esc", "Close the menu, drop a persona pick, or stop a streaming answer")]
+
+
+_MARKDOWN_SPECIALS = str.maketrans({c: f"\\{c}" for c in "\\`*_[]<>|#~"})
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Text from files, shown literally inside a Markdown table cell."""
+    return text.replace("\n", " ").translate(_MARKDOWN_SPECIALS)
 
 
 def key_name(key: str) -> str:
@@ -23,18 +29,27 @@ def key_name(key: str) -> str:
     return "+".join(part.capitalize() if len(part) > 1 else part.upper() for part in key.split("+"))
 
 
-def help_markdown(registry: CommandRegistry, app: App[object]) -> str:
-    """A Markdown page listing commands (with their argument hints) and the key bindings."""
-    lines = ["## Commands", "", "| command | what it does |", "|---|---|"]
-    for command in registry.all():
+def help_markdown(session: Session, app: App[Any]) -> str:
+    """A Markdown page listing commands and personas (with where each came from) and the keys."""
+    lines = ["## Commands", "", "| command | what it does | from |", "|---|---|---|"]
+    for command in session.catalog.commands.all():
         hint = f" {command.argument_hint}" if command.argument_hint else ""
-        lines.append(f"| `/{_cell(command.name)}{_cell(hint)}` | {_cell(command.description)} |")
+        origin = str(command.path) if command.path and command.source != "bundled" else command.source
+        lines.append(f"| /{_cell(command.name)}{_cell(hint)} | {_cell(command.description)} | {_cell(origin)} |")
+    lines += ["", "## Personas", "", "| persona | what it is for | from |", "|---|---|---|"]
+    for persona in session.personas:
+        marker = " (current)" if persona.name == session.current.name else ""
+        origin = persona.source if persona.source == "bundled" or persona.path is None else str(persona.path)
+        description = persona.description.split("\n")[0][:160]
+        lines.append(f"| {_cell(persona.name)}{marker} | {_cell(description)} | {_cell(origin)} |")
     lines += ["", "## Keys", "", "| key | action |", "|---|---|"]
     keymap = getattr(app, "_keymap", {}) or {}
     for binding in app.BINDINGS:
         if isinstance(binding, Binding) and binding.description:
             key = keymap.get(binding.id or "", binding.key)
-            lines.append(f"| `{key_name(key.split(',')[0])}` | {_cell(binding.description)} |")
-    lines += [f"| `{key}` | {_cell(action)} |" for key, action in PROMPT_KEYS]
-    lines += ["", "Mention a file as `@path/to/file` to attach it; selecting one in the tree attaches it too."]
+            lines.append(f"| {key_name(key.split(',')[0])} | {_cell(binding.description)} |")
+    lines += [f"| {key} | {_cell(action)} |" for key, action in PROMPT_KEYS]
+    lines += ["", "Mention a file as `@path/to/file` to attach it; selecting one in the tree attaches it too.",
+              "Add your own personas and commands: see the README (`.claude/commands/`, `.claude/agents/`, "
+              "`.buddy/personas/`, and the config folder)."]
     return "\n".join(lines)

@@ -154,7 +154,7 @@ async def test_question_with_selected_file_streams_markdown_answer(project: Path
         assert len(reply.markdown.query("MarkdownFence")) == 1
         sent = online.message_requests()[0].body
         assert sent is not None
-        assert sent["system"][0]["text"] == app.persona.prompt
+        assert sent["system"][0]["text"] == app.session.current.prompt
         assert sent["system"][0]["cache_control"] == {"type": "ephemeral"}
         documents = sent["messages"][0]["content"][0]["text"]
         assert "<source>app/models.py</source>" in documents and "class Order:" in documents
@@ -188,7 +188,7 @@ async def test_slash_shows_commands_and_buddy_api_sends_the_template(project: Pa
         assert "/buddy:api" in prompt_text and "Design or analyse an API" in prompt_text
         await pilot.press(*"buddy:a")
         await pilot.pause()
-        assert [menu.get_option_at_index(i).id for i in range(menu.option_count)] == ["buddy:api"]
+        assert menu.get_option_at_index(0).id == "buddy:api"  # fuzzy: the prefix match comes first
         await pilot.press("tab")
         assert app.chat.prompt.input.value == "/buddy:api "
         assert not menu.display
@@ -226,13 +226,12 @@ async def test_escape_stops_the_stream_and_keeps_the_partial_answer(project: Pat
         kept = reply.text
         assert not app.chat.busy
         assert "interrupted" in status(reply)
-        assert await pilot.app.run_async_in_thread(online.client_gone.wait, 5.0) if hasattr(
-            pilot.app, "run_async_in_thread") else online.client_gone.wait(5.0)
+        await wait_for(pilot, online.client_gone.is_set, what="the HTTP stream to close")
         await pilot.pause(0.2)
         assert reply.text == kept  # nothing more arrived after Esc
         assert 0 < kept.count("word") < 400
         assert online.completed_streams == 0
-        assert app.chat.conversation.messages[-1]["content"][0]["text"] == kept
+        assert app.session.conversation.messages[-1]["content"][0]["text"] == kept
 
 
 async def test_without_an_api_key_the_app_works_and_says_what_to_set(project: Path) -> None:
@@ -274,7 +273,7 @@ async def test_api_errors_show_in_chat_and_keep_the_question(
         assert words in status(replies(app)[0])
         assert app.chat.prompt.input.value == "review these models"
         assert [c.attachment.path for c in app.query(Chip)] == ["app/models.py"]
-        assert app.chat.conversation.messages == []
+        assert app.session.conversation.messages == []
         assert app.is_running
 
 
@@ -302,20 +301,20 @@ async def test_secrets_file_needs_explicit_consent(project: Path, online: FakeAn
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for(pilot, lambda: ".env" in tree_labels(app))
         await select_file(pilot, app, ".env")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.query("#dialog-title"))
         assert ".env" in text_of(app.screen.query_one("#dialog-title", Static))
         await pilot.press("n")
         await pilot.pause()
         assert not app.query(Chip)
         await select_file(pilot, app, ".env")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.query("#dialog-title"))
         await pilot.press("y")
         await wait_for(pilot, lambda: len(app.query(Chip)) == 1)
         # An @mention of a secrets file asks too, and "no" leaves it out of the request.
         app.chat.prompt.take_attachments()
         online.queue(Reply(["ok"]))
         await submit(pilot, app, "check @.env and @app/models.py")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.query("#dialog-title"))
         await pilot.press("n")
         await wait_for(pilot, lambda: online.message_requests() and settled(app))
         body = json.dumps(online.message_requests()[0].body)
@@ -329,13 +328,13 @@ async def test_help_and_clear(project: Path, online: FakeAnthropic) -> None:
         await wait_for(pilot, lambda: app.chat.client is not None)
         await submit(pilot, app, "/help")
         help_text = app.query(MarkdownNote).last().source
-        assert "/buddy:review" in help_text and "| `Ctrl+Q` | Quit |" in help_text and "/clear" in help_text
+        assert "/buddy:review" in help_text and "| Ctrl+Q | Quit |" in help_text and "/clear" in help_text
         await submit(pilot, app, "hello")
         await wait_for(pilot, lambda: replies(app) and settled(app))
-        assert len(app.chat.conversation.messages) == 2
+        assert len(app.session.conversation.messages) == 2
         await submit(pilot, app, "/clear")
         await pilot.pause()
-        assert app.chat.conversation.messages == [] and not replies(app)
+        assert app.session.conversation.messages == [] and not replies(app)
 
 
 async def test_text_from_files_names_and_model_is_shown_literally(tmp_path: Path, online: FakeAnthropic) -> None:

@@ -10,13 +10,20 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from buddy_tui.ui.safe import literal
 
-class ConfirmScreen(ModalScreen[bool]):
-    """Ask before doing something the user should decide on, such as sending a secrets file."""
 
+class ConfirmScreen(ModalScreen[bool | None]):
+    """Ask before doing something the user should decide on, such as sending a secrets file.
+
+    Dismissed with True (yes), False (no) or None (Esc: cancel the whole thing).
+    """
+
+    AUTO_FOCUS = "#no"  # the safe answer is the default
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
-        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+        Binding("n", "answer(False)", "No", id="confirm.no"),
+        Binding("escape", "cancel", "Cancel", id="confirm.cancel"),
     ]
 
     def __init__(self, title: str, detail: str, yes: str = "Yes", no: str = "No") -> None:
@@ -28,14 +35,11 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Static(self.title_text, id="dialog-title", markup=False)
-            yield Static(self.detail, id="dialog-detail", markup=False)
+            yield Static(literal(self.title_text), id="dialog-title")
+            yield Static(literal(self.detail), id="dialog-detail")
             with Horizontal(id="dialog-buttons"):
                 yield Button(f"{self.yes} (y)", id="yes", variant="warning")
                 yield Button(f"{self.no} (n)", id="no", variant="primary")
-
-    def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
@@ -43,3 +47,7 @@ class ConfirmScreen(ModalScreen[bool]):
     def action_answer(self, answer: bool) -> None:
         """Close the dialog with the given answer."""
         self.dismiss(answer)
+
+    def action_cancel(self) -> None:
+        """Esc: neither yes nor no; the caller abandons what it was about to do."""
+        self.dismiss(None)

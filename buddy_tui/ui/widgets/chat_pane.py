@@ -1,12 +1,13 @@
 """The chat side of the screen: persona header, transcript, prompt; and the turn being streamed.
 
-Data flows one way. A submitted prompt becomes a request built by the core; a worker streams it
-and only posts :class:`ChatPane.TurnEvent` messages; the handlers here own all state and update
-the widgets. Esc cancels the worker, which closes the HTTP stream.
+Data flows one way. The session (core) interprets what was typed and builds the request; a worker
+streams it and only posts :class:`ChatPane.TurnEvent` messages; the handlers here own the
+widgets. Esc cancels the worker, which closes the HTTP stream.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,24 +16,16 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
-from buddy_tui.core.chat import (
-    ChatEvent,
-    Conversation,
-    TextDelta,
-    TurnFailed,
-    TurnFinished,
-    build_request,
-    stream_turn,
-    user_content,
-)
-from buddy_tui.core.commands import CommandRegistry, parse_invocation
-from buddy_tui.core.config import Connection, Settings, connect
-from buddy_tui.core.context import Attachment, ContextError, find_mentions, is_sensitive, load_attachment, printable
+from buddy_tui.core.activation import Choice
+from buddy_tui.core.chat import ChatEvent, TextDelta, TurnFailed, TurnFinished, stream_turn
+from buddy_tui.core.config import Connection, connect
+from buddy_tui.core.context import Attachment, ContextError, human_size, is_sensitive, load_attachment, printable
 from buddy_tui.core.files import display_path
 from buddy_tui.core.personas import Persona
-from buddy_tui.ui.help import help_markdown
+from buddy_tui.core.session import AppAction, Refusal, Session, TurnPlan
+from buddy_tui.ui.safe import literal
 from buddy_tui.ui.screens.confirm import ConfirmScreen
 from buddy_tui.ui.widgets.prompt import PromptBar
 from buddy_tui.ui.widgets.transcript import AssistantMessage, MarkdownNote, Note, NoteKind, UserMessage
@@ -46,15 +39,14 @@ class Turn:
     """The exchange being streamed right now."""
 
     id: int
-    typed: str  # what the user typed, restored to the prompt if the turn fails
+    plan: TurnPlan
     user: list[dict[str, Any]]
-    attachments: list[Attachment]
     view: AssistantMessage
     chips: list[Attachment] = field(default_factory=list)
 
 
 class ChatPane(Vertical):
-    """Owns the conversation and the client; everything the chat shows goes through here."""
+    """Shows the session's conversation and streams new turns."""
 
     @dataclass
     class TurnEvent(Message):
@@ -70,28 +62,37 @@ class ChatPane(Vertical):
         client: AsyncAnthropic | None
         connection: Connection
 
-    def __init__(self, root: Path, persona: Persona, settings: Settings, registry: CommandRegistry,
-                 *, id: str | None = None) -> None:
+    @dataclass
+    class Attached(Message):
+        """A file was read for attaching (or could not be)."""
+
+        attachment: Attachment | None
+        error: str
+
+    @dataclass
+    class AppCommand(Message):
+        """The user ran an app command (``/help``, ``/persona x``...) for the app to carry out."""
+
+        name: str
+        arguments: str
+
+    def __init__(self, session: Session, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.root = root
-        self.persona = persona
-        self.settings = settings
-        self.registry = registry
-        self.conversation = Conversation()
+        self.session = session
         self.client: AsyncAnthropic | None = None
         self.connection: Connection | None = None
         self.turn: Turn | None = None
+        self.override: Persona | None = None  # picked with F2 for the next message only
+        self.unsent: Turn | None = None  # the last question that failed, for /retry
         self._turn_ids = 0
 
     # ----------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
         with Horizontal(id="chat-header"):
-            name = Static(f"● {printable(self.persona.title)}", id="persona-name", markup=False)
-            name.tooltip = printable(self.persona.description)
-            yield name
-            yield Static(printable(self.settings.model), id="connection", markup=False)
+            yield Static(id="persona-name", markup=False)
+            yield Static(printable(self.session.settings.model), id="connection", markup=False)
         yield VerticalScroll(id="transcript")
-        yield PromptBar(self.registry, id="prompt")
+        yield PromptBar(self.session.catalog.commands, id="prompt")
 
     @property
     def transcript(self) -> VerticalScroll:
@@ -109,10 +110,21 @@ class ChatPane(Vertical):
         return self.turn is not None
 
     async def on_mount(self) -> None:
-        await self.add(MarkdownNote(
-            f"**{self.persona.title}** is ready. {self.persona.description}\n\n"
-            "Select a file in the tree to attach it, mention one as `@path`, ask a question, "
-            "or type `/` for commands."))
+        self.refresh_header()
+        persona = self.session.current
+        memory = ", ".join(f"`{m.path}` ({human_size(len(m.text.encode()))})" for m in self.session.memory)
+        lines = [f"**{persona.title}** is ready. {persona.description}", "",
+                 "Select a file in the tree to attach it, mention one as `@path`, ask a question, "
+                 "or type `/` for commands. The best expert for each question is chosen as you type "
+                 "(F2 to pick another, F3 to pin one)."]
+        if memory:
+            lines += ["", f"Project memory in the system prompt: {memory}."]
+        await self.add(MarkdownNote("\n".join(lines)))
+        for override in self.session.catalog.overrides:
+            await self.note(override)
+        if problems := self.session.catalog.problems:
+            await self.note(f"{len(problems)} persona or command file(s) could not be read: /problems shows "
+                            "which, and why.", "warning")
         self.transcript.anchor()
         self._connect()
 
@@ -122,7 +134,7 @@ class ChatPane(Vertical):
 
     @work(thread=True, group="connect")
     def _connect(self) -> None:
-        client, connection = connect(self.settings)
+        client, connection = connect(self.session.settings)
         self.post_message(self.Connected(client, connection))
 
     @on(Connected)
@@ -130,9 +142,18 @@ class ChatPane(Vertical):
         self.client, self.connection = event.client, event.connection
         where = "" if not event.connection.local else f" @ {event.connection.base_url}"
         state = "" if event.connection.ready else " · no API key"
-        self.query_one("#connection", Static).update(printable(f"{self.settings.model}{where}{state}"))
+        model = self.session.settings.model
+        self.query_one("#connection", Static).update(printable(f"{model}{where}{state}"))
         if not event.connection.ready:
             await self.add(Note(event.connection.message, "warning"))
+
+    def refresh_header(self) -> None:
+        """Show the current persona (pinned or not) with its description on hover."""
+        persona = self.session.current
+        pin = "  📌 pinned" if self.session.pinned else ""
+        label = self.query_one("#persona-name", Static)
+        label.update(printable(f"● {persona.title}{pin}"))
+        label.tooltip = literal(f"{persona.name} ({persona.source}): {persona.description}")
 
     async def add(self, widget: Static | Vertical | MarkdownNote) -> None:
         """Append a widget to the transcript (which follows the bottom while the user is there)."""
@@ -142,85 +163,153 @@ class ChatPane(Vertical):
         """Show a message from buddy-tui itself."""
         await self.add(Note(text, kind))
 
+    # ----------------------------------------------------------------- who answers
+    def suggestion(self) -> Choice:
+        """Who would answer what is in the prompt now."""
+        return self.session.suggest(self.prompt.input.value, [a.path for a in self.prompt.attachments])
+
+    def update_activation(self) -> None:
+        """Refresh the line above the prompt that says who will answer, and why."""
+        text = self.prompt.input.value.strip()
+        if not text or text.startswith("/"):
+            self.prompt.show_activation("")
+            return
+        if self.override is not None:
+            self.prompt.show_activation(f"→ {self.override.title} (your pick: F2 for the next, Esc to undo)")
+            return
+        choice = self.suggestion()
+        if choice.reason == "pinned":
+            line = f"→ {choice.persona.title} 📌 pinned (F3 to unpin)"
+        elif choice.match is None:
+            line = f"→ {choice.persona.title} (no signal in the question; F2 to pick another)"
+        else:
+            verb = "takes over" if choice.switched else "answers"
+            line = f"→ {choice.persona.title} {verb} · {choice.match.explain()} · F2 other · F3 pin"
+        self.prompt.show_activation(line)
+
+    @on(Input.Changed, "#prompt-input")
+    def _typed(self) -> None:
+        self.update_activation()
+
+    def cycle_persona(self) -> None:
+        """F2: offer the next expert in the ranking for this message."""
+        ranking = [m.persona for m in self.suggestion().ranking]
+        if not ranking:
+            return
+        shown = self.override or self.suggestion().persona
+        index = next((i for i, p in enumerate(ranking) if p.name == shown.name), -1)
+        self.override = ranking[(index + 1) % len(ranking)]
+        self.update_activation()
+
+    def toggle_pin(self) -> None:
+        """F3: pin the persona that would answer now (or unpin)."""
+        target = self.override or self.suggestion().persona
+        pinned = self.session.toggle_pin(target)
+        self.override = None
+        self.refresh_header()
+        self.update_activation()
+        self.app.notify(f"{self.session.current.title} is pinned for this conversation." if pinned
+                        else "Unpinned: the best expert is chosen for each question again.")
+
     # ----------------------------------------------------------------- attachments
+    def _describe(self, path: Path) -> str:
+        """``config.txt`` or, for a link, ``config.txt → .env``: exactly what would be sent."""
+        try:
+            name = path.relative_to(self.session.root).as_posix()
+        except ValueError:
+            name = str(path)
+        target = display_path(path, self.session.root)
+        return name if target == name else f"{name} → {target}"
+
     def attach(self, path: Path) -> None:
         """Attach a project file to the next question, asking first if it may hold secrets."""
         if is_sensitive(path):
-            rel = display_path(path, self.root)
+            rel = self._describe(path)
             self.app.push_screen(
                 ConfirmScreen(f"Attach {rel}?",
                               f"{rel} looks like a file that holds secrets (keys, passwords, tokens). "
                               "Its contents would be sent to the model.", yes="Attach it", no="Don't"),
-                lambda ok: self._attach_now(path) if ok else None)
+                lambda ok: self._attach_if(ok, path))
         else:
             self._attach_now(path)
 
+    def _attach_if(self, ok: bool | None, path: Path) -> None:
+        if ok:
+            self._attach_now(path)
+
+    @work(thread=True, group="attach")
     def _attach_now(self, path: Path) -> None:
         try:
-            attachment = load_attachment(path, self.root)
+            self.post_message(self.Attached(load_attachment(path, self.session.root), ""))
         except ContextError as exc:
-            self.app.notify(str(exc), title="Not attached", severity="warning")
+            self.post_message(self.Attached(None, str(exc)))
+
+    @on(Attached)
+    def _attached(self, event: Attached) -> None:
+        if event.attachment is None:
+            self.app.notify(printable(event.error), title="Not attached", severity="warning", markup=False)
             return
-        self.prompt.add_attachment(attachment)
+        self.prompt.add_attachment(event.attachment)
+        self.update_activation()
 
     # ----------------------------------------------------------------- sending
     @on(PromptBar.Submitted)
     async def _submitted(self, event: PromptBar.Submitted) -> None:
-        text = event.text
-        invocation = parse_invocation(text)
-        prompt = text
-        if invocation is not None:
-            command = self.registry.get(invocation.name)
-            if command is None:
-                await self.note(self.registry.unknown_message(invocation.name), "warning")
-                return
-            if command.kind == "app":
-                self.prompt.input.value = ""
-                await self.run_app_command(command.name)
-                return
-            prompt = command.expand(invocation.arguments)
+        attached = [a.path for a in self.prompt.attachments]
+        plan = await asyncio.to_thread(self.session.interpret, event.text, attached, self.override)
+        if isinstance(plan, Refusal):
+            await self.note(plan.message, "warning")
+            return
+        if isinstance(plan, AppAction):
+            self.prompt.input.value = ""
+            self.post_message(self.AppCommand(plan.name, plan.arguments))
+            return
         if self.busy:
             self.app.notify("A reply is still streaming: press Esc to stop it, or wait.", severity="warning")
             return
         if self.client is None:
-            message = self.connection.message if self.connection else "Still connecting; try again."
-            await self.note(message, "error")
+            await self.note(self.connection.message if self.connection else "Still connecting; try again.",
+                            "error")
             return
-        sensitive = [p for p in find_mentions(text, self.root) if is_sensitive(p)]
+        sensitive = [p for p in plan.mentions if is_sensitive(p)]
         if not sensitive:
-            await self._send(text, prompt, set())
+            await self._send(plan, set())
             return
-        names = ", ".join(display_path(p, self.root) for p in sensitive)
+        names = ", ".join(self._describe(p) for p in sensitive)
 
         def decided(ok: bool | None) -> None:
-            self.call_later(self._send, text, prompt, set() if ok else set(sensitive))
+            if ok is None:  # Esc: nothing is sent, the question stays in the prompt
+                return
+            self.call_later(self._send, plan, set() if ok else set(sensitive))
 
         self.app.push_screen(ConfirmScreen(
             f"Send {names}?", f"{names} looks like it holds secrets (keys, passwords, tokens); its "
-            "contents would be sent to the model.", yes="Send it", no="Leave it out"), decided)
+            "contents would be sent to the model. Esc cancels sending.", yes="Send it", no="Leave it out"),
+            decided)
 
-    async def _send(self, typed: str, prompt: str, skip: set[Path]) -> None:
+    async def _send(self, plan: TurnPlan, skip: set[Path]) -> None:
         chips = self.prompt.take_attachments()
         attachments = list(chips)
-        for path in find_mentions(typed, self.root):
+        for path in plan.mentions:
             if path in skip:
                 continue
             try:
-                attachment = load_attachment(path, self.root)
+                attachment = await asyncio.to_thread(load_attachment, path, self.session.root)
             except ContextError as exc:
                 await self.note(f"Not attached: {exc}", "warning")
                 continue
             if all(a.path != attachment.path for a in attachments):
                 attachments.append(attachment)
         self.prompt.input.value = ""
-        user = user_content(prompt, attachments)
-        request = build_request(persona=self.persona, conversation=self.conversation, user=user,
-                                model=self.settings.model, max_tokens=self.settings.max_tokens)
+        self.override = None
+        user, request = self.session.request(plan, attachments)
         self._turn_ids += 1
-        view = AssistantMessage(self.persona.title)
-        self.turn = Turn(self._turn_ids, typed, user, attachments, view, chips)
-        await self.add(UserMessage(typed, attachments))
+        why = plan.choice.match.explain() if plan.choice and plan.choice.switched and plan.choice.match else ""
+        view = AssistantMessage(plan.persona.title, why)
+        self.turn = Turn(self._turn_ids, plan, user, view, chips)
+        await self.add(UserMessage(plan.typed, attachments))
         await self.add(view)
+        self.refresh_header()
         self.transcript.anchor()
         self.app.refresh_bindings()
         self._stream(self.turn.id, request)
@@ -241,7 +330,7 @@ class ChatPane(Vertical):
             await turn.view.append(event.text)
         elif isinstance(event, TurnFinished):
             self._end_turn()
-            self.conversation.record(turn.user, event.text, event.usage)
+            self.session.conversation.record(turn.user, event.text, event.usage)
             await turn.view.finish(event.text, event.usage, event.stop_reason)
         elif isinstance(event, TurnFailed):
             self._end_turn()
@@ -253,36 +342,51 @@ class ChatPane(Vertical):
         self.app.refresh_bindings()
 
     def _restore(self, turn: Turn) -> None:
-        """Put the question (and its file chips) back in the prompt so nothing is lost."""
-        if not self.prompt.input.value:
-            self.prompt.input.value = turn.typed
-            self.prompt.input.cursor_position = len(turn.typed)
+        """Put the question (and its file chips) back in the prompt so nothing is lost; if the
+        user has typed something new meanwhile, keep that and offer /retry instead."""
+        self.unsent = turn
         for attachment in turn.chips:
             self.prompt.add_attachment(attachment)
+        if not self.prompt.input.value:
+            self.prompt.input.value = turn.plan.typed
+            self.prompt.input.cursor_position = len(turn.plan.typed)
+        else:
+            self.call_later(self.note, "Your question was kept: /retry sends it again.")
 
-    async def stop(self) -> bool:
+    async def retry(self) -> None:
+        """``/retry``: send the last question that failed or was stopped before any answer."""
+        turn = self.unsent
+        if turn is None:
+            await self.note("Nothing to retry: no question has failed.")
+            return
+        if self.busy:
+            self.app.notify("A reply is still streaming: press Esc to stop it first.", severity="warning")
+            return
+        self.unsent = None
+        await self._submitted(PromptBar.Submitted(self.prompt, turn.plan.typed))
+
+    async def stop(self, restore: bool = True) -> bool:
         """Esc: stop the streaming reply at once, keeping what arrived. False when idle."""
         turn = self.turn
         if turn is None:
+            if self.override is not None:
+                self.override = None
+                self.update_activation()
+                return True
             return False
         self._end_turn()
         self.workers.cancel_group(self, "chat")
         await turn.view.interrupt()
         if turn.view.text:
-            self.conversation.record(turn.user, turn.view.text)
-        else:
+            self.session.conversation.record(turn.user, turn.view.text)
+        elif restore:
             self._restore(turn)
         return True
 
-    # ----------------------------------------------------------------- app commands
-    async def run_app_command(self, name: str) -> None:
-        """Commands handled by buddy-tui itself."""
-        if name == "help":
-            await self.add(MarkdownNote(help_markdown(self.registry, self.app)))
-        elif name == "clear":
-            await self.stop()
-            self.conversation.clear()
-            await self.transcript.remove_children()
-            await self.note("New conversation. The persona has forgotten everything said so far.")
-        elif name == "quit":
-            self.app.exit()
+    async def clear(self) -> None:
+        """Start a new conversation: stop any reply, forget the turns, empty the transcript."""
+        await self.stop(restore=False)
+        self.unsent = None
+        self.session.conversation.clear()
+        await self.transcript.remove_children()
+        await self.note("New conversation. The persona has forgotten everything said so far.")

@@ -17,6 +17,7 @@ from textual.widgets import DirectoryTree
 from buddy_tui.core.context import Preview, load_preview, printable
 from buddy_tui.core.files import IgnoreRules, display_path, is_within
 from buddy_tui.core.highlight import lexer_for
+from buddy_tui.ui.safe import literal
 from buddy_tui.ui.widgets.code_view import CodeView, highlight_lines, message_lines
 
 
@@ -68,7 +69,7 @@ class FilePreview(CodeView):
         if path == self.path:
             return
         self.path = path
-        self.border_title = printable(display_path(path, self.root))
+        self.border_title = literal(display_path(path, self.root))
         self._load(path)
 
     @work(thread=True, exclusive=True, group="preview")
@@ -85,7 +86,7 @@ class FilePreview(CodeView):
         if event.preview.path != self.path:
             return  # the user has moved on; a newer read is on its way
         self.preview = event.preview
-        self.border_subtitle = printable(event.preview.message)
+        self.border_subtitle = literal(event.preview.message)
         self.set_lines(event.lines)
 
 
@@ -99,7 +100,7 @@ class FileBrowser(Vertical):
 
     def compose(self) -> ComposeResult:
         tree = ProjectTree(self.root, self.rules, id="tree")
-        tree.border_title = printable(self.root.name or str(self.root))
+        tree.border_title = literal(self.root.name or str(self.root))
         yield tree
         preview = FilePreview(self.root, id="preview")
         preview.border_title = "Preview"

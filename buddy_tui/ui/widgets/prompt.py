@@ -21,6 +21,7 @@ from textual.widgets.option_list import Option
 
 from buddy_tui.core.commands import Command, CommandRegistry
 from buddy_tui.core.context import Attachment, printable
+from buddy_tui.ui.safe import literal
 
 
 class Chip(Static):
@@ -29,7 +30,7 @@ class Chip(Static):
     def __init__(self, attachment: Attachment) -> None:
         super().__init__(f"📎 {printable(attachment.label)} ✕", markup=False, classes="chip")
         self.attachment = attachment
-        self.tooltip = f"{printable(attachment.path)} — click or Ctrl+X to remove"
+        self.tooltip = literal(f"{attachment.path} — click, or Backspace in an empty prompt, to remove")
 
 
 class CommandMenu(OptionList):
@@ -40,10 +41,12 @@ class CommandMenu(OptionList):
         self.clear_options()
         width = max((len(c.name) for c in commands), default=0) + 2
         for command in commands:
+            source = "" if command.source in ("app", "bundled") else f"  ({command.source})"
             prompt = Content.assemble(
                 (f"/{command.name}".ljust(width + 1), "bold"),
                 (command.description, ""),
                 (f"  {command.argument_hint}" if command.argument_hint else "", "dim"),
+                (source, "italic"),
             )
             self.add_option(Option(prompt, id=command.name))
         self.display = bool(commands)
@@ -72,6 +75,14 @@ class PromptInput(Input):
         menu = self.screen.query_one(CommandMenu)
         if menu.display and menu.option_count:
             menu.highlighted = ((menu.highlighted or 0) + step) % menu.option_count
+
+    def action_delete_left(self) -> None:
+        """Backspace in an empty prompt removes the last attached file."""
+        bar = self.screen.query_one(PromptBar)
+        if not self.value and bar.attachments:
+            bar.remove_attachment(bar.attachments[-1].path)
+            return
+        super().action_delete_left()
 
     def action_complete(self) -> None:
         """Complete the highlighted command, or move focus as Tab normally does."""
@@ -104,6 +115,9 @@ class PromptBar(Vertical):
         menu.display = False
         menu.can_focus = False
         yield menu
+        activation = Static("", id="activation", markup=False)
+        activation.display = False
+        yield activation
         yield Horizontal(id="chips")
         yield PromptInput(placeholder="Ask the persona…  (/ for commands, @path to attach a file)",
                           id="prompt-input")
@@ -125,6 +139,12 @@ class PromptBar(Vertical):
             self.menu.show_for(self.registry.complete(text[1:]))
         else:
             self.menu.display = False
+
+    def show_activation(self, text: str) -> None:
+        """Say who will answer the question being typed (empty text hides the line)."""
+        line = self.query_one("#activation", Static)
+        line.update(printable(text))
+        line.display = bool(text)
 
     def complete(self) -> bool:
         """Replace the typed command with the highlighted one; False when there was nothing to do."""

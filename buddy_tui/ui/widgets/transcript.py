@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
@@ -41,14 +41,18 @@ class UserMessage(Vertical):
 class AssistantMessage(Vertical):
     """A reply: Markdown that grows as deltas arrive, and a status line under it."""
 
-    def __init__(self, author: str) -> None:
+    def __init__(self, author: str, why: str = "") -> None:
         super().__init__(classes="message assistant")
         self.author = author
+        self.why = why  # why this persona was chosen, when it took over automatically
         self.text = ""
         self._stream: MarkdownStream | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static(printable(self.author), classes="author", markup=False)
+        with Horizontal(classes="author-line"):
+            yield Static(printable(self.author), classes="author", markup=False)
+            if self.why:
+                yield Static(printable(f"  auto: {self.why}"), classes="why", markup=False)
         yield Markdown("", open_links=False)
         yield Static("thinking…", classes="status", markup=False)
 

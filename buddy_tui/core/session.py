@@ -1,0 +1,158 @@
+"""One buddy-tui session on one project: who answers, with what, and what gets sent.
+
+The UI asks the session to interpret what the user typed (an app command, an unknown command, or
+a question for some persona) and to build the request; it never decides those things itself.
+Everything here is plain Python and tested without a UI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from buddy_tui.core.activation import Choice, choose
+from buddy_tui.core.catalog import Catalog, load_catalog
+from buddy_tui.core.chat import Conversation, build_request, user_content
+from buddy_tui.core.commands import Command, parse_invocation
+from buddy_tui.core.config import Settings, resolve_model
+from buddy_tui.core.context import Attachment, find_mentions
+from buddy_tui.core.fuzzy import best_matches
+from buddy_tui.core.personas import Persona, resolve_persona
+from buddy_tui.core.project import MemoryFile, ProjectFacts, load_memory, scan_project
+
+
+@dataclass(frozen=True)
+class AppAction:
+    """An app command such as ``/help`` or ``/persona security``."""
+
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Typed text that cannot be sent, with the message that says why."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class TurnPlan:
+    """A question ready to send: the prompt, the persona and model to use, files it names."""
+
+    typed: str
+    prompt: str
+    persona: Persona
+    model: str
+    choice: Choice | None
+    command: Command | None
+    mentions: list[Path] = field(default_factory=list)
+
+
+Interpretation = AppAction | Refusal | TurnPlan
+
+
+def open_session(root: Path, persona_spec: str | None, settings: Settings) -> Session:
+    """Discover everything for ``root`` and pick the starting persona (``--persona NAME|FILE``).
+
+    Raises :class:`DefinitionError` when the persona asked for cannot be had.
+    """
+    catalog = load_catalog(root)
+    persona = resolve_persona(persona_spec, catalog.personas)
+    return Session(root=root, catalog=catalog, settings=settings, current=persona, facts=scan_project(root),
+                   memory=load_memory(root))
+
+
+@dataclass
+class Session:
+    """The state of one conversation on one project."""
+
+    root: Path
+    catalog: Catalog
+    settings: Settings
+    current: Persona
+    facts: ProjectFacts = field(default_factory=ProjectFacts)
+    memory: list[MemoryFile] = field(default_factory=list)
+    pinned: bool = False
+    conversation: Conversation = field(default_factory=Conversation)
+
+    @property
+    def personas(self) -> list[Persona]:
+        """Every persona that can answer, the current one included even if it came from a file."""
+        found = dict(self.catalog.personas)
+        found.setdefault(self.current.name, self.current)
+        return list(found.values())
+
+    def find_persona(self, name: str) -> Persona | None:
+        """A persona by exact name, else by an unambiguous fuzzy match."""
+        by_name = {p.name: p for p in self.personas}
+        if name in by_name:
+            return by_name[name]
+        close = best_matches(name, list(by_name), limit=2)
+        return by_name[close[0]] if len(close) == 1 else None
+
+    def suggest(self, typed: str, attached: Sequence[str]) -> Choice:
+        """Who would answer ``typed`` right now (for showing before sending)."""
+        return choose(self.personas, self.current, typed, attached, self.facts, pinned=self.pinned)
+
+    def interpret(self, typed: str, attached: Sequence[str], override: Persona | None = None) -> Interpretation:
+        """Decide what ``typed`` means; ``override`` is a persona the user picked for this message."""
+        invocation = parse_invocation(typed)
+        command: Command | None = None
+        prompt = typed
+        if invocation is not None:
+            command = self.catalog.commands.get(invocation.name)
+            if command is None:
+                return Refusal(self.catalog.commands.unknown_message(invocation.name))
+            if command.kind == "app":
+                return AppAction(command.name, invocation.arguments)
+            prompt = command.expand(invocation.arguments)
+        choice: Choice | None = None
+        if override is not None:
+            persona = override
+        elif command is not None and command.persona:
+            named = self.find_persona(command.persona)
+            if named is None:
+                return Refusal(f"/{command.name} asks for the persona '{command.persona}', which is not "
+                               "installed. Type /persona to see the ones that are.")
+            persona = named
+        else:
+            choice = self.suggest(prompt, attached)
+            persona = choice.persona
+        # A command's model wins, then the persona's own, then the session's.
+        model = resolve_model(persona.model, self.settings.model)
+        if command is not None and command.model:
+            model = resolve_model(command.model, model)
+        mentions = find_mentions(typed, self.root)
+        if command is not None:  # @path references in a command's template attach files too
+            mentions += [p for p in find_mentions(prompt, self.root) if p not in mentions]
+        return TurnPlan(typed, prompt, persona, model, choice, command, mentions)
+
+    def request(self, plan: TurnPlan, attachments: Sequence[Attachment]) -> tuple[list[dict[str, Any]],
+                                                                                    dict[str, Any]]:
+        """The user turn's content blocks and the full request for ``plan``; the persona that
+        answers becomes the current one (unless another is pinned)."""
+        if not self.pinned:
+            self.current = plan.persona
+        user = user_content(plan.prompt, attachments)
+        request = build_request(persona=plan.persona, conversation=self.conversation, user=user,
+                                model=plan.model, max_tokens=self.settings.max_tokens, memory=self.memory)
+        return user, request
+
+    def switch(self, name: str) -> Persona | None:
+        """Make ``name`` the current persona (``/persona NAME``); None when there is no such persona."""
+        persona = self.find_persona(name)
+        if persona is not None:
+            self.current = persona
+        return persona
+
+    def toggle_pin(self, persona: Persona | None = None) -> bool:
+        """Pin ``persona`` (or the current one) for the conversation, or unpin; returns the new state."""
+        if self.pinned and persona in (None, self.current):
+            self.pinned = False
+        else:
+            self.current = persona or self.current
+            self.pinned = True
+        return self.pinned

@@ -1,0 +1,17 @@
+"""Showing outside text literally: one way to turn a file name, file text or model output into
+something Textual will display exactly as it is (never as markup, never as escape sequences)."""
+
+from __future__ import annotations
+
+from textual.content import Content
+
+from buddy_tui.core.context import printable
+
+
+def literal(text: str) -> Content:
+    """``text`` as plain content: control characters made visible, square brackets left alone.
+
+    Use it wherever Textual would otherwise parse a string as markup: border titles and subtitles,
+    tooltips, labels built from file names.
+    """
+    return Content(printable(text))

@@ -1,0 +1,83 @@
+"""The session: what typed text means, who answers, which model, and what is sent."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from buddy_tui.core.config import Settings
+from buddy_tui.core.frontmatter import DefinitionError
+from buddy_tui.core.session import AppAction, Refusal, TurnPlan, open_session
+
+FIXTURE = Path(__file__).parent / "fixtures" / "claude_project"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "claude_project"
+    shutil.copytree(FIXTURE, root)
+    return root
+
+
+def test_open_session_reads_catalog_project_and_memory(project: Path) -> None:
+    session = open_session(project, None, Settings())
+    assert session.current.name == "backend" and session.current.source == "project"
+    assert session.facts.has_dependency("fastapi") == "pyproject.toml"
+    assert [m.path for m in session.memory] == ["CLAUDE.md"]
+    with pytest.raises(DefinitionError, match="no persona of that name"):
+        open_session(project, "astrologer", Settings())
+    assert open_session(project, "db-tuner", Settings()).current.source == "agent"
+
+
+def test_interpretations(project: Path) -> None:
+    session = open_session(project, "security", Settings(model="claude-base"))
+    assert session.interpret("/help", []) == AppAction("help", "")
+    assert session.interpret("/persona devops", []) == AppAction("persona", "devops")
+    refusal = session.interpret("/deplyo prod", [])
+    assert isinstance(refusal, Refusal) and "/deploy" in refusal.message
+    plan = session.interpret("the p99 latency of /orders doubled", ["app/routes.py"])
+    assert isinstance(plan, TurnPlan)
+    assert plan.persona.name == "performance" and plan.choice is not None and plan.choice.switched
+    assert plan.model == "claude-base"
+
+
+def test_command_persona_model_and_file_references(project: Path) -> None:
+    session = open_session(project, None, Settings())
+    plan = session.interpret("/deploy staging 2.0", [])
+    assert isinstance(plan, TurnPlan)
+    assert plan.persona.name == "devops" and plan.choice is None  # the command names its persona
+    assert plan.prompt.startswith("Plan the deployment of version 2.0 to staging.")
+    assert plan.mentions == [project / "docs" / "runbook.md"]  # @docs/runbook.md in the template
+    tuner = session.interpret("/persona db-tuner", [])
+    assert tuner == AppAction("persona", "db-tuner")
+    assert session.switch("db-tuner") is not None
+    plan = session.interpret("hello", [])
+    assert isinstance(plan, TurnPlan) and plan.persona.name == "db-tuner"
+    assert plan.model.startswith("claude-sonnet-")  # the agent says 'model: sonnet'
+
+
+def test_pinning_and_switching(project: Path) -> None:
+    session = open_session(project, None, Settings())
+    assert session.toggle_pin() is True
+    plan = session.interpret("is this vulnerable to XSS?", [])
+    assert isinstance(plan, TurnPlan) and plan.persona.name == "backend"
+    assert plan.choice is not None and plan.choice.reason == "pinned"
+    assert session.toggle_pin() is False
+    plan = session.interpret("is this vulnerable to XSS?", [])
+    assert isinstance(plan, TurnPlan) and plan.persona.name == "security"
+    user, request = session.request(plan, [])
+    assert session.current.name == "security"  # whoever answered stays current
+    assert request["system"][0]["text"] == plan.persona.prompt
+    assert "<project_memory source=\"CLAUDE.md\">" in request["system"][1]["text"]
+    assert user[-1]["text"] == "is this vulnerable to XSS?"
+    assert session.switch("nobody-by-that-name") is None
+    assert session.find_persona("perf") is not None and session.find_persona("perf").name == "performance"
+
+
+def test_a_missing_command_persona_is_refused(project: Path) -> None:
+    (project / ".claude" / "commands" / "odd.md").write_text("---\npersona: astrologer\n---\nRead the stars.\n")
+    session = open_session(project, None, Settings())
+    refusal = session.interpret("/odd", [])
+    assert isinstance(refusal, Refusal) and "astrologer" in refusal.message

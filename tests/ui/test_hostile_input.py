@@ -1,0 +1,186 @@
+"""Hostile and broken input through the app: names that try markup or escape sequences, secrets
+behind symlinks, unreadable folders, and the ways a question could get lost."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from textual.content import Content
+from textual.widgets import DirectoryTree, Static
+
+from buddy_tui.core.context import is_sensitive
+from buddy_tui.ui.screens.confirm import ConfirmScreen
+from buddy_tui.ui.widgets.file_browser import FilePreview
+from buddy_tui.ui.widgets.prompt import Chip
+from buddy_tui.ui.widgets.transcript import AssistantMessage, Note
+from tests.fake_api import Cut, FakeAnthropic, Hang, HttpError, Reply, StreamError
+from tests.helpers import make_app, make_project, settled, text_of, wait_for
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return make_project(tmp_path / "orders")
+
+
+@pytest.fixture
+def online(monkeypatch: pytest.MonkeyPatch, fake_api: FakeAnthropic) -> FakeAnthropic:
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_api.base_url)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-hostile")
+    return fake_api
+
+
+def shown(title: object) -> Content:
+    """A border title as Textual will draw it (it keeps titles as escaped markup)."""
+    return title if isinstance(title, Content) else Content.from_markup(str(title))
+
+
+def status(app: object) -> str:
+    reply = app.query(AssistantMessage).last()  # type: ignore[attr-defined]
+    return text_of(reply.query_one(".status", Static))
+
+
+async def submit(pilot: object, app: object, text: str) -> None:
+    app.chat.prompt.input.value = text  # type: ignore[attr-defined]
+    app.chat.prompt.input.focus()  # type: ignore[attr-defined]
+    await pilot.press("enter")  # type: ignore[attr-defined]
+
+
+async def test_markup_and_escape_sequences_in_names_are_shown_literally(project: Path) -> None:
+    markup = project / "[@click=app.quit]x[-].py"
+    markup.write_text("print('[b]hi[/b]')\n")
+    escape = project / "\x1b]0;PWNED\x07evil.py"
+    escape.write_text("x = 1\n")
+    app = make_app(project)
+    async with app.run_test(size=(160, 48)) as pilot:
+        preview = app.query_one(FilePreview)
+        preview.show(markup)
+        await wait_for(pilot, lambda: preview.preview is not None)
+        title = shown(preview.border_title)
+        assert title.plain == "[@click=app.quit]x[-].py" and not title.spans
+        assert "[b]hi[/b]" in preview.render_line(0).text
+        preview.show(escape)
+        await wait_for(pilot, lambda: preview.preview is not None and preview.preview.path == escape)
+        assert shown(preview.border_title).plain == "␛]0;PWNED␇evil.py"
+        tree = app.query_one(DirectoryTree)
+        await wait_for(pilot, lambda: len(tree.root.children) > 3)
+        labels = [node.label.plain for node in tree.root.children]
+        assert "␛]0;PWNED␇evil.py" in labels and not any("\x1b" in label for label in labels)
+
+
+async def test_secrets_behind_a_symlink_or_in_a_secrets_folder_need_consent(project: Path) -> None:
+    (project / "config.txt").symlink_to(project / ".env")
+    (project / "secrets").mkdir()
+    (project / "secrets" / "prod.yaml").write_text("password: hunter2\n")
+    assert is_sensitive(project / "config.txt") and is_sensitive(project / "secrets" / "prod.yaml")
+    app = make_app(project)
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.chat.attach(project / "config.txt")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.query("#dialog-title"))
+        assert "config.txt" in text_of(app.screen.query_one("#dialog-title", Static))
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not app.query(Chip)
+
+
+async def test_escape_in_the_secrets_dialog_cancels_sending(project: Path, online: FakeAnthropic) -> None:
+    app = make_app(project)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.chat.client is not None)
+        await submit(pilot, app, "what is in @.env ?")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.query("#dialog-title"))
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        assert online.message_requests() == []
+        assert app.chat.prompt.input.value == "what is in @.env ?"
+
+
+async def test_mentioning_a_file_in_an_unreadable_folder_does_not_crash(
+    project: Path, online: FakeAnthropic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_is_file = Path.is_file
+
+    def guarded(self: Path) -> bool:
+        if "locked" in self.parts:
+            raise PermissionError(13, "Permission denied")
+        return real_is_file(self)
+
+    monkeypatch.setattr(Path, "is_file", guarded)
+    online.queue(Reply(["ok"]))
+    app = make_app(project)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.chat.client is not None)
+        await submit(pilot, app, "look at @locked/inner/a.py")
+        await wait_for(pilot, lambda: online.message_requests() and settled(app))
+        assert app.is_running and "<source>" not in json.dumps(online.message_requests()[0].body)
+
+
+async def test_clear_while_waiting_does_not_bring_the_question_back(project: Path, online: FakeAnthropic) -> None:
+    online.queue(Hang(5.0))
+    app = make_app(project)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.chat.client is not None)
+        await submit(pilot, app, "slow question")
+        await wait_for(pilot, lambda: app.chat.busy)
+        await submit(pilot, app, "/clear")
+        await pilot.pause(0.1)
+        assert not app.chat.busy and app.chat.prompt.input.value == ""
+        assert not app.query(AssistantMessage)
+
+
+async def test_a_failed_question_survives_typing_and_retry_sends_it(project: Path, online: FakeAnthropic) -> None:
+    online.queue(StreamError(["par", "tial "], delay=0.3), Reply(["second time lucky"]))
+    app = make_app(project)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.chat.client is not None)
+        await submit(pilot, app, "first question")
+        await wait_for(pilot, lambda: app.chat.busy)
+        app.chat.prompt.input.value = "something new"
+        await wait_for(pilot, lambda: settled(app) and "during the reply" in status(app))
+        assert app.chat.prompt.input.value == "something new"
+        notes = [text_of(n) for n in app.query(Note)]
+        assert "Your question was kept: /retry sends it again." in notes
+        await submit(pilot, app, "/retry")
+        await wait_for(pilot, lambda: len(online.message_requests()) == 2 and settled(app))
+        body = online.message_requests()[1].body
+        assert body is not None and body["messages"][-1]["content"][-1]["text"] == "first question"
+        assert app.query(AssistantMessage).last().text == "second time lucky"
+
+
+@pytest.mark.parametrize(
+    ("script", "words"),
+    [(Cut(["half an ans"]), "Lost the connection to the API during the reply"),
+     (HttpError(500, "api_error", "Internal server error"), "internal error (500)")],
+)
+async def test_lost_connection_and_server_error_through_the_app(
+    project: Path, online: FakeAnthropic, script: object, words: str
+) -> None:
+    online.queue(script)
+    app = make_app(project)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.chat.client is not None)
+        await submit(pilot, app, "will it survive?")
+        await wait_for(pilot, lambda: online.message_requests() and settled(app))
+        assert words in status(app)
+        assert app.chat.prompt.input.value == "will it survive?"
+        if isinstance(script, Cut):
+            assert app.query(AssistantMessage).last().text == "half an ans"  # the partial answer is kept
+
+
+async def test_backspace_and_ctrl_o_drop_attachments(project: Path) -> None:
+    app = make_app(project)
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.chat.attach(project / "README.md")
+        await wait_for(pilot, lambda: len(app.query(Chip)) == 1)
+        app.chat.attach(project / "requirements.txt")
+        await wait_for(pilot, lambda: len(app.query(Chip)) == 2)
+        app.chat.prompt.input.focus()
+        await pilot.press("backspace")
+        await pilot.pause()
+        assert [c.attachment.path for c in app.query(Chip)] == ["README.md"]
+        app.chat.attach(project / "requirements.txt")
+        await wait_for(pilot, lambda: len(app.query(Chip)) == 2)
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        assert not app.query(Chip) and app.chat.prompt.attachments == []

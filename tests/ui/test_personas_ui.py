@@ -1,0 +1,169 @@
+"""Personas and commands as data, in the app: auto-activation shown before sending, switching,
+pinning, the problems view, project commands and project memory."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Static
+
+from buddy_tui.ui.screens.problems import ProblemsScreen
+from buddy_tui.ui.widgets.prompt import CommandMenu
+from buddy_tui.ui.widgets.transcript import AssistantMessage, MarkdownNote, Note
+from tests.fake_api import FakeAnthropic, Reply
+from tests.helpers import make_app, settled, text_of, wait_for
+
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "claude_project"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "claude_project"
+    shutil.copytree(FIXTURE, root)
+    return root
+
+
+@pytest.fixture
+def online(monkeypatch: pytest.MonkeyPatch, fake_api: FakeAnthropic) -> FakeAnthropic:
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_api.base_url)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-personas")
+    return fake_api
+
+
+def activation(app: object) -> str:
+    line = app.query_one("#activation", Static)  # type: ignore[attr-defined]
+    return text_of(line) if line.display else ""
+
+
+def header(app: object) -> str:
+    return text_of(app.query_one("#persona-name", Static))  # type: ignore[attr-defined]
+
+
+async def test_the_chosen_expert_is_shown_before_sending_and_answers(project: Path, online: FakeAnthropic) -> None:
+    online.queue(Reply(["Use a parameterised query."]))
+    app = make_app(project)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.chat.client is not None)
+        assert header(app) == "● Backend"
+        await pilot.press(*"is the login form open to sql injection?")
+        await wait_for(pilot, lambda: "Security takes over" in activation(app), what="the suggestion")
+        assert "security 9" in activation(app) and "'injection'" in activation(app)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: online.message_requests() and settled(app))
+        body = online.message_requests()[0].body
+        assert body is not None and body["system"][0]["text"] == app.session.catalog.personas["security"].prompt
+        reply = app.query(AssistantMessage).last()
+        assert reply.author == "Security" and reply.why.startswith("security 9")
+        assert header(app) == "● Security"
+        # A question with no signal keeps whoever answered last.
+        await pilot.press(*"thanks, anything else?")
+        await wait_for(pilot, lambda: "no signal" in activation(app))
+        assert activation(app).startswith("→ Security")
+
+
+async def test_f2_picks_another_expert_and_f3_pins(project: Path, online: FakeAnthropic) -> None:
+    online.queue(Reply(["one"]), Reply(["two"]))
+    app = make_app(project)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.chat.client is not None)
+        await pilot.press(*"the deploy pipeline leaks a secret")
+        await wait_for(pilot, lambda: "takes over" in activation(app))
+        first = activation(app)
+        await pilot.press("f2")
+        assert "your pick" in activation(app) and activation(app) != first
+        picked = app.chat.override
+        assert picked is not None
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: online.message_requests() and settled(app))
+        assert app.query(AssistantMessage).last().author == picked.title
+        await pilot.press(*"is this vulnerable to XSS?")
+        await pilot.press("f3")
+        await pilot.pause()
+        assert "📌 pinned" in header(app)
+        pinned = app.session.current
+        app.chat.prompt.input.value = "the p99 latency doubled"
+        await pilot.pause()
+        assert "pinned" in activation(app) and activation(app).startswith(f"→ {pinned.title}")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(online.message_requests()) == 2 and settled(app))
+        assert app.query(AssistantMessage).last().author == pinned.title
+
+
+async def test_persona_command_lists_and_switches(project: Path) -> None:
+    app = make_app(project)
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.chat.prompt.input.value = "/persona"
+        await pilot.press("enter")
+        await pilot.pause()
+        listing = app.query(MarkdownNote).last().source
+        for name in ("backend", "security", "performance", "devops", "api-reviewer", "db-tuner",
+                     "migration-planner", "incident-commander"):
+            assert f"**{name}**" in listing
+        app.chat.prompt.input.value = "/persona k8s-expert"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert header(app) == "● K8S Expert"
+        assert app.query_one("#persona-name", Static).tooltip is not None
+        notes = [text_of(n) for n in app.query(Note)]
+        assert any(n.startswith("K8S Expert answers from now on") for n in notes)
+        app.chat.prompt.input.value = "/persona nobody"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "No persona called 'nobody'" in text_of(app.query(Note).last())
+
+
+async def test_startup_reports_overrides_problems_and_memory(project: Path) -> None:
+    app = make_app(project)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.2)
+        welcome = app.query(MarkdownNote).first().source
+        assert "Project memory in the system prompt: `CLAUDE.md`" in welcome
+        notes = [text_of(n) for n in app.query(Note)]
+        assert any("project persona 'backend'" in n and "overrides the bundled one" in n for n in notes)
+        assert any(n.startswith("4 persona or command file(s) could not be read: /problems") for n in notes)
+        app.chat.prompt.input.value = "/problems"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProblemsScreen) and app.screen.query(DataTable))
+        table = app.screen.query_one(DataTable)
+        rows = [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+        files = {Path(row[1]).name: row for row in rows}
+        assert files["half-written.md"][2] == "1" and "never closed" in files["half-written.md"][3]
+        assert {"SKILL.md", "broken.md", "help.md"} <= set(files)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, ProblemsScreen)
+
+
+async def test_project_commands_complete_with_their_source(project: Path, online: FakeAnthropic) -> None:
+    online.queue(Reply(["Roll back first."]))
+    app = make_app(project)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.chat.client is not None)
+        await pilot.press("/", "d", "e", "p")
+        await pilot.pause()
+        menu = app.query_one(CommandMenu)
+        first = menu.get_option_at_index(0)
+        assert first.id == "deploy"
+        assert "[environment] [version]" in str(first.prompt) and "(project)" in str(first.prompt)
+        await pilot.press("tab", *"staging 2.0", "enter")
+        await wait_for(pilot, lambda: online.message_requests() and settled(app))
+        body = online.message_requests()[0].body
+        assert body is not None
+        assert body["system"][0]["text"] == app.session.catalog.personas["devops"].prompt
+        documents = body["messages"][0]["content"][0]["text"]
+        assert "<source>docs/runbook.md</source>" in documents
+        assert body["messages"][0]["content"][-1]["text"].startswith("Plan the deployment of version 2.0")
+
+
+async def test_help_lists_personas_and_commands_with_their_source(project: Path) -> None:
+    app = make_app(project)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("f1")
+        await pilot.pause()
+        page = app.query(MarkdownNote).last().source
+        assert "| /deploy \\[environment\\] \\[version\\] | Plan a deployment to an environment |" in page
+        assert ".claude/commands/deploy.md" in page
+        assert "| db-tuner |" in page and ".claude/agents/db-tuner.md" in page
+        assert "| backend (current) |" in page and ".buddy/personas/backend.md" in page
