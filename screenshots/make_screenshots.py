@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -87,6 +88,23 @@ async def command_menu(project: Path) -> None:
         app.save_screenshot("commands.svg", str(HERE))
 
 
+async def experts(fake: FakeAnthropic) -> None:
+    """A project with its own .claude/ folder: the security expert takes over, shown before sending."""
+    with tempfile.TemporaryDirectory() as tmp:
+        project = Path(tmp) / "orders-service"
+        shutil.copytree(HERE.parent / "tests" / "fixtures" / "claude_project", project)
+        app = make_app(project)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.chat.client is not None)
+            app.chat.prompt.input.focus()
+            await pilot.press(*"is the login handler open to SQL injection or XSS?")
+            await wait_for(pilot, lambda: "takes over" in str(app.query_one("#activation").render()))
+            app.chat.prompt.input.cursor_blink = False
+            app.chat.query_one("#connection", Static).update("claude-sonnet-5-5 @ http://127.0.0.1:8765")
+            await pilot.pause(0.2)
+            app.save_screenshot("experts.svg", str(HERE))
+
+
 async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, FakeAnthropic() as fake:
         os.environ["ANTHROPIC_BASE_URL"] = fake.base_url
@@ -94,7 +112,8 @@ async def main() -> None:
         project = make_project(Path(tmp) / "orders-service")
         await main_screen(project, fake)
         await command_menu(project)
-    for name in ("main.svg", "commands.svg"):
+        await experts(fake)
+    for name in ("main.svg", "commands.svg", "experts.svg"):
         text = (HERE / name).read_text(encoding="utf-8")
         assert "sk-ant-" not in text, f"{name} must never show a key"
         print(HERE / name)

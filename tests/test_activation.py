@@ -10,6 +10,7 @@ from buddy_tui.core.activation import choose, score
 from buddy_tui.core.personas import Persona, bundled_personas, load_persona
 from buddy_tui.core.project import ProjectFacts, scan_project
 from buddy_tui.core.triggers import from_prose
+from tests.helpers import seed_persona
 
 PERSONAS = bundled_personas()
 ALL = list(PERSONAS.values())
@@ -70,10 +71,7 @@ def test_plurals_and_phrases_match() -> None:
 
 
 def test_seed_style_persona_triggers_come_from_its_prose(tmp_path: Path) -> None:
-    seed = Path(__file__).resolve().parents[2] / "shared" / "seed" / "persona-backend.md"
-    if not seed.exists():
-        pytest.skip("the seed persona lives outside the repository and is not in this checkout")
-    persona = load_persona(seed)
+    persona = load_persona(seed_persona())
     assert persona.triggers.keywords[:3] == ("api", "database", "server")
     assert "*.py" in persona.triggers.files and "express" in persona.triggers.dependencies
     assert "migrations/" in persona.triggers.project_files

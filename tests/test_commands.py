@@ -89,3 +89,9 @@ def test_command_file_naming_and_errors(tmp_path: Path) -> None:
     empty.write_text("---\ndescription: nothing\n---\n")
     with pytest.raises(DefinitionError, match="has no body"):
         load_command(empty, root, "project")
+
+
+@pytest.mark.parametrize(("typed", "first"), [("rev", "buddy:review"), ("bdat", "buddy:database"),
+                                              ("bapi", "buddy:api"), ("sec", "buddy:secure")])
+def test_fuzzy_completion_as_the_readme_promises(typed: str, first: str) -> None:
+    assert CommandRegistry.default().complete(typed)[0].name == first

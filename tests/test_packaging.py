@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import site
 import subprocess
 import sys
 import venv
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -53,24 +55,38 @@ def test_bad_arguments_are_one_plain_line(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_wheel_installs_into_a_fresh_venv_and_finds_the_persona(tmp_path: Path) -> None:
-    """Build the wheel, install it (not editable) into a new virtual environment, and run it."""
+    """Build the wheel and install it (not editable) into a new virtual environment, all offline.
+
+    The wheel is built without build isolation and installed with --no-index, so nothing is
+    fetched; the new environment borrows only the third-party dependencies from this one (a .pth
+    file placed after its own site-packages), so buddy_tui itself can only come from the wheel.
+    """
     dist = tmp_path / "dist"
-    built = run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(dist), str(ROOT))
+    built = run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
+                "-w", str(dist), str(ROOT))
     assert built.returncode == 0, built.stdout + built.stderr
     wheel = next(dist.glob("buddy_tui-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    assert {"buddy_tui/bundled/personas/backend.md", "buddy_tui/bundled/commands/buddy/api.md",
+            "buddy_tui/ui/app.tcss"} <= names
     env_dir = tmp_path / "fresh"
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
-    installed = run(str(python), "-m", "pip", "install", "--quiet", str(wheel))
+    installed = run(str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(wheel))
     assert installed.returncode == 0, installed.stdout + installed.stderr
+    fresh_site = Path(run(str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+                      .stdout.strip())
+    (fresh_site / "zz_borrowed_dependencies.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     clean_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     listed = run(str(env_dir / "bin" / "buddy-tui"), "--list-personas", cwd=outside, env=clean_env)
     assert listed.returncode == 0, listed.stderr
-    name, path, description = listed.stdout.splitlines()[0].split("\t")
-    assert name == "backend" and "reliability" in description.lower()
-    assert Path(path).is_relative_to(env_dir) and Path(path).name == "backend.md"
+    rows = {line.split("\t")[0]: line.split("\t") for line in listed.stdout.splitlines()}
+    assert set(rows) >= {"backend", "security", "performance", "devops"}
+    path = Path(rows["backend"][1])
+    assert path.is_relative_to(fresh_site) and path.name == "backend.md"
     commands = run(str(python), "-c", "from buddy_tui.core.commands import CommandRegistry as R; "
                    "print(sorted(c.name for c in R.default().all() if c.kind == 'prompt'))", cwd=outside,
                    env=clean_env)

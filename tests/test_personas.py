@@ -8,8 +8,8 @@ import pytest
 
 from buddy_tui.core.frontmatter import DefinitionError
 from buddy_tui.core.personas import bundled_personas, load_persona, resolve_persona
+from tests.helpers import seed_persona
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "persona-backend.md"
 # Each seed section, as words any one of which our heading for it must contain.
 SEED_SECTIONS = [
     ("identity", "who you are"), ("principle",), ("budget",), ("trigger",), ("collaborat", "other personas"),
@@ -36,9 +36,7 @@ def test_bundled_backend_persona_covers_every_seed_section() -> None:
 
 
 def test_bundled_persona_is_our_own_words() -> None:
-    if not SEED.exists():
-        pytest.skip("the seed persona lives outside the repository and is not in this checkout")
-    seed = {line.strip() for line in SEED.read_text(encoding="utf-8").splitlines() if len(line.strip()) >= 40}
+    seed = {line.strip() for line in seed_persona().read_text(encoding="utf-8").splitlines() if len(line.strip()) >= 40}
     ours = bundled_personas()["backend"].path
     assert ours is not None
     copied = [line for line in ours.read_text(encoding="utf-8").splitlines() if line.strip() in seed]
@@ -46,9 +44,7 @@ def test_bundled_persona_is_our_own_words() -> None:
 
 
 def test_seed_persona_loads_exactly_as_it_is() -> None:
-    if not SEED.exists():
-        pytest.skip("the seed persona lives outside the repository and is not in this checkout")
-    persona = resolve_persona(str(SEED), {})
+    persona = resolve_persona(str(seed_persona()), {})
     assert persona.name == "persona-backend"
     assert persona.title == "Backend"
     assert persona.allowed_tools == ("Read", "Grep", "Glob", "Edit", "Write")

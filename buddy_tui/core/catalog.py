@@ -87,7 +87,18 @@ def command_sources(root: Path) -> list[tuple[str, Path, str]]:
     ]
 
 
+def _where(path: Path, root: Path) -> str:
+    """A path as short as it can be said: relative to the project, else to the home folder."""
+    for base, prefix in ((root, ""), (Path.home(), "~/")):
+        try:
+            return prefix + path.relative_to(base).as_posix()
+        except ValueError:
+            continue
+    return str(path)
+
+
 def _collect(
+    root: Path,
     sources: list[tuple[str, Path, str]],
     load: Callable[[Path, Path, str], T],
     kind: str,
@@ -104,7 +115,7 @@ def _collect(
             earlier = found.get(item.name)
             if earlier is not None:
                 catalog.overrides.append(
-                    f"{label} {kind} '{item.name}' ({path}) overrides the {earlier.source} one")
+                    f"{label} {kind} '{item.name}' ({_where(path, root)}) overrides the {earlier.source} one")
             elif kind == "command" and item.name in APP_COMMANDS:
                 catalog.problems.append(Problem(path, None, f"/{item.name} is a built-in command", kind))
                 continue
@@ -115,8 +126,8 @@ def _collect(
 def load_catalog(root: Path) -> Catalog:
     """Discover personas and commands for the project at ``root``."""
     catalog = Catalog()
-    catalog.personas = _collect(persona_sources(root), lambda p, _f, label: load_persona(p, label),
+    catalog.personas = _collect(root, persona_sources(root), lambda p, _f, label: load_persona(p, label),
                                 "persona", catalog)
-    commands = _collect(command_sources(root), load_command, "command", catalog)
+    commands = _collect(root, command_sources(root), load_command, "command", catalog)
     catalog.commands = CommandRegistry.with_app_commands(list(commands.values()))
     return catalog

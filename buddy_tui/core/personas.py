@@ -6,6 +6,7 @@ the original Claude Buddy persona) loads here unchanged.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,9 @@ from buddy_tui.core import frontmatter
 from buddy_tui.core.frontmatter import DefinitionError
 from buddy_tui.core.resources import personas_dir
 from buddy_tui.core.triggers import Triggers, from_front_matter, from_prose
+
+_ACRONYMS = {"api": "API", "devops": "DevOps", "k8s": "K8s", "db": "DB", "sql": "SQL", "ci": "CI", "ui": "UI",
+             "pr": "PR", "qa": "QA", "sre": "SRE", "ml": "ML"}
 
 #: The tools buddy-tui knows how to run; others named in a file are kept but not offered.
 KNOWN_TOOLS = ("Read", "Grep", "Glob", "Edit", "Write")
@@ -37,7 +41,15 @@ class Persona:
     def title(self) -> str:
         """A display name: 'persona-backend' and 'backend' both show as 'Backend'."""
         bare = self.name.removeprefix("persona-")
-        return bare.replace("-", " ").replace("_", " ").title()
+        words = bare.replace("-", " ").replace("_", " ").split()
+        return " ".join(_ACRONYMS.get(w.lower(), w.capitalize()) for w in words)
+
+    @property
+    def summary(self) -> str:
+        """The description without its examples, on one line, short enough for a list."""
+        text = re.split(r"<example>|\bExamples?:", self.description, maxsplit=1)[0]
+        text = " ".join(text.split())
+        return text if len(text) <= 200 else text[:199].rsplit(" ", 1)[0] + "…"
 
 
 def load_persona(path: Path, source: str = "file") -> Persona:

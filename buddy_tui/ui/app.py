@@ -23,6 +23,7 @@ from buddy_tui.core.context import printable
 from buddy_tui.core.session import Session
 from buddy_tui.ui.help import help_markdown
 from buddy_tui.ui.palette import PersonaCommands
+from buddy_tui.ui.safe import markdown_literal
 from buddy_tui.ui.screens.problems import ProblemsScreen
 from buddy_tui.ui.widgets.chat_pane import ChatPane
 from buddy_tui.ui.widgets.file_browser import FileBrowser, FilePreview
@@ -168,7 +169,7 @@ class BuddyApp(App[None]):
 
     async def _persona_command(self, name: str) -> None:
         if not name:
-            listing = "\n".join(f"- **{p.name}** ({p.source}): {p.description.splitlines()[0][:120]}"
+            listing = "\n".join(f"- **{markdown_literal(p.name)}** ({p.source}): {markdown_literal(p.summary)}"
                                  for p in self.session.personas)
             await self.chat.add(MarkdownNote(f"Personas (`/persona NAME` to switch):\n\n{listing}"))
             return
@@ -179,7 +180,7 @@ class BuddyApp(App[None]):
         self.chat.refresh_header()
         self.chat.update_activation()
         pinned = " It stays pinned: /pin to release." if self.session.pinned else ""
-        await self.chat.note(f"{persona.title} answers from now on: {persona.description}{pinned}")
+        await self.chat.note(f"{persona.title} answers from now on: {persona.summary}{pinned}")
 
     @on(Tree.NodeHighlighted, "#tree")
     def _highlighted(self, event: Tree.NodeHighlighted[object]) -> None:

@@ -8,6 +8,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from buddy_tui.core.session import Session
+from buddy_tui.ui.safe import markdown_literal
 
 #: Keys of the prompt itself, which are not app bindings.
 PROMPT_KEYS = [("Enter", "Send the question (or complete a partial /command)"),
@@ -16,12 +17,7 @@ PROMPT_KEYS = [("Enter", "Send the question (or complete a partial /command)"),
                ("Esc", "Close the menu, drop a persona pick, or stop a streaming answer")]
 
 
-_MARKDOWN_SPECIALS = str.maketrans({c: f"\\{c}" for c in "\\`*_[]<>|#~"})
-
-
-def _cell(text: str) -> str:
-    """Text from files, shown literally inside a Markdown table cell."""
-    return text.replace("\n", " ").translate(_MARKDOWN_SPECIALS)
+_cell = markdown_literal  # text from files, shown literally inside a Markdown table cell
 
 
 def key_name(key: str) -> str:
@@ -33,15 +29,14 @@ def help_markdown(session: Session, app: App[Any]) -> str:
     """A Markdown page listing commands and personas (with where each came from) and the keys."""
     lines = ["## Commands", "", "| command | what it does | from |", "|---|---|---|"]
     for command in session.catalog.commands.all():
-        hint = f" {command.argument_hint}" if command.argument_hint else ""
+        hint = f" {_cell(command.argument_hint)}" if command.argument_hint else ""
         origin = str(command.path) if command.path and command.source != "bundled" else command.source
-        lines.append(f"| /{_cell(command.name)}{_cell(hint)} | {_cell(command.description)} | {_cell(origin)} |")
+        lines.append(f"| /{_cell(command.name)}{hint} | {_cell(command.description)} | {_cell(origin)} |")
     lines += ["", "## Personas", "", "| persona | what it is for | from |", "|---|---|---|"]
     for persona in session.personas:
         marker = " (current)" if persona.name == session.current.name else ""
         origin = persona.source if persona.source == "bundled" or persona.path is None else str(persona.path)
-        description = persona.description.split("\n")[0][:160]
-        lines.append(f"| {_cell(persona.name)}{marker} | {_cell(description)} | {_cell(origin)} |")
+        lines.append(f"| {_cell(persona.name)}{marker} | {_cell(persona.summary)} | {_cell(origin)} |")
     lines += ["", "## Keys", "", "| key | action |", "|---|---|"]
     keymap = getattr(app, "_keymap", {}) or {}
     for binding in app.BINDINGS:

@@ -24,7 +24,7 @@ class PersonaCommands(Provider):
         for persona in app.session.personas:
             current = " (current)" if persona.name == app.session.current.name else ""
             entries.append((f"Persona: {persona.name}{current}",
-                            f"{persona.source}: {persona.description.splitlines()[0][:200]}",
+                            f"{persona.source}: {persona.summary}",
                             partial(app.run_persona_command, persona.name)))
         entries.append(("Pin or unpin the current persona", "Keep this expert for the whole conversation",
                         app.action_pin_persona))

@@ -7,6 +7,14 @@ from textual.content import Content
 
 from buddy_tui.core.context import printable
 
+_MARKDOWN_SPECIALS = str.maketrans({c: f"\\{c}" for c in "\\`*_[]<>|#~"})
+
+
+def markdown_literal(text: str) -> str:
+    """``text`` for inclusion in Markdown that buddy-tui writes itself (help, lists): one line,
+    with every character Markdown would act on escaped, so it shows exactly as written."""
+    return printable(" ".join(text.split())).translate(_MARKDOWN_SPECIALS)
+
 
 def literal(text: str) -> Content:
     """``text`` as plain content: control characters made visible, square brackets left alone.

@@ -104,10 +104,10 @@ async def test_persona_command_lists_and_switches(project: Path) -> None:
         app.chat.prompt.input.value = "/persona k8s-expert"
         await pilot.press("enter")
         await pilot.pause()
-        assert header(app) == "● K8S Expert"
+        assert header(app) == "● K8s Expert"
         assert app.query_one("#persona-name", Static).tooltip is not None
         notes = [text_of(n) for n in app.query(Note)]
-        assert any(n.startswith("K8S Expert answers from now on") for n in notes)
+        assert any(n.startswith("K8s Expert answers from now on") for n in notes)
         app.chat.prompt.input.value = "/persona nobody"
         await pilot.press("enter")
         await pilot.pause()

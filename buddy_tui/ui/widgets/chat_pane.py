@@ -16,6 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
+from textual.widget import MountError
 from textual.widgets import Input, Static
 
 from buddy_tui.core.activation import Choice
@@ -25,7 +26,7 @@ from buddy_tui.core.context import Attachment, ContextError, human_size, is_sens
 from buddy_tui.core.files import display_path
 from buddy_tui.core.personas import Persona
 from buddy_tui.core.session import AppAction, Refusal, Session, TurnPlan
-from buddy_tui.ui.safe import literal
+from buddy_tui.ui.safe import literal, markdown_literal
 from buddy_tui.ui.screens.confirm import ConfirmScreen
 from buddy_tui.ui.widgets.prompt import PromptBar
 from buddy_tui.ui.widgets.transcript import AssistantMessage, MarkdownNote, Note, NoteKind, UserMessage
@@ -113,7 +114,7 @@ class ChatPane(Vertical):
         self.refresh_header()
         persona = self.session.current
         memory = ", ".join(f"`{m.path}` ({human_size(len(m.text.encode()))})" for m in self.session.memory)
-        lines = [f"**{persona.title}** is ready. {persona.description}", "",
+        lines = [f"**{markdown_literal(persona.title)}** is ready. {markdown_literal(persona.summary)}", "",
                  "Select a file in the tree to attach it, mention one as `@path`, ask a question, "
                  "or type `/` for commands. The best expert for each question is chosen as you type "
                  "(F2 to pick another, F3 to pin one)."]
@@ -157,7 +158,10 @@ class ChatPane(Vertical):
 
     async def add(self, widget: Static | Vertical | MarkdownNote) -> None:
         """Append a widget to the transcript (which follows the bottom while the user is there)."""
-        await self.transcript.mount(widget)
+        try:
+            await self.transcript.mount(widget)
+        except MountError:  # the app is closing (Ctrl+Q during start-up): nothing left to show
+            pass
 
     async def note(self, text: str, kind: NoteKind = "info") -> None:
         """Show a message from buddy-tui itself."""
