@@ -8,6 +8,7 @@ widgets. Esc cancels the worker, which closes the HTTP stream.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -158,10 +159,8 @@ class ChatPane(Vertical):
 
     async def add(self, widget: Static | Vertical | MarkdownNote) -> None:
         """Append a widget to the transcript (which follows the bottom while the user is there)."""
-        try:
+        with contextlib.suppress(MountError):  # the app is closing (Ctrl+Q during start-up)
             await self.transcript.mount(widget)
-        except MountError:  # the app is closing (Ctrl+Q during start-up): nothing left to show
-            pass
 
     async def note(self, text: str, kind: NoteKind = "info") -> None:
         """Show a message from buddy-tui itself."""
