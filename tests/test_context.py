@@ -79,13 +79,14 @@ def test_fifo_is_refused_without_blocking(project: Path) -> None:
 def test_attachment_label_and_truncation(project: Path) -> None:
     attachment = load_attachment(project / "app" / "models.py", project)
     assert attachment.path == "app/models.py"
-    assert attachment.label == "models.py 25 B"
+    assert attachment.label == "models.py 25 B ~8 tok"
+    assert attachment.key == "app/models.py" and attachment.tokens == 8
     big = project / "big.sql"
     big.write_text("-- row\n" * 100_000)
     truncated = load_attachment(big, project)
     assert truncated.truncated and truncated.size == 700_000
     assert len(truncated.text.encode()) == context.ATTACH_BYTES
-    assert truncated.label == "big.sql first 200.0 KB of 683.6 KB"
+    assert truncated.label == "big.sql first 200.0 KB of 683.6 KB ~58,515 tok"
 
 
 def test_attachment_outside_the_project_is_refused(project: Path, tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -68,6 +68,8 @@ def test_pinning_and_switching(project: Path) -> None:
     plan = session.interpret("is this vulnerable to XSS?", [])
     assert isinstance(plan, TurnPlan) and plan.persona.name == "security"
     user, request = session.request(plan, [])
+    assert session.current.name == "backend"  # building a request changes nothing
+    session.commit(plan)
     assert session.current.name == "security"  # whoever answered stays current
     assert request["system"][0]["text"] == plan.persona.prompt
     assert "<project_memory source=\"CLAUDE.md\">" in request["system"][1]["text"]

@@ -132,14 +132,16 @@ class Session:
 
     def request(self, plan: TurnPlan, attachments: Sequence[Attachment]) -> tuple[list[dict[str, Any]],
                                                                                     dict[str, Any]]:
-        """The user turn's content blocks and the full request for ``plan``; the persona that
-        answers becomes the current one (unless another is pinned)."""
-        if not self.pinned:
-            self.current = plan.persona
+        """The user turn's content blocks and the full request for ``plan`` (nothing changes yet)."""
         user = user_content(plan.prompt, attachments)
         request = build_request(persona=plan.persona, conversation=self.conversation, user=user,
                                 model=plan.model, max_tokens=self.settings.max_tokens, memory=self.memory)
         return user, request
+
+    def commit(self, plan: TurnPlan) -> None:
+        """The turn is being sent: whoever answers becomes the current persona (unless pinned)."""
+        if not self.pinned:
+            self.current = plan.persona
 
     def switch(self, name: str) -> Persona | None:
         """Make ``name`` the current persona (``/persona NAME``); None when there is no such persona."""

@@ -121,7 +121,8 @@ async def test_selecting_a_file_previews_it_and_attaches_a_chip(project: Path, o
         assert str(preview.border_title) == "app/models.py"
         chips = list(app.query(Chip))
         assert [c.attachment.path for c in chips] == ["app/models.py"]
-        assert text_of(chips[0]) == f"📎 models.py {len(Path(project / 'app/models.py').read_bytes())} B ✕"
+        size = len((project / "app/models.py").read_bytes())
+        assert text_of(chips[0]) == f"📎 models.py {size} B ~{-(-size * 2 // 7)} tok ✕"
         assert app.focused is app.chat.prompt.input
 
 

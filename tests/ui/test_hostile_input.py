@@ -184,3 +184,37 @@ async def test_backspace_and_ctrl_o_drop_attachments(project: Path) -> None:
         await pilot.press("ctrl+o")
         await pilot.pause()
         assert not app.query(Chip) and app.chat.prompt.attachments == []
+
+
+@pytest.mark.parametrize("choice", ["d", "h", "escape"])
+async def test_over_budget_the_user_chooses_what_gives(project: Path, online: FakeAnthropic,
+                                                         monkeypatch: pytest.MonkeyPatch, choice: str) -> None:
+    from buddy_tui.ui.screens.budget import BudgetScreen
+
+    monkeypatch.setenv("BUDDY_TUI_CONTEXT_BUDGET", "20000")
+    big = project / "dump.sql"
+    big.write_text("INSERT INTO t VALUES (1);\n" * 4000)  # ~100 KB, ~30k tokens
+    online.queue(Reply(["fits now"]))
+    app = make_app(project, max_tokens=1000)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.chat.client is not None)
+        await submit(pilot, app, "explain @dump.sql please")
+        await wait_for(pilot, lambda: isinstance(app.screen, BudgetScreen) and app.screen.query("#dialog-title"))
+        title = text_of(app.screen.query_one("#dialog-title", Static))
+        assert title.startswith("Too big for the model by ")
+        counted = [r for r in online.requests if r.path == "/v1/messages/count_tokens"]
+        assert counted, "near the limit the API's count_tokens endpoint is asked"
+        await pilot.press(choice)
+        if choice == "escape":
+            await pilot.pause(0.2)
+            assert online.message_requests() == []
+            assert app.chat.prompt.input.value == "explain @dump.sql please"
+            return
+        await wait_for(pilot, lambda: online.message_requests() and settled(app))
+        sent = json.dumps(online.message_requests()[0].body)
+        if choice == "d":
+            assert "<source>dump.sql</source>" not in sent
+        else:
+            assert "<source>dump.sql</source>" in sent and "Only the first" in sent
+            assert len(sent) < 20000 * 4
+        assert app.query(AssistantMessage).last().text == "fits now"

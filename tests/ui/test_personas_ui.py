@@ -167,3 +167,18 @@ async def test_help_lists_personas_and_commands_with_their_source(project: Path)
         assert ".claude/commands/deploy.md" in page
         assert "| db-tuner |" in page and ".claude/agents/db-tuner.md" in page
         assert "| backend (current) |" in page and ".buddy/personas/backend.md" in page
+
+
+async def test_command_palette_offers_every_persona(project: Path) -> None:
+    from buddy_tui.ui.palette import PersonaCommands
+
+    app = make_app(project)
+    async with app.run_test(size=(160, 48)) as pilot:
+        provider = PersonaCommands(app.screen)
+        hits = [hit async for hit in provider.search("persona devops")]
+        assert hits and "Persona: devops" in str(hits[0].match_display)
+        assert hits[0].help is not None and hits[0].help.startswith("bundled: A platform and release engineer")
+        hits[0].command()
+        await wait_for(pilot, lambda: header(app) == "● DevOps")
+        discovered = [str(hit.display) async for hit in provider.discover()]
+        assert any("Persona: db-tuner" in d for d in discovered) and "Show problems" in discovered

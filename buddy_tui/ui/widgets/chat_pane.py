@@ -20,6 +20,7 @@ from textual.message import Message
 from textual.widget import MountError
 from textual.widgets import Input, Static
 
+from buddy_tui.core import budget
 from buddy_tui.core.activation import Choice
 from buddy_tui.core.chat import ChatEvent, TextDelta, TurnFailed, TurnFinished, stream_turn
 from buddy_tui.core.config import Connection, connect
@@ -28,6 +29,7 @@ from buddy_tui.core.files import display_path
 from buddy_tui.core.personas import Persona
 from buddy_tui.core.session import AppAction, Refusal, Session, TurnPlan
 from buddy_tui.ui.safe import literal, markdown_literal
+from buddy_tui.ui.screens.budget import BudgetChoice, BudgetScreen
 from buddy_tui.ui.screens.confirm import ConfirmScreen
 from buddy_tui.ui.widgets.prompt import PromptBar
 from buddy_tui.ui.widgets.transcript import AssistantMessage, MarkdownNote, Note, NoteKind, UserMessage
@@ -301,11 +303,33 @@ class ChatPane(Vertical):
             except ContextError as exc:
                 await self.note(f"Not attached: {exc}", "warning")
                 continue
-            if all(a.path != attachment.path for a in attachments):
+            if all(a.key != attachment.key for a in attachments):
                 attachments.append(attachment)
+        await self._send_within_budget(plan, chips, attachments)
+
+    async def _send_within_budget(self, plan: TurnPlan, chips: list[Attachment],
+                                  attachments: list[Attachment], shorten_rounds: int = 0) -> None:
+        """Send unless the request is bigger than the context window; then ask what to cut.
+        Once the user chose "send the head", keep shortening (a few rounds) until it fits."""
+        user, request = self.session.request(plan, attachments)
+        measured = await budget.measure(self.client, request, budget.context_window())
+        if measured.over_by and attachments and 0 < shorten_rounds < 5:
+            await self._budget_decided("head", plan, chips, attachments, measured.over_by, shorten_rounds)
+            return
+        if measured.over_by and attachments:
+            def decided(choice: BudgetChoice | None) -> None:
+                self.call_later(self._budget_decided, choice, plan, chips, attachments, measured.over_by)
+
+            self.app.push_screen(BudgetScreen(measured, attachments), decided)
+            return
+        if measured.over_by:
+            await self.note(f"The conversation no longer fits the model's context ({measured.describe()}). "
+                            "/clear starts a new one.", "error")
+            self._restore_text(plan.typed, chips)
+            return
         self.prompt.input.value = ""
         self.override = None
-        user, request = self.session.request(plan, attachments)
+        self.session.commit(plan)
         self._turn_ids += 1
         why = plan.choice.match.explain() if plan.choice and plan.choice.switched and plan.choice.match else ""
         view = AssistantMessage(plan.persona.title, why)
@@ -316,6 +340,30 @@ class ChatPane(Vertical):
         self.transcript.anchor()
         self.app.refresh_bindings()
         self._stream(self.turn.id, request)
+
+    async def _budget_decided(self, choice: BudgetChoice | None, plan: TurnPlan, chips: list[Attachment],
+                              attachments: list[Attachment], over_by: int, rounds: int = 0) -> None:
+        if choice == "drop":
+            await self.note("Sent without the attached files, which did not fit.", "warning")
+            await self._send_within_budget(plan, [], [])
+        elif choice == "head":
+            try:
+                shortened = budget.shorten_largest(attachments, over_by)
+            except ValueError as exc:
+                await self.note(f"Cannot shorten enough: {exc}. Drop files instead, or /clear.", "warning")
+                self._restore_text(plan.typed, chips)
+                return
+            await self._send_within_budget(plan, chips, shortened, rounds + 1)
+        else:
+            self._restore_text(plan.typed, chips)
+
+    def _restore_text(self, typed: str, chips: list[Attachment]) -> None:
+        """Put an unsent question and its chips back in the prompt."""
+        for attachment in chips:
+            self.prompt.add_attachment(attachment)
+        if not self.prompt.input.value:
+            self.prompt.input.value = typed
+            self.prompt.input.cursor_position = len(typed)
 
     @work(exclusive=True, group="chat", exit_on_error=False)
     async def _stream(self, turn_id: int, request: dict[str, Any]) -> None:
@@ -348,13 +396,9 @@ class ChatPane(Vertical):
         """Put the question (and its file chips) back in the prompt so nothing is lost; if the
         user has typed something new meanwhile, keep that and offer /retry instead."""
         self.unsent = turn
-        for attachment in turn.chips:
-            self.prompt.add_attachment(attachment)
-        if not self.prompt.input.value:
-            self.prompt.input.value = turn.plan.typed
-            self.prompt.input.cursor_position = len(turn.plan.typed)
-        else:
+        if self.prompt.input.value:
             self.call_later(self.note, "Your question was kept: /retry sends it again.")
+        self._restore_text(turn.plan.typed, turn.chips)
 
     async def retry(self) -> None:
         """``/retry``: send the last question that failed or was stopped before any answer."""

@@ -80,7 +80,7 @@ class PromptInput(Input):
         """Backspace in an empty prompt removes the last attached file."""
         bar = self.screen.query_one(PromptBar)
         if not self.value and bar.attachments:
-            bar.remove_attachment(bar.attachments[-1].path)
+            bar.remove_attachment(bar.attachments[-1].key)
             return
         super().action_delete_left()
 
@@ -181,16 +181,16 @@ class PromptBar(Vertical):
         self.input.focus()
 
     def add_attachment(self, attachment: Attachment) -> None:
-        """Show a chip for a file (replacing an older chip for the same path)."""
-        self.remove_attachment(attachment.path)
+        """Show a chip for a file or line range (replacing an older chip for the same one)."""
+        self.remove_attachment(attachment.key)
         self.attachments.append(attachment)
         self.query_one("#chips").mount(Chip(attachment))
 
-    def remove_attachment(self, path: str) -> None:
-        """Drop the chip for ``path``, if there is one."""
-        self.attachments = [a for a in self.attachments if a.path != path]
+    def remove_attachment(self, key: str) -> None:
+        """Drop the chip whose attachment key (path, or path:first-last) is ``key``, if any."""
+        self.attachments = [a for a in self.attachments if a.key != key]
         for chip in self.query(Chip):
-            if chip.attachment.path == path:
+            if chip.attachment.key == key:
                 chip.remove()
 
     def take_attachments(self) -> list[Attachment]:
@@ -202,4 +202,4 @@ class PromptBar(Vertical):
     @on(Click, ".chip")
     def _chip_clicked(self, event: Click) -> None:
         if isinstance(event.widget, Chip):
-            self.remove_attachment(event.widget.attachment.path)
+            self.remove_attachment(event.widget.attachment.key)

@@ -34,7 +34,7 @@ class UserMessage(Vertical):
         yield Static("You", classes="author", markup=False)
         yield Static(printable(self.text), classes="body", markup=False)
         if self.attachments:
-            names = "  ".join(f"📎 {printable(a.path)} ({a.label.split(' ', 1)[1]})" for a in self.attachments)
+            names = "  ".join(f"📎 {printable(a.key)} ({a.label.partition(' ')[2]})" for a in self.attachments)
             yield Static(names, classes="files", markup=False)
 
 
