@@ -151,3 +151,21 @@ def test_gitignore_rules_nested_negated_and_git_folder(tmp_path: Path) -> None:
 )
 def test_lexer_choice(name: str, lexer: str) -> None:
     assert lexer_for(Path(name)) == lexer
+
+
+def test_references_and_path_expansion(project: Path) -> None:
+    from buddy_tui.core.context import expand_paths, find_references
+
+    text = "See app/models.py:2, app/models.py:2 again, `notes with space.md:1`, gone.py:4, /etc/passwd:1, x.py:0"
+    assert find_references(text, project) == [("app/models.py", 2)]
+    found, missing = expand_paths(["app/*.py", "nope", "../*", "app/models.py"], project)
+    assert found == [project / "app" / "models.py"] and missing == ["nope", "../*"]
+
+
+def test_attaching_a_line_range(project: Path) -> None:
+    (project / "five.txt").write_text("one\ntwo\nthree\nfour\nfive\n")
+    part = load_attachment(project / "five.txt", project, (2, 9))
+    assert (part.text, part.lines, part.key) == ("two\nthree\nfour\nfive", (2, 5), "five.txt:2-5")
+    assert part.label == "five.txt:2-5 ~6 tok"
+    with pytest.raises(ContextError, match="has no lines 7-8"):
+        load_attachment(project / "five.txt", project, (7, 8))

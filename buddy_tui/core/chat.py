@@ -90,7 +90,9 @@ def render_documents(attachments: Sequence[Attachment]) -> str:
     parts = ["<documents>"]
     for index, item in enumerate(attachments, 1):
         note = ""
-        if item.truncated:
+        if item.lines:
+            note = f"\n<note>Lines {item.lines[0]}-{item.lines[1]} of this file.</note>"
+        elif item.truncated:
             note = (f"\n<note>Only the first {len(item.text.encode()):,} of {item.size:,} bytes of "
                     "this file are included.</note>")
         parts.append(

@@ -26,6 +26,9 @@ APP_COMMANDS: dict[str, tuple[str, str]] = {
     "persona": ("Switch persona (no name: list them)", "[name]"),
     "pin": ("Pin the current persona for this conversation, or unpin", ""),
     "problems": ("Persona and command files that could not be read", ""),
+    "add": ("Attach files (paths or globs) to the next question", "PATH..."),
+    "drop": ("Remove attached files (no path: all of them)", "[PATH...]"),
+    "files": ("List the attached files and their token estimates", ""),
     "retry": ("Send the last question that failed again", ""),
     "clear": ("Start a new conversation (clears the chat)", ""),
     "quit": ("Leave buddy-tui", ""),
@@ -63,15 +66,20 @@ class Invocation:
 _POSITIONAL = re.compile(r"\$(\d+)")
 
 
+def split_arguments(arguments: str) -> list[str]:
+    """Words as a shell would split them (quotes group), falling back to whitespace."""
+    try:
+        return shlex.split(arguments)
+    except ValueError:  # an unbalanced quote
+        return arguments.split()
+
+
 def expand_template(template: str, arguments: str) -> str:
     """Replace ``$ARGUMENTS`` with the whole argument text and ``$N`` with the Nth word (1-based).
 
     Missing positional arguments become empty strings, as in Claude Code.
     """
-    try:
-        words = shlex.split(arguments)
-    except ValueError:  # an unbalanced quote: fall back to plain whitespace splitting
-        words = arguments.split()
+    words = split_arguments(arguments)
     arguments = arguments.strip()
     if arguments and "$ARGUMENTS" not in template and not _POSITIONAL.search(template):
         return f"{template}\n\nARGUMENTS: {arguments}"  # as Claude Code does for such templates

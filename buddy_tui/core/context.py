@@ -189,14 +189,24 @@ def load_preview(path: Path) -> Preview:
                    message=message, truncated=truncated)
 
 
-def load_attachment(path: Path, root: Path) -> Attachment:
-    """Read a project file to send to the model; raises :class:`ContextError` when it cannot be."""
+def load_attachment(path: Path, root: Path, lines: tuple[int, int] | None = None) -> Attachment:
+    """Read a project file (or just ``lines``, 1-based and inclusive) to send to the model;
+    raises :class:`ContextError` when it cannot be."""
     root = root.resolve()
     if not is_within(path, root):
         raise ContextError(f"{path} is outside the project folder")
-    content = read_head(path, ATTACH_BYTES)
-    return Attachment(path=display_path(path, root), text=content.text, size=content.size,
-                      truncated=content.truncated)
+    if lines is None:
+        content = read_head(path, ATTACH_BYTES)
+        return Attachment(path=display_path(path, root), text=content.text, size=content.size,
+                          truncated=content.truncated)
+    first, last = sorted(lines)
+    content = read_head(path, PREVIEW_BYTES)  # a selection is made in the preview, so within its head
+    chosen = content.text.splitlines()[first - 1:last]
+    if first < 1 or not chosen:
+        raise ContextError(f"{path.name} has no lines {first}-{last}")
+    last = first + len(chosen) - 1
+    return Attachment(path=display_path(path, root), text="\n".join(chosen), size=content.size,
+                      truncated=False, lines=(first, last))
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f\ud800-\udfff]")
@@ -213,6 +223,53 @@ def printable(text: str) -> str:
         return "\u2421" if code == 0x7F else "\ufffd"  # DEL; C1 controls and undecodable name bytes
 
     return _CONTROL.sub(picture, text)
+
+
+_REFERENCE = re.compile(r"(?<![\w./@-])((?:[\w.-]+/)*[\w.-]+\.[A-Za-z0-9]+):(\d+)")
+
+
+def find_references(text: str, root: Path, limit: int = 12) -> list[tuple[str, int]]:
+    """``path/to/file.py:42`` references in a reply that name real files of the project, in order."""
+    root = root.resolve()
+    found: list[tuple[str, int]] = []
+    for match in _REFERENCE.finditer(text):
+        rel, line = match.group(1), int(match.group(2))
+        candidate = root / rel
+        try:
+            usable = line > 0 and candidate.is_file() and is_within(candidate, root)
+        except OSError:
+            usable = False
+        if usable and (rel, line) not in found:
+            found.append((rel, line))
+            if len(found) == limit:
+                break
+    return found
+
+
+#: At most this many files from one /add glob, so '/add **/*' cannot flood the prompt.
+MAX_GLOB_FILES = 50
+
+
+def expand_paths(patterns: list[str], root: Path) -> tuple[list[Path], list[str]]:
+    """Files named by ``/add`` arguments (paths or globs, relative to the project), and the
+    arguments that named nothing. Never leaves the project."""
+    root = root.resolve()
+    found: list[Path] = []
+    missing: list[str] = []
+    for pattern in patterns:
+        try:
+            if any(c in pattern for c in "*?["):
+                matches = [p for p in sorted(root.glob(pattern)) if p.is_file() and is_within(p, root)]
+                matches = matches[:MAX_GLOB_FILES]
+            else:
+                candidate = root / pattern
+                matches = [candidate] if candidate.is_file() and is_within(candidate, root) else []
+        except (OSError, ValueError):  # unreadable folders, or a pattern the OS or glob rejects
+            matches = []
+        found += [m for m in matches if m not in found]
+        if not matches:
+            missing.append(pattern)
+    return found, missing
 
 
 _MENTION = re.compile(r"(?:(?<=\s)|^)@(\"[^\"]+\"|[^\s\"]+)")

@@ -26,9 +26,9 @@ from buddy_tui.ui.palette import PersonaCommands
 from buddy_tui.ui.safe import markdown_literal
 from buddy_tui.ui.screens.problems import ProblemsScreen
 from buddy_tui.ui.widgets.chat_pane import ChatPane
-from buddy_tui.ui.widgets.file_browser import FileBrowser, FilePreview
+from buddy_tui.ui.widgets.file_browser import FileBrowser, FilePreview, ProjectTree
 from buddy_tui.ui.widgets.prompt import PromptBar
-from buddy_tui.ui.widgets.transcript import MarkdownNote
+from buddy_tui.ui.widgets.transcript import MarkdownNote, ReferenceLink
 
 
 class BuddyApp(App[None]):
@@ -47,6 +47,7 @@ class BuddyApp(App[None]):
         Binding("f1", "help", "Help", id="app.help"),
         Binding("f2", "switch_persona", "Other expert", id="app.switch_persona"),
         Binding("f3", "pin_persona", "Pin expert", id="app.pin_persona"),
+        Binding("f4", "toggle_ignored", "Show ignored", id="app.toggle_ignored"),
         Binding("pageup", "scroll_chat(-1)", "Scroll chat up", id="app.chat_up", show=False),
         Binding("pagedown", "scroll_chat(1)", "Scroll chat down", id="app.chat_down", show=False),
     ]
@@ -125,6 +126,13 @@ class BuddyApp(App[None]):
         files = self.query_one(FileBrowser)
         files.display = not files.display
 
+    async def action_toggle_ignored(self) -> None:
+        """Show or hide what .gitignore hides (and .git/) in the tree."""
+        tree = self.query_one(ProjectTree)
+        tree.show_ignored = not tree.show_ignored
+        await tree.reload()
+        self.notify("Showing ignored files and .git/." if tree.show_ignored else "Ignored files hidden again.")
+
     def action_drop_files(self) -> None:
         """Remove every attached file from the next question."""
         self.chat.prompt.take_attachments()
@@ -160,6 +168,8 @@ class BuddyApp(App[None]):
             self.chat.toggle_pin()
         elif name == "retry":
             await self.chat.retry()
+        elif name in ("add", "drop", "files"):
+            await self.chat.manage_files(name, arguments)
         elif name == "persona":
             await self._persona_command(arguments)
 
@@ -199,6 +209,19 @@ class BuddyApp(App[None]):
     def _selected(self, event: DirectoryTree.FileSelected) -> None:
         self.query_one(FilePreview).show(event.path)
         self.chat.attach(event.path)
+        self.action_focus_prompt()
+
+    @on(ReferenceLink.Opened)
+    def _open_reference(self, event: ReferenceLink.Opened) -> None:
+        path = (self.root / event.path).resolve()
+        self.query_one(FileBrowser).display = True
+        preview = self.query_one(FilePreview)
+        preview.show(path, event.line)
+        preview.focus()
+
+    @on(FilePreview.AttachLines)
+    def _attach_lines(self, event: FilePreview.AttachLines) -> None:
+        self.chat.attach(event.path, event.lines)
         self.action_focus_prompt()
 
     @on(PromptBar.Submitted)

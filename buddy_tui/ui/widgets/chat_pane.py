@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,8 +24,18 @@ from textual.widgets import Input, Static
 from buddy_tui.core import budget
 from buddy_tui.core.activation import Choice
 from buddy_tui.core.chat import ChatEvent, TextDelta, TurnFailed, TurnFinished, stream_turn
+from buddy_tui.core.commands import split_arguments
 from buddy_tui.core.config import Connection, connect
-from buddy_tui.core.context import Attachment, ContextError, human_size, is_sensitive, load_attachment, printable
+from buddy_tui.core.context import (
+    Attachment,
+    ContextError,
+    expand_paths,
+    find_references,
+    human_size,
+    is_sensitive,
+    load_attachment,
+    printable,
+)
 from buddy_tui.core.files import display_path
 from buddy_tui.core.personas import Persona
 from buddy_tui.core.session import AppAction, Refusal, Session, TurnPlan
@@ -226,26 +237,27 @@ class ChatPane(Vertical):
         target = display_path(path, self.session.root)
         return name if target == name else f"{name} → {target}"
 
-    def attach(self, path: Path) -> None:
-        """Attach a project file to the next question, asking first if it may hold secrets."""
+    def attach(self, path: Path, lines: tuple[int, int] | None = None) -> None:
+        """Attach a project file (or some of its lines) to the next question, asking first if it
+        may hold secrets."""
         if is_sensitive(path):
             rel = self._describe(path)
             self.app.push_screen(
                 ConfirmScreen(f"Attach {rel}?",
                               f"{rel} looks like a file that holds secrets (keys, passwords, tokens). "
                               "Its contents would be sent to the model.", yes="Attach it", no="Don't"),
-                lambda ok: self._attach_if(ok, path))
+                lambda ok: self._attach_if(ok, path, lines))
         else:
-            self._attach_now(path)
+            self._attach_now(path, lines)
 
-    def _attach_if(self, ok: bool | None, path: Path) -> None:
+    def _attach_if(self, ok: bool | None, path: Path, lines: tuple[int, int] | None) -> None:
         if ok:
-            self._attach_now(path)
+            self._attach_now(path, lines)
 
     @work(thread=True, group="attach")
-    def _attach_now(self, path: Path) -> None:
+    def _attach_now(self, path: Path, lines: tuple[int, int] | None = None) -> None:
         try:
-            self.post_message(self.Attached(load_attachment(path, self.session.root), ""))
+            self.post_message(self.Attached(load_attachment(path, self.session.root, lines), ""))
         except ContextError as exc:
             self.post_message(self.Attached(None, str(exc)))
 
@@ -256,6 +268,33 @@ class ChatPane(Vertical):
             return
         self.prompt.add_attachment(event.attachment)
         self.update_activation()
+
+    async def manage_files(self, name: str, arguments: str) -> None:
+        """``/add PATH...``, ``/drop [PATH...]`` and ``/files``."""
+        words = split_arguments(arguments)
+        if name == "add":
+            if not words:
+                await self.note("Usage: /add PATH... (paths or globs, relative to the project)", "warning")
+                return
+            paths, missing = expand_paths(words, self.session.root)
+            for path in paths:
+                self.attach(path)
+            if missing:
+                await self.note(f"No such file in the project: {', '.join(missing)}", "warning")
+        elif name == "drop":
+            chosen = [a for a in self.prompt.attachments
+                      if not words or any(fnmatch(a.key, w) or fnmatch(a.path, w) for w in words)]
+            for attachment in chosen:
+                self.prompt.remove_attachment(attachment.key)
+            await self.note(f"Dropped {len(chosen)} attached file(s)." if chosen else "Nothing matched to drop.")
+        else:
+            attached = self.prompt.attachments
+            if not attached:
+                await self.note("No files are attached. Select one in the tree, /add PATH, or write @path.")
+                return
+            lines = [f"{a.key}: {a.label.partition(' ')[2]}" for a in attached]
+            total = sum(a.tokens for a in attached)
+            await self.note("Attached to the next question:\n" + "\n".join(lines) + f"\nTotal ~{total:,} tokens.")
 
     # ----------------------------------------------------------------- sending
     @on(PromptBar.Submitted)
@@ -383,6 +422,8 @@ class ChatPane(Vertical):
             self._end_turn()
             self.session.conversation.record(turn.user, event.text, event.usage)
             await turn.view.finish(event.text, event.usage, event.stop_reason)
+            await turn.view.show_references(await asyncio.to_thread(find_references, event.text,
+                                                                    self.session.root))
         elif isinstance(event, TurnFailed):
             self._end_turn()
             await turn.view.fail(event.failure)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from rich.text import Text, TextType
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.strip import Strip
@@ -26,12 +28,14 @@ class ProjectTree(DirectoryTree):
 
     def __init__(self, root: Path, rules: IgnoreRules, *, id: str | None = None) -> None:
         self.rules = rules
+        self.show_ignored = False  # F4: also show what .gitignore hides, and .git/
         super().__init__(root, id=id)
 
     def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
-        """Drop ignored paths and symlinks that lead outside the project (or nowhere)."""
+        """Drop ignored paths (unless asked to show them) and symlinks that lead outside the
+        project or nowhere (loops)."""
         root = self.rules.root
-        return [p for p in paths if not self.rules.is_ignored(p) and is_within(p, root)]
+        return [p for p in paths if is_within(p, root) and (self.show_ignored or not self.rules.is_ignored(p))]
 
     def process_label(self, label: TextType) -> Text:
         """Show file names as plain text, with control characters made visible."""
@@ -47,6 +51,17 @@ class FilePreview(CodeView):
     blocks the app; a newer selection simply supersedes an older one.
     """
 
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a,enter", "attach", "Attach lines", id="preview.attach"),
+    ]
+
+    @dataclass
+    class AttachLines(Message):
+        """The user wants these lines (1-based, inclusive; None for the whole file) attached."""
+
+        path: Path
+        lines: tuple[int, int] | None
+
     @dataclass
     class Loaded(Message):
         """A file has been read (or refused) and rendered, ready to show."""
@@ -59,16 +74,20 @@ class FilePreview(CodeView):
         self.root = root
         self.path: Path | None = None
         self.preview: Preview | None = None
+        self.pending_line: int | None = None  # where to put the cursor once the file is shown
         self.can_focus = True
 
     def on_mount(self) -> None:
         self.set_lines(message_lines("Select a file to preview it."))
 
-    def show(self, path: Path) -> None:
-        """Preview ``path``."""
+    def show(self, path: Path, line: int | None = None) -> None:
+        """Preview ``path``, with the cursor on ``line`` (1-based) when given."""
         if path == self.path:
+            if line is not None:
+                self.go_to_line(line)
             return
         self.path = path
+        self.pending_line = line
         self.border_title = literal(display_path(path, self.root))
         self._load(path)
 
@@ -88,6 +107,17 @@ class FilePreview(CodeView):
         self.preview = event.preview
         self.border_subtitle = literal(event.preview.message)
         self.set_lines(event.lines)
+        if self.pending_line is not None:
+            self.go_to_line(self.pending_line)
+            self.pending_line = None
+
+    def action_attach(self) -> None:
+        """Attach the selected lines (or the cursor's line, or the whole file)."""
+        if self.path is None or self.preview is None or self.preview.kind != "text":
+            return
+        chosen = self.selection or ((self.cursor, self.cursor) if self.cursor is not None else None)
+        lines = (chosen[0] + 1, chosen[1] + 1) if chosen else None
+        self.post_message(self.AttachLines(self.path, lines))
 
 
 class FileBrowser(Vertical):

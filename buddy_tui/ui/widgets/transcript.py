@@ -8,10 +8,12 @@ Textual markup), after control characters have been made visible.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
@@ -87,6 +89,13 @@ class AssistantMessage(Vertical):
         note = " · cut off at the max-tokens limit" if stop_reason == "max_tokens" else ""
         self._status(f"{usage.summary()}{note}", "done")
 
+    async def show_references(self, references: Sequence[tuple[str, int]]) -> None:
+        """A row of clickable file references found in the reply."""
+        if references:
+            row = Horizontal(Static("Files:", classes="reference-label", markup=False),
+                             *(ReferenceLink(path, line) for path, line in references), classes="references")
+            await self.mount(row)
+
     async def interrupt(self) -> None:
         """Esc: keep what arrived and say the answer was stopped."""
         await self._close_stream()
@@ -102,6 +111,26 @@ class AssistantMessage(Vertical):
             await self.markdown.update(printable(self.text))
         prefix = "⚠ partial answer. " if self.text else "⚠ "
         self._status(printable(prefix + failure.text()), "error")
+
+
+class ReferenceLink(Static):
+    """``app/models.py:12`` under a reply; clicking it opens the preview at that line."""
+
+    @dataclass
+    class Opened(Message):
+        """Open ``path`` (project-relative) at ``line``."""
+
+        path: str
+        line: int
+
+    def __init__(self, path: str, line: int) -> None:
+        super().__init__(printable(f"{path}:{line}"), markup=False, classes="reference")
+        self.path = path
+        self.line = line
+        self.tooltip = "Open in the preview"
+
+    def on_click(self) -> None:
+        self.post_message(self.Opened(self.path, self.line))
 
 
 class Note(Static):
