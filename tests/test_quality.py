@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_ruff_is_clean() -> None:
-    result = subprocess.run([sys.executable, "-m", "ruff", "check", "buddy_tui", "tests", "screenshots"],
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "buddy_tui", "tests", "screenshots", "benchmarks"],
                             cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -37,7 +37,8 @@ class IgnoreRules:
         self._folders: dict[tuple[str, ...], bool] = {}
         self._lock = threading.Lock()
 
-    def _spec_for(self, folder: Path) -> pathspec.GitIgnoreSpec | None:
+    def spec_for(self, folder: Path) -> pathspec.GitIgnoreSpec | None:
+        """The rules of ``folder``'s own .gitignore (cached; None when it has none)."""
         with self._lock:
             if folder in self._specs:
                 return self._specs[folder]
@@ -80,7 +81,7 @@ class IgnoreRules:
         verdict = False
         folder = self.root
         for depth in range(len(parts)):
-            spec = self._spec_for(folder)
+            spec = self.spec_for(folder)
             if spec is not None:
                 rest = "/".join(parts[depth:]) + ("/" if is_dir else "")
                 result = spec.check_file(rest)

@@ -7,23 +7,28 @@ selection in the tree to the preview and the prompt, and holds the global key bi
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.widgets import DirectoryTree, Footer, Tree
+from textual.worker import get_current_worker
 
 from buddy_tui import __version__
 from buddy_tui.core import crash
 from buddy_tui.core.context import printable
+from buddy_tui.core.index import FileFinder, IndexStats, walk_project
 from buddy_tui.core.session import Session
 from buddy_tui.ui.help import help_markdown
 from buddy_tui.ui.palette import PersonaCommands
 from buddy_tui.ui.safe import markdown_literal
+from buddy_tui.ui.screens.finder import FinderScreen
 from buddy_tui.ui.screens.problems import ProblemsScreen
 from buddy_tui.ui.widgets.chat_pane import ChatPane
 from buddy_tui.ui.widgets.file_browser import FileBrowser, FilePreview, ProjectTree
@@ -47,6 +52,7 @@ class BuddyApp(App[None]):
         Binding("f1", "help", "Help", id="app.help"),
         Binding("f2", "switch_persona", "Other expert", id="app.switch_persona"),
         Binding("f3", "pin_persona", "Pin expert", id="app.pin_persona"),
+        Binding("ctrl+f", "find_file", "Find file", id="app.find_file"),
         Binding("f4", "toggle_ignored", "Show ignored", id="app.toggle_ignored"),
         Binding("pageup", "scroll_chat(-1)", "Scroll chat up", id="app.chat_up", show=False),
         Binding("pagedown", "scroll_chat(1)", "Scroll chat down", id="app.chat_down", show=False),
@@ -56,6 +62,8 @@ class BuddyApp(App[None]):
         super().__init__()
         self.session = session
         self.root = session.root
+        self.finder: FileFinder | None = None
+        self.index_stats: IndexStats | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
@@ -79,6 +87,42 @@ class BuddyApp(App[None]):
     def on_mount(self) -> None:
         self.title = f"buddy-tui {__version__}"
         self.action_focus_prompt()
+        self._build_index()
+
+    @work(thread=True, exclusive=True, group="index")
+    def _build_index(self) -> None:
+        """Index every non-ignored path for the finder and @ completion, off the UI thread."""
+        worker = get_current_worker()
+        rules = self.query_one(FileBrowser).rules
+        paths, stats = walk_project(self.root, rules, cancelled=lambda: worker.is_cancelled)
+        self.post_message(self.Indexed(FileFinder(paths), stats))
+
+    @dataclass
+    class Indexed(Message):
+        """The project's file index is ready."""
+
+        finder: FileFinder
+        stats: IndexStats
+
+    @on(Indexed)
+    def _indexed(self, event: Indexed) -> None:
+        self.finder, self.index_stats = event.finder, event.stats
+        self.chat.prompt.find_paths = event.finder.search
+        if event.stats.truncated:
+            self.notify(f"Indexed the first {event.stats.files:,} files only; the finder covers those.",
+                        severity="warning")
+
+    def action_find_file(self) -> None:
+        """Open the fuzzy file finder."""
+
+        def chosen(path: str | None) -> None:
+            if path:
+                preview = self.query_one(FilePreview)
+                self.query_one(FileBrowser).display = True
+                preview.show(self.root / path)
+                preview.focus()
+
+        self.push_screen(FinderScreen(self.finder, self.index_stats), chosen)
 
     @property
     def chat(self) -> ChatPane:

@@ -110,3 +110,43 @@ async def test_file_references_in_an_answer_open_the_preview(project: Path, onli
         preview = app.query_one(FilePreview)
         await wait_for(pilot, lambda: preview.path == project / "app" / "models.py" and preview.cursor == 13)
         assert app.focused is preview
+
+
+async def test_ctrl_f_finds_a_file_and_opens_it(project: Path) -> None:
+    from buddy_tui.ui.screens.finder import FinderScreen
+
+    app = make_app(project)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.finder is not None, what="the index")
+        assert app.index_stats is not None and app.index_stats.files == 7  # __pycache__ and *.log are ignored
+        await pilot.press("ctrl+f")
+        await wait_for(pilot, lambda: isinstance(app.screen, FinderScreen) and app.screen.query("#finder-input"))
+        await pilot.press(*"amod")
+        await pilot.pause()
+        results = app.screen.query_one("#finder-results")
+        assert results.get_option_at_index(0).id == "app/models.py"  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        preview = app.query_one(FilePreview)
+        await wait_for(pilot, lambda: preview.path == project / "app" / "models.py" and preview.preview is not None)
+        assert app.focused is preview
+        await pilot.press("a")  # no selection: the whole file
+        await wait_for(pilot, lambda: [c.attachment.key for c in app.query(Chip)] == ["app/models.py"])
+
+
+async def test_at_mentions_complete_from_the_index(project: Path) -> None:
+    app = make_app(project)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.finder is not None, what="the index")
+        app.chat.prompt.input.focus()
+        await pilot.press(*"compare @req")
+        await pilot.pause()
+        menu = app.chat.prompt.menu
+        assert menu.display and menu.mode == "mention"
+        assert menu.get_option_at_index(0).id == "requirements.txt"
+        await pilot.press("tab")
+        assert app.chat.prompt.input.value == "compare @requirements.txt "
+        await pilot.press(*"with @app/mo")
+        await pilot.pause()
+        await pilot.press("enter")  # Enter picks the file while the menu is open; it does not send
+        assert app.chat.prompt.input.value == "compare @requirements.txt with @app/models.py "
+        assert not menu.display

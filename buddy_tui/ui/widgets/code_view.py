@@ -7,8 +7,10 @@ visible ones on each frame (Textual's Line API), so scrolling costs the same for
 
 from __future__ import annotations
 
+import time
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
@@ -37,10 +39,13 @@ def highlight_lines(code: str, lexer: str) -> list[Strip]:
     width = len(str(len(lines)))
     strips: list[Strip] = []
     for number, line in enumerate(lines, 1):
+        if number % 64 == 0:
+            time.sleep(0)  # let the UI thread have the GIL now and then: it has keys to answer
         line.expand_tabs(4)
         gutter = Segment(f" {number:>{width}} │ ", GUTTER_STYLE)
         segments = [gutter, *(s for s in line.render(console) if s.text != "\n")]
-        strips.append(Strip(segments))
+        # Measured here, in the worker, so the UI thread never walks every segment of every line.
+        strips.append(Strip(segments, cell_length=sum(cell_len(s.text) for s in segments)))
     return strips
 
 

@@ -6,6 +6,8 @@ through it, Tab (or Enter on a partial name) completes, Esc closes it.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -23,6 +25,8 @@ from buddy_tui.core.commands import Command, CommandRegistry
 from buddy_tui.core.context import Attachment, printable
 from buddy_tui.ui.safe import literal
 
+_MENTION_PREFIX = re.compile(r"(?:^|(?<=\s))@([^\s\"]*)$")
+
 
 class Chip(Static):
     """One attached file: name and size; clicking it removes it."""
@@ -34,10 +38,23 @@ class Chip(Static):
 
 
 class CommandMenu(OptionList):
-    """Completion for slash commands."""
+    """Completion for slash commands, and for ``@path`` mentions (``mode`` says which)."""
+
+    mode: str = "command"
+
+    def show_paths(self, paths: list[str]) -> None:
+        """Fill the menu with project files for an ``@`` mention."""
+        self.mode = "mention"
+        self.clear_options()
+        for path in paths:
+            self.add_option(Option(Content.assemble(("@", "dim"), (printable(path), "bold")), id=path))
+        self.display = bool(paths)
+        if paths:
+            self.highlighted = 0
 
     def show_for(self, commands: list[Command]) -> None:
         """Fill the menu and make it visible (or hide it when nothing matches)."""
+        self.mode = "command"
         self.clear_options()
         width = max((len(c.name) for c in commands), default=0) + 2
         for command in commands:
@@ -109,6 +126,8 @@ class PromptBar(Vertical):
         super().__init__(id=id)
         self.registry = registry
         self.attachments: list[Attachment] = []
+        #: Finds project paths for ``@`` completion; set once the file index is built.
+        self.find_paths: Callable[[str], list[str]] | None = None
 
     def compose(self) -> ComposeResult:
         menu = CommandMenu(id="command-menu")
@@ -132,11 +151,18 @@ class PromptBar(Vertical):
         """The command menu."""
         return self.query_one(CommandMenu)
 
+    def _mention_at_cursor(self) -> re.Match[str] | None:
+        before = self.input.value[: self.input.cursor_position]
+        return _MENTION_PREFIX.search(before)
+
     @on(Input.Changed, "#prompt-input")
     def _update_menu(self, event: Input.Changed) -> None:
         text = event.value
+        mention = self._mention_at_cursor()
         if text.startswith("/") and " " not in text:
             self.menu.show_for(self.registry.complete(text[1:]))
+        elif mention is not None and self.find_paths is not None:
+            self.menu.show_paths(self.find_paths(mention.group(1))[:8])
         else:
             self.menu.display = False
 
@@ -147,12 +173,22 @@ class PromptBar(Vertical):
         line.display = bool(text)
 
     def complete(self) -> bool:
-        """Replace the typed command with the highlighted one; False when there was nothing to do."""
+        """Replace the typed command or ``@`` mention with the highlighted one; False when there
+        was nothing to do."""
         name = self.menu.selected_name
         if name is None:
             return False
-        self.input.value = f"/{name} "
-        self.input.cursor_position = len(self.input.value)
+        if self.menu.mode == "mention":
+            mention = self._mention_at_cursor()
+            if mention is None:
+                return False
+            value, cursor = self.input.value, self.input.cursor_position
+            token = f'@"{name}" ' if " " in name else f"@{name} "
+            self.input.value = value[: mention.start()] + token + value[cursor:].lstrip()
+            self.input.cursor_position = mention.start() + len(token)
+        else:
+            self.input.value = f"/{name} "
+            self.input.cursor_position = len(self.input.value)
         self.menu.display = False
         return True
 
@@ -167,6 +203,10 @@ class PromptBar(Vertical):
         event.stop()
         typed = event.value.strip()
         selected = self.menu.selected_name
+        mention = self._mention_at_cursor()
+        if selected is not None and self.menu.mode == "mention" and (mention is None or mention.group(1) != selected):
+            self.complete()  # Enter on a partial @mention picks the highlighted file
+            return
         if selected is not None and typed != f"/{selected}" and " " not in typed:
             self.complete()  # Enter on a partial name completes it first
             return
