@@ -17,7 +17,9 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from buddy_tui.core.context import Attachment
 
 #: Only the first 2 MB (in characters) of a text are searched.
 SCAN_CHARS = 2_000_000
@@ -391,3 +393,17 @@ def redact(text: str, findings: Sequence[SecretFinding]) -> str:
         pos = end
     parts.append(text[pos:])
     return "".join(parts)
+
+
+def scan_attachments(attachments: Sequence[Attachment]) -> list[tuple[Attachment, SecretFinding]]:
+    """Every secret-looking value in the files about to be sent, with the file it is in."""
+    return [(attachment, finding) for attachment in attachments for finding in find_secrets(attachment.text)]
+
+
+def redact_attachments(attachments: Sequence[Attachment],
+                       findings: Sequence[tuple[Attachment, SecretFinding]]) -> list[Attachment]:
+    """The attachments with every finding redacted (others unchanged)."""
+    by_key: dict[str, list[SecretFinding]] = {}
+    for attachment, finding in findings:
+        by_key.setdefault(attachment.key, []).append(finding)
+    return [replace(a, text=redact(a.text, by_key[a.key])) if a.key in by_key else a for a in attachments]

@@ -87,7 +87,8 @@ class BuddyApp(App[None]):
     def on_mount(self) -> None:
         self.title = f"buddy-tui {__version__}"
         self.action_focus_prompt()
-        self._build_index()
+        # Index after the first paint: walking 100,000 files must not compete with drawing the screen.
+        self.set_timer(0.5, self._build_index)
 
     @work(thread=True, exclusive=True, group="index")
     def _build_index(self) -> None:

@@ -218,3 +218,30 @@ async def test_over_budget_the_user_chooses_what_gives(project: Path, online: Fa
             assert "<source>dump.sql</source>" in sent and "Only the first" in sent
             assert len(sent) < 20000 * 4
         assert app.query(AssistantMessage).last().text == "fits now"
+
+
+@pytest.mark.parametrize(("key", "expect_sent", "expect_text"), [
+    ("r", True, "[REDACTED:"), ("s", True, "hunter2-prod-Secret9"), ("escape", False, "")])
+async def test_secret_values_are_flagged_before_sending(project: Path, online: FakeAnthropic, key: str,
+                                                         expect_sent: bool, expect_text: str) -> None:
+    from buddy_tui.ui.screens.secrets import SecretsScreen
+
+    (project / "settings.py").write_text('DEBUG = False\nDB_PASSWORD = "hunter2-prod-Secret9"\n')
+    online.queue(Reply(["noted"]))
+    app = make_app(project)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.chat.client is not None)
+        await submit(pilot, app, "review @settings.py")
+        await wait_for(pilot, lambda: isinstance(app.screen, SecretsScreen) and app.screen.query("#dialog-detail"))
+        detail = text_of(app.screen.query_one("#dialog-detail", Static))
+        assert "settings.py:2" in detail and "hunter2-prod-Secret9" not in detail
+        await pilot.press(key)
+        if not expect_sent:
+            await pilot.pause(0.2)
+            assert online.message_requests() == [] and app.chat.prompt.input.value == "review @settings.py"
+            return
+        await wait_for(pilot, lambda: online.message_requests() and settled(app))
+        sent = json.dumps(online.message_requests()[0].body)
+        assert expect_text in sent and "DEBUG = False" in sent
+        if key == "r":
+            assert "hunter2-prod-Secret9" not in sent

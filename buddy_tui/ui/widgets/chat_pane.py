@@ -38,10 +38,12 @@ from buddy_tui.core.context import (
 )
 from buddy_tui.core.files import display_path
 from buddy_tui.core.personas import Persona
+from buddy_tui.core.secrets import redact_attachments, scan_attachments
 from buddy_tui.core.session import AppAction, Refusal, Session, TurnPlan
 from buddy_tui.ui.safe import literal, markdown_literal
 from buddy_tui.ui.screens.budget import BudgetChoice, BudgetScreen
 from buddy_tui.ui.screens.confirm import ConfirmScreen
+from buddy_tui.ui.screens.secrets import SecretsChoice, SecretsScreen
 from buddy_tui.ui.widgets.prompt import PromptBar
 from buddy_tui.ui.widgets.transcript import AssistantMessage, MarkdownNote, Note, NoteKind, UserMessage
 
@@ -344,7 +346,20 @@ class ChatPane(Vertical):
                 continue
             if all(a.key != attachment.key for a in attachments):
                 attachments.append(attachment)
-        await self._send_within_budget(plan, chips, attachments)
+        findings = await asyncio.to_thread(scan_attachments, attachments)
+        if not findings:
+            await self._send_within_budget(plan, chips, attachments)
+            return
+
+        def decided(choice: SecretsChoice | None) -> None:
+            if choice == "send":
+                self.call_later(self._send_within_budget, plan, chips, attachments)
+            elif choice == "redact":
+                self.call_later(self._send_within_budget, plan, chips, redact_attachments(attachments, findings))
+            else:
+                self._restore_text(plan.typed, chips)
+
+        self.app.push_screen(SecretsScreen(findings), decided)
 
     async def _send_within_budget(self, plan: TurnPlan, chips: list[Attachment],
                                   attachments: list[Attachment], shorten_rounds: int = 0) -> None:
