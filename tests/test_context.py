@@ -169,3 +169,16 @@ def test_attaching_a_line_range(project: Path) -> None:
     assert part.label == "five.txt:2-5 ~6 tok"
     with pytest.raises(ContextError, match="has no lines 7-8"):
         load_attachment(project / "five.txt", project, (7, 8))
+
+
+def test_symlinks_that_lead_in_circles(tmp_path: Path) -> None:
+    from buddy_tui.core.files import leads_in_circles
+
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "up").symlink_to(tmp_path / "a")
+    (tmp_path / "a" / "self").symlink_to(tmp_path / "a")
+    (tmp_path / "a" / "sideways").symlink_to(tmp_path / "a" / "b")
+    (tmp_path / "a" / "dangling").symlink_to(tmp_path / "nowhere")
+    assert leads_in_circles(tmp_path / "a" / "b" / "up") and leads_in_circles(tmp_path / "a" / "self")
+    assert not leads_in_circles(tmp_path / "a" / "sideways") and not leads_in_circles(tmp_path / "a" / "b")
+    assert not leads_in_circles(tmp_path / "a" / "dangling")

@@ -25,6 +25,19 @@ def is_within(path: Path, root: Path) -> bool:
     return resolved == root or root in resolved.parents
 
 
+def leads_in_circles(path: Path) -> bool:
+    """True for a symlinked folder that points at itself or at a folder above it (expanding it
+    would show the same tree again, forever)."""
+    try:
+        if not path.is_symlink():
+            return False
+        target = path.resolve()
+    except (OSError, RuntimeError):
+        return True
+    here = path.parent.resolve()
+    return target == here or target in here.parents
+
+
 class IgnoreRules:
     """Answers "is this path ignored?" for one project root, caching each folder's rules.
 

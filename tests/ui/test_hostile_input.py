@@ -245,3 +245,29 @@ async def test_secret_values_are_flagged_before_sending(project: Path, online: F
         assert expect_text in sent and "DEBUG = False" in sent
         if key == "r":
             assert "hunter2-prod-Secret9" not in sent
+
+
+async def test_tree_survives_loops_links_out_fifos_and_odd_names(project: Path, tmp_path: Path) -> None:
+    import os
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("nope\n")
+    (project / "loop").symlink_to(project)  # a folder that contains itself
+    (project / "escape").symlink_to(outside)
+    (project / "escape.txt").symlink_to(outside / "secret.txt")
+    os.mkfifo(project / "pipe")
+    os.close(os.open(os.fsencode(project) + b"/caf\xe9.txt", os.O_CREAT | os.O_WRONLY))
+    app = make_app(project)
+    async with app.run_test(size=(160, 48)) as pilot:
+        tree = app.query_one(DirectoryTree)
+        await wait_for(pilot, lambda: len(tree.root.children) > 5)
+        labels = {str(n.label) for n in tree.root.children}
+        assert "pipe" in labels and "caf\ufffd.txt" in labels
+        assert not {"loop", "escape", "escape.txt"} & labels  # nothing that leads out, or in circles
+        preview = app.query_one(FilePreview)
+        preview.show(project / "pipe")  # would block forever if it were opened for reading
+        await wait_for(pilot, lambda: preview.preview is not None)
+        assert "not a regular file" in preview.preview.message
+        await wait_for(pilot, lambda: app.finder is not None, what="the index")
+        assert app.finder is not None and not app.finder.search("secret")

@@ -17,7 +17,7 @@ from textual.strip import Strip
 from textual.widgets import DirectoryTree
 
 from buddy_tui.core.context import Preview, load_preview, printable
-from buddy_tui.core.files import IgnoreRules, display_path, is_within
+from buddy_tui.core.files import IgnoreRules, display_path, is_within, leads_in_circles
 from buddy_tui.core.highlight import lexer_for
 from buddy_tui.ui.safe import literal
 from buddy_tui.ui.widgets.code_view import CodeView, highlight_lines, message_lines
@@ -35,7 +35,8 @@ class ProjectTree(DirectoryTree):
         """Drop ignored paths (unless asked to show them) and symlinks that lead outside the
         project or nowhere (loops)."""
         root = self.rules.root
-        return [p for p in paths if is_within(p, root) and (self.show_ignored or not self.rules.is_ignored(p))]
+        return [p for p in paths if is_within(p, root) and not leads_in_circles(p)
+                and (self.show_ignored or not self.rules.is_ignored(p))]
 
     def process_label(self, label: TextType) -> Text:
         """Show file names as plain text, with control characters made visible."""
