@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -31,3 +33,15 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pyte
     monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))  # no SDK profile on disk
     # An empty buddy-tui config folder, so the developer's own personas and commands never leak in.
     monkeypatch.setenv("BUDDY_TUI_CONFIG_DIR", str(tmp_path_factory.mktemp("buddy-config")))
+
+
+CLAUDE_FIXTURE = Path(__file__).parent / "fixtures" / "claude_project"
+
+
+@pytest.fixture
+def claude_project(tmp_path: Path) -> Path:
+    """A copy of a project that already uses Claude Code: a .claude/ folder full of third-party
+    agents, skills and commands (some messy, some broken), a .buddy/ persona override, CLAUDE.md."""
+    root = tmp_path / "claude_project"
+    shutil.copytree(CLAUDE_FIXTURE, root)
+    return root

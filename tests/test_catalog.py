@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from buddy_tui.core.catalog import load_catalog, user_dir
 
-FIXTURE = Path(__file__).parent / "fixtures" / "claude_project"
 
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    root = tmp_path / "claude_project"
-    shutil.copytree(FIXTURE, root)
-    return root
-
-
-def test_every_source_loads_in_order_and_bad_files_become_problems(project: Path) -> None:
-    catalog = load_catalog(project)
+def test_every_source_loads_in_order_and_bad_files_become_problems(claude_project: Path) -> None:
+    catalog = load_catalog(claude_project)
     personas = catalog.personas
     assert {"backend", "security", "performance", "devops"} <= set(personas)  # bundled
     assert personas["backend"].source == "project"  # .buddy/personas/backend.md overrides the bundled one
@@ -39,7 +29,7 @@ def test_every_source_loads_in_order_and_bad_files_become_problems(project: Path
     assert personas["migration-planner"].source == "skill"
     assert personas["migration-planner"].allowed_tools == ("Read", "Grep", "Glob")
     assert personas["incident-commander"].prompt.startswith("Take charge of the incident.")
-    problems = {p.path.relative_to(project).as_posix(): p for p in catalog.problems}
+    problems = {p.path.relative_to(claude_project).as_posix(): p for p in catalog.problems}
     assert set(problems) == {".claude/agents/half-written.md", ".claude/skills/empty/SKILL.md",
                              ".claude/commands/broken.md", ".claude/commands/help.md"}
     assert problems[".claude/agents/half-written.md"].line == 1
@@ -48,8 +38,8 @@ def test_every_source_loads_in_order_and_bad_files_become_problems(project: Path
     assert "built-in command" in problems[".claude/commands/help.md"].why
 
 
-def test_project_commands_come_for_free(project: Path) -> None:
-    registry = load_catalog(project).commands
+def test_project_commands_come_for_free(claude_project: Path) -> None:
+    registry = load_catalog(claude_project).commands
     deploy = registry.get("deploy")
     assert deploy is not None and deploy.source == "project"
     assert deploy.argument_hint == "[environment] [version]"
@@ -66,7 +56,7 @@ def test_project_commands_come_for_free(project: Path) -> None:
     assert registry.get("buddy:api") is not None
 
 
-def test_user_config_folder_sits_between_bundled_and_project(project: Path, monkeypatch: pytest.MonkeyPatch,
+def test_user_config_folder_sits_between_bundled_and_project(claude_project: Path, monkeypatch: pytest.MonkeyPatch,
                                                              tmp_path: Path) -> None:
     config = tmp_path / "config"
     monkeypatch.setenv("BUDDY_TUI_CONFIG_DIR", str(config))
@@ -75,18 +65,18 @@ def test_user_config_folder_sits_between_bundled_and_project(project: Path, monk
     (config / "personas" / "security.md").write_text("---\nname: security\ndescription: mine\n---\nMy rules.\n")
     (config / "commands" / "buddy").mkdir(parents=True)
     (config / "commands" / "buddy" / "api.md").write_text("---\ndescription: my api\n---\nDo $ARGUMENTS\n")
-    catalog = load_catalog(project)
+    catalog = load_catalog(claude_project)
     assert catalog.personas["security"].source == "user" and catalog.personas["security"].prompt == "My rules."
     api = catalog.commands.get("buddy:api")
     assert api is not None and api.source == "user" and api.description == "my api"
     assert any("user command 'buddy:api'" in o for o in catalog.overrides)
 
 
-def test_unreadable_and_binary_files_are_problems_not_crashes(project: Path) -> None:
-    agents = project / ".claude" / "agents"
+def test_unreadable_and_binary_files_are_problems_not_crashes(claude_project: Path) -> None:
+    agents = claude_project / ".claude" / "agents"
     (agents / "blob.md").write_bytes(b"\x00\x01\x02")
     (agents / "latin1.md").write_bytes(b"---\nname: caf\xe9\n---\nbody\n")
-    catalog = load_catalog(project)
+    catalog = load_catalog(claude_project)
     why = {p.path.name: p.why for p in catalog.problems}
     assert "binary" in why["blob.md"] and "UTF-8" in why["latin1.md"]
     assert "api-reviewer" in catalog.personas

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,28 +10,19 @@ from buddy_tui.core.config import Settings
 from buddy_tui.core.frontmatter import DefinitionError
 from buddy_tui.core.session import AppAction, Refusal, TurnPlan, open_session
 
-FIXTURE = Path(__file__).parent / "fixtures" / "claude_project"
 
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    root = tmp_path / "claude_project"
-    shutil.copytree(FIXTURE, root)
-    return root
-
-
-def test_open_session_reads_catalog_project_and_memory(project: Path) -> None:
-    session = open_session(project, None, Settings())
+def test_open_session_reads_catalog_project_and_memory(claude_project: Path) -> None:
+    session = open_session(claude_project, None, Settings())
     assert session.current.name == "backend" and session.current.source == "project"
     assert session.facts.has_dependency("fastapi") == "pyproject.toml"
     assert [m.path for m in session.memory] == ["CLAUDE.md"]
     with pytest.raises(DefinitionError, match="no persona of that name"):
-        open_session(project, "astrologer", Settings())
-    assert open_session(project, "db-tuner", Settings()).current.source == "agent"
+        open_session(claude_project, "astrologer", Settings())
+    assert open_session(claude_project, "db-tuner", Settings()).current.source == "agent"
 
 
-def test_interpretations(project: Path) -> None:
-    session = open_session(project, "security", Settings(model="claude-base"))
+def test_interpretations(claude_project: Path) -> None:
+    session = open_session(claude_project, "security", Settings(model="claude-base"))
     assert session.interpret("/help", []) == AppAction("help", "")
     assert session.interpret("/persona devops", []) == AppAction("persona", "devops")
     refusal = session.interpret("/deplyo prod", [])
@@ -43,13 +33,13 @@ def test_interpretations(project: Path) -> None:
     assert plan.model == "claude-base"
 
 
-def test_command_persona_model_and_file_references(project: Path) -> None:
-    session = open_session(project, None, Settings())
+def test_command_persona_model_and_file_references(claude_project: Path) -> None:
+    session = open_session(claude_project, None, Settings())
     plan = session.interpret("/deploy staging 2.0", [])
     assert isinstance(plan, TurnPlan)
     assert plan.persona.name == "devops" and plan.choice is None  # the command names its persona
     assert plan.prompt.startswith("Plan the deployment of version 2.0 to staging.")
-    assert plan.mentions == [project / "docs" / "runbook.md"]  # @docs/runbook.md in the template
+    assert plan.mentions == [claude_project / "docs" / "runbook.md"]  # @docs/runbook.md in the template
     tuner = session.interpret("/persona db-tuner", [])
     assert tuner == AppAction("persona", "db-tuner")
     assert session.switch("db-tuner") is not None
@@ -58,8 +48,8 @@ def test_command_persona_model_and_file_references(project: Path) -> None:
     assert plan.model.startswith("claude-sonnet-")  # the agent says 'model: sonnet'
 
 
-def test_pinning_and_switching(project: Path) -> None:
-    session = open_session(project, None, Settings())
+def test_pinning_and_switching(claude_project: Path) -> None:
+    session = open_session(claude_project, None, Settings())
     assert session.toggle_pin() is True
     plan = session.interpret("is this vulnerable to XSS?", [])
     assert isinstance(plan, TurnPlan) and plan.persona.name == "backend"
@@ -78,8 +68,8 @@ def test_pinning_and_switching(project: Path) -> None:
     assert session.find_persona("perf") is not None and session.find_persona("perf").name == "performance"
 
 
-def test_a_missing_command_persona_is_refused(project: Path) -> None:
-    (project / ".claude" / "commands" / "odd.md").write_text("---\npersona: astrologer\n---\nRead the stars.\n")
-    session = open_session(project, None, Settings())
+def test_a_missing_command_persona_is_refused(claude_project: Path) -> None:
+    (claude_project / ".claude" / "commands" / "odd.md").write_text("---\npersona: astrologer\n---\nRead the stars.\n")
+    session = open_session(claude_project, None, Settings())
     refusal = session.interpret("/odd", [])
     assert isinstance(refusal, Refusal) and "astrologer" in refusal.message

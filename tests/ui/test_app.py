@@ -9,7 +9,7 @@ import pytest
 from textual.widgets import DirectoryTree, Static
 from textual.widgets.tree import TreeNode
 
-from buddy_tui.ui.screens.confirm import ConfirmScreen
+from buddy_tui.ui.screens.choice import ChoiceScreen
 from buddy_tui.ui.widgets.file_browser import FilePreview
 from buddy_tui.ui.widgets.prompt import Chip, CommandMenu
 from buddy_tui.ui.widgets.transcript import AssistantMessage, MarkdownNote, Note, UserMessage
@@ -19,17 +19,8 @@ from tests.helpers import make_app, make_project, settled, text_of, wait_for
 ANSWER = "## Risks under load\n\n- **N+1 queries** in `load_orders`\n- string-built SQL\n\n```python\nprint('x')\n```\n"
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    return make_project(tmp_path / "orders")
 
 
-@pytest.fixture
-def online(monkeypatch: pytest.MonkeyPatch, fake_api: FakeAnthropic) -> FakeAnthropic:
-    """Point the SDK at the fake server through its own environment variables."""
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_api.base_url)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-0123456789")
-    return fake_api
 
 
 def tree_labels(app: object) -> set[str]:
@@ -302,20 +293,20 @@ async def test_secrets_file_needs_explicit_consent(project: Path, online: FakeAn
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for(pilot, lambda: ".env" in tree_labels(app))
         await select_file(pilot, app, ".env")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.query("#dialog-title"))
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen) and app.screen.query("#dialog-title"))
         assert ".env" in text_of(app.screen.query_one("#dialog-title", Static))
         await pilot.press("n")
         await pilot.pause()
         assert not app.query(Chip)
         await select_file(pilot, app, ".env")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.query("#dialog-title"))
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen) and app.screen.query("#dialog-title"))
         await pilot.press("y")
         await wait_for(pilot, lambda: len(app.query(Chip)) == 1)
         # An @mention of a secrets file asks too, and "no" leaves it out of the request.
         app.chat.prompt.take_attachments()
         online.queue(Reply(["ok"]))
         await submit(pilot, app, "check @.env and @app/models.py")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.query("#dialog-title"))
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen) and app.screen.query("#dialog-title"))
         await pilot.press("n")
         await wait_for(pilot, lambda: online.message_requests() and settled(app))
         body = json.dumps(online.message_requests()[0].body)

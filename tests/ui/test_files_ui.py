@@ -6,26 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from textual.widgets import DirectoryTree
 
 from buddy_tui.ui.widgets.file_browser import FilePreview
 from buddy_tui.ui.widgets.prompt import Chip
 from buddy_tui.ui.widgets.transcript import Note, ReferenceLink
 from tests.fake_api import FakeAnthropic, Reply
-from tests.helpers import make_app, make_project, settled, text_of, wait_for
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    return make_project(tmp_path / "orders")
-
-
-@pytest.fixture
-def online(monkeypatch: pytest.MonkeyPatch, fake_api: FakeAnthropic) -> FakeAnthropic:
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_api.base_url)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-files")
-    return fake_api
+from tests.helpers import make_app, settled, text_of, wait_for
 
 
 def top_level(app: object) -> set[str]:

@@ -11,24 +11,12 @@ from textual.content import Content
 from textual.widgets import DirectoryTree, Static
 
 from buddy_tui.core.context import is_sensitive
-from buddy_tui.ui.screens.confirm import ConfirmScreen
+from buddy_tui.ui.screens.choice import ChoiceScreen
 from buddy_tui.ui.widgets.file_browser import FilePreview
 from buddy_tui.ui.widgets.prompt import Chip
 from buddy_tui.ui.widgets.transcript import AssistantMessage, Note
 from tests.fake_api import Cut, FakeAnthropic, Hang, HttpError, Reply, StreamError
-from tests.helpers import make_app, make_project, settled, text_of, wait_for
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    return make_project(tmp_path / "orders")
-
-
-@pytest.fixture
-def online(monkeypatch: pytest.MonkeyPatch, fake_api: FakeAnthropic) -> FakeAnthropic:
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_api.base_url)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-hostile")
-    return fake_api
+from tests.helpers import make_app, settled, text_of, wait_for
 
 
 def shown(title: object) -> Content:
@@ -77,7 +65,7 @@ async def test_secrets_behind_a_symlink_or_in_a_secrets_folder_need_consent(proj
     app = make_app(project)
     async with app.run_test(size=(160, 48)) as pilot:
         app.chat.attach(project / "config.txt")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.query("#dialog-title"))
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen) and app.screen.query("#dialog-title"))
         assert "config.txt" in text_of(app.screen.query_one("#dialog-title", Static))
         await pilot.press("escape")
         await pilot.pause()
@@ -89,7 +77,7 @@ async def test_escape_in_the_secrets_dialog_cancels_sending(project: Path, onlin
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for(pilot, lambda: app.chat.client is not None)
         await submit(pilot, app, "what is in @.env ?")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.query("#dialog-title"))
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen) and app.screen.query("#dialog-title"))
         await pilot.press("escape")
         await pilot.pause(0.2)
         assert online.message_requests() == []
@@ -189,7 +177,6 @@ async def test_backspace_and_ctrl_o_drop_attachments(project: Path) -> None:
 @pytest.mark.parametrize("choice", ["d", "h", "escape"])
 async def test_over_budget_the_user_chooses_what_gives(project: Path, online: FakeAnthropic,
                                                          monkeypatch: pytest.MonkeyPatch, choice: str) -> None:
-    from buddy_tui.ui.screens.budget import BudgetScreen
 
     monkeypatch.setenv("BUDDY_TUI_CONTEXT_BUDGET", "20000")
     big = project / "dump.sql"
@@ -199,7 +186,7 @@ async def test_over_budget_the_user_chooses_what_gives(project: Path, online: Fa
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for(pilot, lambda: app.chat.client is not None)
         await submit(pilot, app, "explain @dump.sql please")
-        await wait_for(pilot, lambda: isinstance(app.screen, BudgetScreen) and app.screen.query("#dialog-title"))
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen) and app.screen.query("#dialog-title"))
         title = text_of(app.screen.query_one("#dialog-title", Static))
         assert title.startswith("Too big for the model by ")
         counted = [r for r in online.requests if r.path == "/v1/messages/count_tokens"]
@@ -224,7 +211,6 @@ async def test_over_budget_the_user_chooses_what_gives(project: Path, online: Fa
     ("r", True, "[REDACTED:"), ("s", True, "hunter2-prod-Secret9"), ("escape", False, "")])
 async def test_secret_values_are_flagged_before_sending(project: Path, online: FakeAnthropic, key: str,
                                                          expect_sent: bool, expect_text: str) -> None:
-    from buddy_tui.ui.screens.secrets import SecretsScreen
 
     (project / "settings.py").write_text('DEBUG = False\nDB_PASSWORD = "hunter2-prod-Secret9"\n')
     online.queue(Reply(["noted"]))
@@ -232,7 +218,7 @@ async def test_secret_values_are_flagged_before_sending(project: Path, online: F
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for(pilot, lambda: app.chat.client is not None)
         await submit(pilot, app, "review @settings.py")
-        await wait_for(pilot, lambda: isinstance(app.screen, SecretsScreen) and app.screen.query("#dialog-detail"))
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen) and app.screen.query("#dialog-detail"))
         detail = text_of(app.screen.query_one("#dialog-detail", Static))
         assert "settings.py:2" in detail and "hunter2-prod-Secret9" not in detail
         await pilot.press(key)

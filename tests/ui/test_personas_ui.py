@@ -3,10 +3,8 @@ pinning, the problems view, project commands and project memory."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-import pytest
 from textual.widgets import DataTable, Static
 
 from buddy_tui.ui.screens.problems import ProblemsScreen
@@ -14,22 +12,6 @@ from buddy_tui.ui.widgets.prompt import CommandMenu
 from buddy_tui.ui.widgets.transcript import AssistantMessage, MarkdownNote, Note
 from tests.fake_api import FakeAnthropic, Reply
 from tests.helpers import make_app, settled, text_of, wait_for
-
-FIXTURE = Path(__file__).parents[1] / "fixtures" / "claude_project"
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    root = tmp_path / "claude_project"
-    shutil.copytree(FIXTURE, root)
-    return root
-
-
-@pytest.fixture
-def online(monkeypatch: pytest.MonkeyPatch, fake_api: FakeAnthropic) -> FakeAnthropic:
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_api.base_url)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-personas")
-    return fake_api
 
 
 def activation(app: object) -> str:
@@ -41,9 +23,11 @@ def header(app: object) -> str:
     return text_of(app.query_one("#persona-name", Static))  # type: ignore[attr-defined]
 
 
-async def test_the_chosen_expert_is_shown_before_sending_and_answers(project: Path, online: FakeAnthropic) -> None:
+async def test_the_chosen_expert_is_shown_before_sending_and_answers(
+    claude_project: Path, online: FakeAnthropic
+) -> None:
     online.queue(Reply(["Use a parameterised query."]))
-    app = make_app(project)
+    app = make_app(claude_project)
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for(pilot, lambda: app.chat.client is not None)
         assert header(app) == "● Backend"
@@ -63,9 +47,9 @@ async def test_the_chosen_expert_is_shown_before_sending_and_answers(project: Pa
         assert activation(app).startswith("→ Security")
 
 
-async def test_f2_picks_another_expert_and_f3_pins(project: Path, online: FakeAnthropic) -> None:
+async def test_f2_picks_another_expert_and_f3_pins(claude_project: Path, online: FakeAnthropic) -> None:
     online.queue(Reply(["one"]), Reply(["two"]))
-    app = make_app(project)
+    app = make_app(claude_project)
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for(pilot, lambda: app.chat.client is not None)
         await pilot.press(*"the deploy pipeline leaks a secret")
@@ -91,8 +75,8 @@ async def test_f2_picks_another_expert_and_f3_pins(project: Path, online: FakeAn
         assert app.query(AssistantMessage).last().author == pinned.title
 
 
-async def test_persona_command_lists_and_switches(project: Path) -> None:
-    app = make_app(project)
+async def test_persona_command_lists_and_switches(claude_project: Path) -> None:
+    app = make_app(claude_project)
     async with app.run_test(size=(160, 48)) as pilot:
         app.chat.prompt.input.value = "/persona"
         await pilot.press("enter")
@@ -114,8 +98,8 @@ async def test_persona_command_lists_and_switches(project: Path) -> None:
         assert "No persona called 'nobody'" in text_of(app.query(Note).last())
 
 
-async def test_startup_reports_overrides_problems_and_memory(project: Path) -> None:
-    app = make_app(project)
+async def test_startup_reports_overrides_problems_and_memory(claude_project: Path) -> None:
+    app = make_app(claude_project)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause(0.2)
         welcome = app.query(MarkdownNote).first().source
@@ -136,9 +120,9 @@ async def test_startup_reports_overrides_problems_and_memory(project: Path) -> N
         assert not isinstance(app.screen, ProblemsScreen)
 
 
-async def test_project_commands_complete_with_their_source(project: Path, online: FakeAnthropic) -> None:
+async def test_project_commands_complete_with_their_source(claude_project: Path, online: FakeAnthropic) -> None:
     online.queue(Reply(["Roll back first."]))
-    app = make_app(project)
+    app = make_app(claude_project)
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for(pilot, lambda: app.chat.client is not None)
         await pilot.press("/", "d", "e", "p")
@@ -157,8 +141,8 @@ async def test_project_commands_complete_with_their_source(project: Path, online
         assert body["messages"][0]["content"][-1]["text"].startswith("Plan the deployment of version 2.0")
 
 
-async def test_help_lists_personas_and_commands_with_their_source(project: Path) -> None:
-    app = make_app(project)
+async def test_help_lists_personas_and_commands_with_their_source(claude_project: Path) -> None:
+    app = make_app(claude_project)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.press("f1")
         await pilot.pause()
@@ -169,10 +153,10 @@ async def test_help_lists_personas_and_commands_with_their_source(project: Path)
         assert "| backend (current) |" in page and ".buddy/personas/backend.md" in page
 
 
-async def test_command_palette_offers_every_persona(project: Path) -> None:
+async def test_command_palette_offers_every_persona(claude_project: Path) -> None:
     from buddy_tui.ui.palette import PersonaCommands
 
-    app = make_app(project)
+    app = make_app(claude_project)
     async with app.run_test(size=(160, 48)) as pilot:
         provider = PersonaCommands(app.screen)
         hits = [hit async for hit in provider.search("persona devops")]

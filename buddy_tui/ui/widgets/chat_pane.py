@@ -41,9 +41,9 @@ from buddy_tui.core.personas import Persona
 from buddy_tui.core.secrets import redact_attachments, scan_attachments
 from buddy_tui.core.session import AppAction, Refusal, Session, TurnPlan
 from buddy_tui.ui.safe import literal, markdown_literal
-from buddy_tui.ui.screens.budget import BudgetChoice, BudgetScreen
-from buddy_tui.ui.screens.confirm import ConfirmScreen
-from buddy_tui.ui.screens.secrets import SecretsChoice, SecretsScreen
+from buddy_tui.ui.screens.budget import over_budget
+from buddy_tui.ui.screens.confirm import confirm
+from buddy_tui.ui.screens.secrets import secrets_found
 from buddy_tui.ui.widgets.prompt import PromptBar
 from buddy_tui.ui.widgets.transcript import AssistantMessage, MarkdownNote, Note, NoteKind, UserMessage
 
@@ -245,15 +245,15 @@ class ChatPane(Vertical):
         if is_sensitive(path):
             rel = self._describe(path)
             self.app.push_screen(
-                ConfirmScreen(f"Attach {rel}?",
-                              f"{rel} looks like a file that holds secrets (keys, passwords, tokens). "
-                              "Its contents would be sent to the model.", yes="Attach it", no="Don't"),
+                confirm(f"Attach {rel}?",
+                        f"{rel} looks like a file that holds secrets (keys, passwords, tokens). "
+                        "Its contents would be sent to the model.", yes="Attach it", no="Don't"),
                 lambda ok: self._attach_if(ok, path, lines))
         else:
             self._attach_now(path, lines)
 
-    def _attach_if(self, ok: bool | None, path: Path, lines: tuple[int, int] | None) -> None:
-        if ok:
+    def _attach_if(self, answer: str | None, path: Path, lines: tuple[int, int] | None) -> None:
+        if answer == "yes":
             self._attach_now(path, lines)
 
     @work(thread=True, group="attach")
@@ -323,12 +323,12 @@ class ChatPane(Vertical):
             return
         names = ", ".join(self._describe(p) for p in sensitive)
 
-        def decided(ok: bool | None) -> None:
-            if ok is None:  # Esc: nothing is sent, the question stays in the prompt
+        def decided(answer: str | None) -> None:
+            if answer is None:  # Esc: nothing is sent, the question stays in the prompt
                 return
-            self.call_later(self._send, plan, set() if ok else set(sensitive))
+            self.call_later(self._send, plan, set() if answer == "yes" else set(sensitive))
 
-        self.app.push_screen(ConfirmScreen(
+        self.app.push_screen(confirm(
             f"Send {names}?", f"{names} looks like it holds secrets (keys, passwords, tokens); its "
             "contents would be sent to the model. Esc cancels sending.", yes="Send it", no="Leave it out"),
             decided)
@@ -351,7 +351,7 @@ class ChatPane(Vertical):
             await self._send_within_budget(plan, chips, attachments)
             return
 
-        def decided(choice: SecretsChoice | None) -> None:
+        def decided(choice: str | None) -> None:
             if choice == "send":
                 self.call_later(self._send_within_budget, plan, chips, attachments)
             elif choice == "redact":
@@ -359,7 +359,7 @@ class ChatPane(Vertical):
             else:
                 self._restore_text(plan.typed, chips)
 
-        self.app.push_screen(SecretsScreen(findings), decided)
+        self.app.push_screen(secrets_found(findings), decided)
 
     async def _send_within_budget(self, plan: TurnPlan, chips: list[Attachment],
                                   attachments: list[Attachment], shorten_rounds: int = 0) -> None:
@@ -371,10 +371,10 @@ class ChatPane(Vertical):
             await self._budget_decided("head", plan, chips, attachments, measured.over_by, shorten_rounds)
             return
         if measured.over_by and attachments:
-            def decided(choice: BudgetChoice | None) -> None:
+            def decided(choice: str | None) -> None:
                 self.call_later(self._budget_decided, choice, plan, chips, attachments, measured.over_by)
 
-            self.app.push_screen(BudgetScreen(measured, attachments), decided)
+            self.app.push_screen(over_budget(measured, attachments), decided)
             return
         if measured.over_by:
             await self.note(f"The conversation no longer fits the model's context ({measured.describe()}). "
@@ -395,7 +395,7 @@ class ChatPane(Vertical):
         self.app.refresh_bindings()
         self._stream(self.turn.id, request)
 
-    async def _budget_decided(self, choice: BudgetChoice | None, plan: TurnPlan, chips: list[Attachment],
+    async def _budget_decided(self, choice: str | None, plan: TurnPlan, chips: list[Attachment],
                               attachments: list[Attachment], over_by: int, rounds: int = 0) -> None:
         if choice == "drop":
             await self.note("Sent without the attached files, which did not fit.", "warning")
