@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -102,12 +102,25 @@ class RecordedRequest:
 
 
 @dataclass
+class ToolUse:
+    """A tool_use block in a reply; its input is streamed as input_json_delta pieces of ``piece``
+    characters, as the real API does."""
+
+    id: str
+    name: str
+    input: dict[str, Any]
+    piece: int = 10
+
+
+@dataclass
 class Reply:
-    """A successful streamed (or plain JSON) answer: one ``content_block_delta`` per chunk."""
+    """A successful streamed (or plain JSON) answer: one ``content_block_delta`` per chunk, then
+    any ``tools`` blocks (and then stop_reason ``tool_use`` unless another is given)."""
 
     chunks: list[str]
     delay: float = 0.0
     stop_reason: str = "end_turn"
+    tools: list[ToolUse] = field(default_factory=list)
     input_tokens: int = 25
     output_tokens: int | None = None
     cache_creation_input_tokens: int = 0
@@ -533,8 +546,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._close_now()
             return
         message = _message_object(script, model, n)
-        message["content"] = [{"type": "text", "text": script.text}]
-        message["stop_reason"] = script.stop_reason
+        message["content"] = [{"type": "text", "text": script.text}] if script.chunks or not script.tools else []
+        message["content"] += [{"type": "tool_use", "id": t.id, "name": t.name, "input": t.input}
+                               for t in script.tools]
+        message["stop_reason"] = _stop_reason(script)
         message["usage"]["output_tokens"] = _output_tokens(script)
         self._send_json(200, message, request_id)
 
@@ -553,10 +568,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._write_event(
                 "message_start", {"type": "message_start", "message": _message_object(reply, model, n)}
             )
-            self._write_event(
-                "content_block_start",
-                {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
-            )
+            has_text = bool(reply.chunks) or not reply.tools
+            if has_text:
+                self._write_event(
+                    "content_block_start",
+                    {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+                )
             self._write_event("ping", {"type": "ping"})
             for chunk in reply.chunks:
                 if reply.delay > 0 and not self._pause(reply.delay):
@@ -576,12 +593,24 @@ class _Handler(BaseHTTPRequestHandler):
                 self._write_event("error", _error_body(script.error_type, script.message, None))
                 self._write_chunk(b"")
                 return
-            self._write_event("content_block_stop", {"type": "content_block_stop", "index": 0})
+            if has_text:
+                self._write_event("content_block_stop", {"type": "content_block_stop", "index": 0})
+            for offset, tool in enumerate(reply.tools, start=1 if has_text else 0):
+                self._write_event("content_block_start", {
+                    "type": "content_block_start", "index": offset,
+                    "content_block": {"type": "tool_use", "id": tool.id, "name": tool.name, "input": {}}})
+                for piece in split_text(json.dumps(tool.input), tool.piece):
+                    if reply.delay > 0 and not self._pause(reply.delay):
+                        raise _ClientGone
+                    self._write_event("content_block_delta", {
+                        "type": "content_block_delta", "index": offset,
+                        "delta": {"type": "input_json_delta", "partial_json": piece}})
+                self._write_event("content_block_stop", {"type": "content_block_stop", "index": offset})
             self._write_event(
                 "message_delta",
                 {
                     "type": "message_delta",
-                    "delta": {"stop_reason": reply.stop_reason, "stop_sequence": None},
+                    "delta": {"stop_reason": _stop_reason(reply), "stop_sequence": None},
                     "usage": {"output_tokens": _output_tokens(reply)},
                 },
             )
@@ -631,6 +660,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
+
+
+def _stop_reason(reply: Reply) -> str:
+    return "tool_use" if reply.tools and reply.stop_reason == "end_turn" else reply.stop_reason
 
 
 def _output_tokens(reply: Reply) -> int:

@@ -102,7 +102,8 @@ async def test_stream_yields_deltas_then_finished(fake_api: FakeAnthropic) -> No
     fake_api.queue(Reply(["## Risks\n", "- N+1 ", "queries"], input_tokens=40, cache_read_input_tokens=30))
     events = await collect(client_for(fake_api), request_for())
     assert events[:3] == [TextDelta("## Risks\n"), TextDelta("- N+1 "), TextDelta("queries")]
-    assert events[3] == TurnFinished("## Risks\n- N+1 queries", "end_turn", Usage(40, 3, 30, 0))
+    assert events[3] == TurnFinished("## Risks\n- N+1 queries", "end_turn", Usage(40, 3, 30, 0), (
+        {"role": "assistant", "content": [{"type": "text", "text": "## Risks\n- N+1 queries"}]},))
     sent = fake_api.message_requests()[0]
     assert sent.body is not None and sent.body["stream"] is True
     assert sent.body["system"][0]["text"] == PERSONA.prompt
@@ -155,7 +156,8 @@ async def test_connection_refused() -> None:
 async def test_sdk_retries_stay_on(fake_api: FakeAnthropic) -> None:
     fake_api.queue(HttpError(529, "overloaded_error", "Overloaded", retry_after=0), Reply(["fine"]))
     events = await collect(client_for(fake_api, max_retries=1), request_for())
-    assert events[-1] == TurnFinished("fine", "end_turn", Usage(25, 1))
+    assert events[-1] == TurnFinished("fine", "end_turn", Usage(25, 1),
+                                      ({"role": "assistant", "content": [{"type": "text", "text": "fine"}]},))
     assert len(fake_api.message_requests()) == 2
 
 
@@ -193,3 +195,59 @@ def test_project_memory_follows_the_persona_in_the_system_prompt(tmp_path: Path)
     assert system[1]["text"] == '<project_memory source="CLAUDE.md">\n# Notes\nUse Postgres 16.\n</project_memory>'
     assert system[2]["text"].startswith('<project_memory source=".buddy/memory.md" truncated="true">')
     assert "cache_control" not in system[1] and system[2]["cache_control"] == {"type": "ephemeral"}
+
+
+async def test_tool_use_rounds_run_through_the_executor(fake_api: FakeAnthropic) -> None:
+    from buddy_tui.core.chat import ToolCall, ToolFinished, ToolOutcome, ToolStarted
+    from tests.fake_api import ToolUse
+
+    fake_api.queue(
+        Reply(["Let me look. "], tools=[ToolUse("toolu_1", "Read", {"path": "app/models.py"}),
+                                         ToolUse("toolu_2", "Grep", {"pattern": "SELECT \\\\*"})]),
+        Reply(["Found it: N+1."], input_tokens=50),
+    )
+    seen: list[ToolCall] = []
+
+    async def execute(call: ToolCall) -> ToolOutcome:
+        seen.append(call)
+        return ToolOutcome(f"result of {call.name}", is_error=call.name == "Grep", summary=call.name)
+
+    events = [e async for e in stream_turn(client_for(fake_api), request_for(), execute)]
+    assert [c.input for c in seen] == [{"path": "app/models.py"}, {"pattern": "SELECT \\\\*"}]
+    kinds = [type(e).__name__ for e in events]
+    assert kinds == ["TextDelta", "ToolStarted", "ToolFinished", "ToolStarted", "ToolFinished", "TextDelta",
+                     "TurnFinished"]
+    started = [e for e in events if isinstance(e, ToolStarted)]
+    assert (started[0].round, started[0].max_rounds) == (1, 12)
+    assert isinstance(events[2], ToolFinished) and events[2].outcome.content == "result of Read"
+    final = events[-1]
+    assert isinstance(final, TurnFinished)
+    assert final.text == "Let me look. \n\nFound it: N+1." and final.usage.input_tokens == 75
+    assert [m["role"] for m in final.messages] == ["assistant", "user", "assistant"]
+    second = fake_api.message_requests()[1].body
+    assert second is not None
+    results = second["messages"][-1]["content"]
+    assert results == [
+        {"type": "tool_result", "tool_use_id": "toolu_1", "content": "result of Read", "is_error": False},
+        {"type": "tool_result", "tool_use_id": "toolu_2", "content": "result of Grep", "is_error": True},
+    ]
+    assert second["messages"][-2]["content"][1] == {"type": "tool_use", "id": "toolu_1", "name": "Read",
+                                                    "input": {"path": "app/models.py"}}
+
+
+async def test_the_round_cap_ends_the_turn_validly(fake_api: FakeAnthropic) -> None:
+    from buddy_tui.core.chat import ToolCall, ToolOutcome
+    from tests.fake_api import ToolUse
+
+    fake_api.queue(*[Reply([f"round {i} "], tools=[ToolUse(f"t{i}", "Glob", {"pattern": "*"})]) for i in range(3)])
+
+    async def execute(call: ToolCall) -> ToolOutcome:
+        return ToolOutcome("a.py")
+
+    events = [e async for e in stream_turn(client_for(fake_api), request_for(), execute, max_rounds=2)]
+    final = events[-1]
+    assert isinstance(final, TurnFinished) and final.stop_reason == "max_rounds"
+    assert "Stopped: the model asked for more tools after 2 rounds" in final.text
+    assert final.messages[-1]["role"] == "assistant"
+    assert all(b["type"] == "text" for b in final.messages[-1]["content"])  # no dangling tool_use
+    assert len(fake_api.message_requests()) == 2

@@ -8,7 +8,7 @@ SDK's stream context, which closes the HTTP response at once.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +64,42 @@ class TurnFinished:
     text: str
     stop_reason: str | None
     usage: Usage
+    messages: tuple[dict[str, Any], ...] = ()  # what the turn adds after the question
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """The model asks to run a tool."""
+
+    id: str
+    name: str
+    input: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ToolOutcome:
+    """What running a tool gave: text for the model, whether it failed, a line for the UI."""
+
+    content: str
+    is_error: bool = False
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class ToolStarted:
+    """A tool call is about to run (after any approval)."""
+
+    call: ToolCall
+    round: int
+    max_rounds: int
+
+
+@dataclass(frozen=True)
+class ToolFinished:
+    """A tool call ran (or was refused)."""
+
+    call: ToolCall
+    outcome: ToolOutcome
 
 
 @dataclass(frozen=True)
@@ -74,7 +110,10 @@ class TurnFailed:
     partial: str
 
 
-ChatEvent = TextDelta | TurnFinished | TurnFailed
+ChatEvent = TextDelta | ToolStarted | ToolFinished | TurnFinished | TurnFailed
+Executor = Callable[[ToolCall], Awaitable[ToolOutcome]]
+#: How many model round trips one turn may take when the model keeps calling tools.
+MAX_TOOL_ROUNDS = 12
 
 
 _CLOSING_TAGS = re.compile(r"</(document_content|document|documents|source)>", re.IGNORECASE)
@@ -119,10 +158,16 @@ class Conversation:
     messages: list[dict[str, Any]] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
 
-    def record(self, user: list[dict[str, Any]], reply: str, usage: Usage | None = None) -> None:
-        """Keep a finished (or interrupted, non-empty) exchange for the next turn's context."""
+    def record(self, user: list[dict[str, Any]], reply: str | Sequence[dict[str, Any]],
+               usage: Usage | None = None) -> None:
+        """Keep a finished (or interrupted, non-empty) exchange for the next turn's context:
+        the question, then either the reply's text or the messages the turn added (tool calls,
+        their results, and the final answer)."""
         self.messages.append({"role": "user", "content": user})
-        self.messages.append({"role": "assistant", "content": [{"type": "text", "text": reply}]})
+        if isinstance(reply, str):
+            self.messages.append({"role": "assistant", "content": [{"type": "text", "text": reply}]})
+        else:
+            self.messages.extend(reply)
         if usage is not None:
             self.usage = self.usage + usage
 
@@ -140,6 +185,7 @@ def build_request(
     model: str,
     max_tokens: int,
     memory: Sequence[MemoryFile] = (),
+    tools: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """The keyword arguments of ``messages.stream`` for one turn.
 
@@ -155,12 +201,15 @@ def build_request(
     system[-1]["cache_control"] = CACHE
     last = [dict(block) for block in user]
     last[-1]["cache_control"] = CACHE
-    return {
+    request: dict[str, Any] = {
         "model": model,
         "max_tokens": max_tokens,
         "system": system,
         "messages": [*conversation.messages, {"role": "user", "content": last}],
     }
+    if tools:
+        request["tools"] = list(tools)
+    return request
 
 
 def _usage_of(raw: Any) -> Usage:
@@ -174,21 +223,72 @@ def _usage_of(raw: Any) -> Usage:
     )
 
 
-async def stream_turn(client: AsyncAnthropic, request: dict[str, Any]) -> AsyncIterator[ChatEvent]:
-    """Stream one turn, yielding text as it arrives and exactly one final event.
+def _block_param(block: Any) -> dict[str, Any]:
+    """A response content block as a request content block, for the next round."""
+    if block.type == "text":
+        return {"type": "text", "text": block.text}
+    if block.type == "tool_use":
+        return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
+    return dict(block.model_dump(exclude_none=True))
 
-    API and network errors become :class:`TurnFailed`; cancellation propagates (and the SDK's
-    stream context closes the HTTP response on the way out).
+
+def _text_only(content: list[dict[str, Any]], note: str) -> list[dict[str, Any]]:
+    blocks = [b for b in content if b.get("type") == "text" and b.get("text")]
+    return [*blocks, {"type": "text", "text": note}]
+
+
+async def stream_turn(
+    client: AsyncAnthropic,
+    request: dict[str, Any],
+    execute: Executor | None = None,
+    max_rounds: int = MAX_TOOL_ROUNDS,
+) -> AsyncIterator[ChatEvent]:
+    """Stream one turn, running the model's tool calls through ``execute`` until it stops.
+
+    Yields text as it arrives, each tool call before and after it runs, and exactly one final
+    event. API and network errors become :class:`TurnFailed`; cancellation propagates (and the
+    SDK's stream context closes the HTTP response on the way out). The messages the turn adds
+    after the user's question come back in :attr:`TurnFinished.messages`, always ending with an
+    assistant message so the conversation stays valid for the next turn.
     """
-    pieces: list[str] = []
-    try:
-        async with client.messages.stream(**request) as stream:
-            async for event in stream:
-                if event.type == "text":
-                    pieces.append(event.text)
-                    yield TextDelta(event.text)
-            final = await stream.get_final_message()
-    except Exception as exc:  # every failure is reported, never raised into the UI
-        yield TurnFailed(describe_error(exc), "".join(pieces))
-        return
-    yield TurnFinished("".join(pieces), final.stop_reason, _usage_of(final.usage))
+    added: list[dict[str, Any]] = []
+    text: list[str] = []
+    usage = Usage()
+    for round_number in range(1, max_rounds + 1):
+        pieces: list[str] = []
+        try:
+            async with client.messages.stream(**{**request, "messages": [*request["messages"], *added]}) as stream:
+                async for event in stream:
+                    if event.type == "text":
+                        pieces.append(event.text)
+                        yield TextDelta(event.text)
+                final = await stream.get_final_message()
+        except Exception as exc:  # every failure is reported, never raised into the UI
+            yield TurnFailed(describe_error(exc), "".join(text + pieces))
+            return
+        usage = usage + _usage_of(final.usage)
+        text += pieces
+        content = [_block_param(block) for block in final.content]
+        calls = [ToolCall(b.id, b.name, dict(b.input) if isinstance(b.input, dict) else {})
+                 for b in final.content if b.type == "tool_use"]
+        if final.stop_reason != "tool_use" or not calls or execute is None:
+            added.append({"role": "assistant", "content": content or [{"type": "text", "text": "(no answer)"}]})
+            yield TurnFinished("".join(text), final.stop_reason, usage, tuple(added))
+            return
+        if round_number == max_rounds:
+            note = f"(Stopped: the model asked for more tools after {max_rounds} rounds.)"
+            added.append({"role": "assistant", "content": _text_only(content, note)})
+            yield TextDelta(f"\n\n{note}")
+            yield TurnFinished("".join(text) + f"\n\n{note}", "max_rounds", usage, tuple(added))
+            return
+        added.append({"role": "assistant", "content": content})
+        results: list[dict[str, Any]] = []
+        for call in calls:
+            yield ToolStarted(call, round_number, max_rounds)
+            result = await execute(call)
+            yield ToolFinished(call, result)
+            results.append({"type": "tool_result", "tool_use_id": call.id, "content": result.content,
+                            "is_error": result.is_error})
+        added.append({"role": "user", "content": results})
+        if pieces:
+            text.append("\n\n")

@@ -14,6 +14,7 @@ from typing import Literal
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
@@ -41,13 +42,19 @@ class UserMessage(Vertical):
 
 
 class AssistantMessage(Vertical):
-    """A reply: Markdown that grows as deltas arrive, and a status line under it."""
+    """A reply: Markdown that grows as deltas arrive, tool calls in between, a status line under it.
+
+    Each stretch of text between tool calls is its own Markdown segment, so the answer reads in the
+    order it happened: text, the tools it used, more text.
+    """
 
     def __init__(self, author: str, why: str = "") -> None:
         super().__init__(classes="message assistant")
         self.author = author
         self.why = why  # why this persona was chosen, when it took over automatically
         self.text = ""
+        self._segments: list[tuple[Markdown, list[str]]] = []
+        self._open: tuple[Markdown, list[str]] | None = None
         self._stream: MarkdownStream | None = None
 
     def compose(self) -> ComposeResult:
@@ -55,39 +62,60 @@ class AssistantMessage(Vertical):
             yield Static(printable(self.author), classes="author", markup=False)
             if self.why:
                 yield Static(printable(f"  auto: {self.why}"), classes="why", markup=False)
-        yield Markdown("", open_links=False)
         yield Static("thinking…", classes="status", markup=False)
 
     @property
     def markdown(self) -> Markdown:
-        """The widget the reply renders into."""
+        """The first (for a reply without tools, the only) Markdown segment."""
         return self.query_one(Markdown)
 
-    def _status(self, text: str, kind: str = "") -> None:
-        status = self.query_one(".status", Static)
-        status.update(text)
-        status.set_classes(f"status {kind}".strip())
+    @property
+    def _status_line(self) -> Static:
+        return self.query_one(".status", Static)
+
+    def status(self, text: str, kind: str = "") -> None:
+        """Set the line under the reply."""
+        self._status_line.update(text)
+        self._status_line.set_classes(f"status {kind}".strip())
 
     async def append(self, fragment: str) -> None:
         """Add a delta; the stream coalesces fragments while the widget is busy rendering."""
-        if self._stream is None:
-            self._stream = Markdown.get_stream(self.markdown)
-            self._status("streaming…  (Esc to stop)")
+        if self._open is None:
+            markdown = Markdown("", open_links=False)
+            await self.mount(markdown, before=self._status_line)
+            self._open = (markdown, [])
+            self._segments.append(self._open)
+            self._stream = Markdown.get_stream(markdown)
+            self.status("streaming…  (Esc to stop)")
         self.text += fragment
+        self._open[1].append(fragment)
+        assert self._stream is not None
         await self._stream.write(printable(fragment))
+
+    async def add_tool(self, line: Widget) -> None:
+        """Show a tool call where it happened; text after it starts a new segment."""
+        await self._close_stream()
+        self._open = None
+        await self.mount(line, before=self._status_line)
 
     async def _close_stream(self) -> None:
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
 
-    async def finish(self, text: str, usage: Usage, stop_reason: str | None) -> None:
-        """The reply is complete: render it once more whole (fences streamed in pieces can lag)."""
+    async def _render_whole(self) -> None:
+        """Render each segment once more in full (code fences streamed in pieces can lag)."""
         await self._close_stream()
+        for markdown, pieces in self._segments:
+            await markdown.update(printable("".join(pieces)))
+
+    async def finish(self, text: str, usage: Usage, stop_reason: str | None) -> None:
+        """The reply is complete."""
+        await self._render_whole()
         self.text = text
-        await self.markdown.update(printable(text))
         note = " · cut off at the max-tokens limit" if stop_reason == "max_tokens" else ""
-        self._status(f"{usage.summary()}{note}", "done")
+        note = " · stopped at the tool-round limit" if stop_reason == "max_rounds" else note
+        self.status(f"{usage.summary()}{note}", "done")
 
     async def show_references(self, references: Sequence[tuple[str, int]]) -> None:
         """A row of clickable file references found in the reply."""
@@ -98,19 +126,15 @@ class AssistantMessage(Vertical):
 
     async def interrupt(self) -> None:
         """Esc: keep what arrived and say the answer was stopped."""
-        await self._close_stream()
-        if self.text:
-            await self.markdown.update(printable(self.text))
-        self._status("⏹ interrupted — the partial answer is kept" if self.text
-                     else "⏹ interrupted before any answer arrived", "interrupted")
+        await self._render_whole()
+        self.status("⏹ interrupted — the partial answer is kept" if self.text
+                    else "⏹ interrupted before any answer arrived", "interrupted")
 
     async def fail(self, failure: Failure) -> None:
         """The call failed: keep any partial text and show what went wrong and what to do."""
-        await self._close_stream()
-        if self.text:
-            await self.markdown.update(printable(self.text))
+        await self._render_whole()
         prefix = "⚠ partial answer. " if self.text else "⚠ "
-        self._status(printable(prefix + failure.text()), "error")
+        self.status(printable(prefix + failure.text()), "error")
 
 
 class ReferenceLink(Static):
