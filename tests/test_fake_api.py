@@ -87,6 +87,11 @@ def test_streamed_reply_arrives_as_text_with_final_message(
     assert message.usage.output_tokens == 5  # one per chunk by default
     assert message.usage.cache_creation_input_tokens == 3
     assert message.usage.cache_read_input_tokens == 7
+    # The server thread counts the stream after its last write, which can land just after the
+    # client has read message_stop: give it a moment rather than race it.
+    deadline = time.monotonic() + 5
+    while fake_api.completed_streams != 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert fake_api.completed_streams == 1
     assert fake_api.pending == 0
 
