@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
-from fnmatch import fnmatch
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,19 +23,16 @@ from textual.widgets import Input, Static
 from buddy_tui.core import budget
 from buddy_tui.core.activation import Choice
 from buddy_tui.core.chat import ChatEvent, TextDelta, TurnFailed, TurnFinished, stream_turn
-from buddy_tui.core.commands import split_arguments
 from buddy_tui.core.config import Connection, connect
 from buddy_tui.core.context import (
     Attachment,
     ContextError,
-    expand_paths,
     find_references,
     human_size,
     is_sensitive,
     load_attachment,
     printable,
 )
-from buddy_tui.core.files import display_path
 from buddy_tui.core.personas import Persona
 from buddy_tui.core.secrets import redact_attachments, scan_attachments
 from buddy_tui.core.session import AppAction, Refusal, Session, TurnPlan
@@ -44,6 +40,7 @@ from buddy_tui.ui.safe import literal, markdown_literal
 from buddy_tui.ui.screens.budget import over_budget
 from buddy_tui.ui.screens.confirm import confirm
 from buddy_tui.ui.screens.secrets import secrets_found
+from buddy_tui.ui.widgets import attachments
 from buddy_tui.ui.widgets.prompt import PromptBar
 from buddy_tui.ui.widgets.transcript import AssistantMessage, MarkdownNote, Note, NoteKind, UserMessage
 
@@ -229,74 +226,13 @@ class ChatPane(Vertical):
         self.app.notify(f"{self.session.current.title} is pinned for this conversation." if pinned
                         else "Unpinned: the best expert is chosen for each question again.")
 
-    # ----------------------------------------------------------------- attachments
-    def _describe(self, path: Path) -> str:
-        """``config.txt`` or, for a link, ``config.txt → .env``: exactly what would be sent."""
-        try:
-            name = path.relative_to(self.session.root).as_posix()
-        except ValueError:
-            name = str(path)
-        target = display_path(path, self.session.root)
-        return name if target == name else f"{name} → {target}"
-
-    def attach(self, path: Path, lines: tuple[int, int] | None = None) -> None:
-        """Attach a project file (or some of its lines) to the next question, asking first if it
-        may hold secrets."""
-        if is_sensitive(path):
-            rel = self._describe(path)
-            self.app.push_screen(
-                confirm(f"Attach {rel}?",
-                        f"{rel} looks like a file that holds secrets (keys, passwords, tokens). "
-                        "Its contents would be sent to the model.", yes="Attach it", no="Don't"),
-                lambda ok: self._attach_if(ok, path, lines))
-        else:
-            self._attach_now(path, lines)
-
-    def _attach_if(self, answer: str | None, path: Path, lines: tuple[int, int] | None) -> None:
-        if answer == "yes":
-            self._attach_now(path, lines)
-
-    @work(thread=True, group="attach")
-    def _attach_now(self, path: Path, lines: tuple[int, int] | None = None) -> None:
-        try:
-            self.post_message(self.Attached(load_attachment(path, self.session.root, lines), ""))
-        except ContextError as exc:
-            self.post_message(self.Attached(None, str(exc)))
-
-    @on(Attached)
-    def _attached(self, event: Attached) -> None:
-        if event.attachment is None:
-            self.app.notify(printable(event.error), title="Not attached", severity="warning", markup=False)
-            return
-        self.prompt.add_attachment(event.attachment)
-        self.update_activation()
-
-    async def manage_files(self, name: str, arguments: str) -> None:
-        """``/add PATH...``, ``/drop [PATH...]`` and ``/files``."""
-        words = split_arguments(arguments)
-        if name == "add":
-            if not words:
-                await self.note("Usage: /add PATH... (paths or globs, relative to the project)", "warning")
-                return
-            paths, missing = expand_paths(words, self.session.root)
-            for path in paths:
-                self.attach(path)
-            if missing:
-                await self.note(f"No such file in the project: {', '.join(missing)}", "warning")
-        elif name == "drop":
-            chosen = [a for a in self.prompt.attachments
-                      if not words or any(fnmatch(a.key, w) or fnmatch(a.path, w) for w in words)]
-            for attachment in chosen:
-                self.prompt.remove_attachment(attachment.key)
-            await self.note(f"Dropped {len(chosen)} attached file(s)." if chosen else "Nothing matched to drop.")
-        else:
-            attached = self.prompt.attachments
-            if not attached:
-                await self.note("No files are attached. Select one in the tree, /add PATH, or write @path.")
-                return
-            lines = [f"{a.key}: {a.label.partition(' ')[2]}" for a in attached]
-            total = sum(a.tokens for a in attached)
-            await self.note("Attached to the next question:\n" + "\n".join(lines) + f"\nTotal ~{total:,} tokens.")
+    # ----------------------------------------------------------------- attachments (attachments.py)
+    attach = attachments.attach
+    manage_files = attachments.manage_files
+    on_chat_pane_attached = attachments.on_attached
+    _describe = attachments.describe
+    _attach_if = attachments.attach_if
+    _attach_now = attachments.attach_now
 
     # ----------------------------------------------------------------- sending
     @on(PromptBar.Submitted)

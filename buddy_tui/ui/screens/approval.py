@@ -1,0 +1,81 @@
+"""Approve a change Claude proposes: the diff, then allow once, allow the tool for the rest of the
+conversation, or deny (with an optional reason that goes back to the model)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+from rich.syntax import Syntax
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Static
+
+from buddy_tui.core.context import printable
+from buddy_tui.ui.safe import literal
+
+Decision = Literal["once", "always", "deny"]
+
+
+@dataclass(frozen=True)
+class Approval:
+    """What the user decided, and why (for a denial)."""
+
+    decision: Decision
+    reason: str = ""
+
+
+class ApprovalScreen(ModalScreen[Approval]):
+    """Dismissed with the user's :class:`Approval`; Esc denies."""
+
+    AUTO_FOCUS = "#deny"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "deny", "Deny", id="approval.deny")]
+
+    def __init__(self, tool: str, path: str, diff: str, sensitive: bool, creating: bool = False) -> None:
+        super().__init__()
+        self.tool = tool
+        self.path = path
+        self.diff = diff
+        self.sensitive = sensitive
+        self.creating = creating
+
+    def compose(self) -> ComposeResult:
+        verb = "create" if self.creating else "change"
+        warning = "\n⚠ This file looks like it holds secrets." if self.sensitive else ""
+        with Vertical(id="approval"):
+            yield Static(literal(f"Claude wants to {verb} {self.path} ({self.tool}){warning}"), id="dialog-title")
+            with VerticalScroll(id="approval-diff"):
+                yield Static(Syntax(printable(self.diff) or "(no difference)", "diff", theme="ansi_dark",
+                                    word_wrap=False))
+            yield Input(placeholder="Reason, if you deny (sent to Claude)", id="approval-reason")
+            with Horizontal(id="dialog-buttons"):
+                yield Button("Allow once (y)", id="once", variant="success")
+                if not self.sensitive:  # a secrets file is always asked about, file by file
+                    yield Button(literal(f"Allow {self.tool} for this conversation (a)"), id="always",
+                                 variant="warning")
+                yield Button("Deny (n)", id="deny", variant="error")
+
+    def on_key(self, event: events.Key) -> None:
+        if isinstance(self.focused, Input):
+            return  # typing a reason
+        answers = {"y": "once", "a": "always", "n": "deny"}
+        if event.key in answers and (event.key != "a" or not self.sensitive):
+            event.stop()
+            self._decide(answers[event.key])
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self._decide(event.button.id or "deny")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self._decide("deny")
+
+    def action_deny(self) -> None:
+        """Esc: deny."""
+        self._decide("deny")
+
+    def _decide(self, decision: str) -> None:
+        reason = self.query_one("#approval-reason", Input).value.strip() if decision == "deny" else ""
+        self.dismiss(Approval(decision if decision in ("once", "always") else "deny", reason))  # type: ignore[arg-type]

@@ -1,0 +1,82 @@
+"""A tool call in the chat: one compact line (tool, arguments, result size) that expands to the
+result; for an approved change, an Undo button."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Button, Collapsible, Static
+
+from buddy_tui.core.chat import ToolCall, ToolOutcome
+from buddy_tui.core.context import printable
+from buddy_tui.ui.safe import literal
+
+#: How much of a tool's result the expanded line shows.
+SHOWN_RESULT_CHARS = 4_000
+
+
+def describe_call(call: ToolCall) -> str:
+    """``Read app/models.py`` / ``Grep 'TODO' in app`` ...: the call in a few words."""
+    args = call.input
+    main = args.get("path") or args.get("pattern") or ""
+    extra = ""
+    if call.name == "Grep" and args.get("path"):
+        extra = f" in {args['path']}"
+    elif call.name == "Read" and args.get("offset"):
+        extra = f" from line {args['offset']}"
+    shown = json.dumps(main) if call.name in ("Grep", "Glob") else str(main)
+    return printable(f"{call.name} {shown}{extra}".strip())
+
+
+class ToolLine(Vertical):
+    """Collapsed: ``▶ 🔧 Read app/models.py · 1.2 KB · round 1/12``; expanded: the result text."""
+
+    @dataclass
+    class UndoRequested(Message):
+        """The user asked to undo the change this line made."""
+
+        line: ToolLine
+
+    def __init__(self, call: ToolCall, round_number: int, max_rounds: int) -> None:
+        super().__init__(classes="tool-line")
+        self.call = call
+        self.round = f"round {round_number}/{max_rounds}"
+        self.undoable = False
+
+    def compose(self) -> ComposeResult:
+        yield Collapsible(Static("…", classes="tool-result", markup=False),
+                          title=self._title("running…"), collapsed=True)  # type: ignore[arg-type]
+
+    def _title(self, state: str) -> Content:
+        return literal(f"🔧 {describe_call(self.call)} · {state} · {self.round}")
+
+    def finish(self, outcome: ToolOutcome, undoable: bool = False) -> None:
+        """Show how the call went; offer Undo for a change that was applied."""
+        state = ("⚠ " if outcome.is_error else "") + (outcome.summary or f"{len(outcome.content):,} chars")
+        self.query_one(Collapsible).title = self._title(state)  # type: ignore[assignment]
+        self.set_class(outcome.is_error, "error")
+        text = outcome.content
+        if len(text) > SHOWN_RESULT_CHARS:
+            text = text[:SHOWN_RESULT_CHARS] + f"\n… ({len(outcome.content) - SHOWN_RESULT_CHARS:,} more characters)"
+        self.query_one(".tool-result", Static).update(printable(text))
+        if undoable:
+            self.undoable = True
+            self.mount(Button("Undo this change", classes="undo", variant="warning"))
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if self.undoable:
+            self.post_message(self.UndoRequested(self))
+
+    def undone(self, message: str, reverted: bool) -> None:
+        """The change was reverted (or could not be): say so; a reverted change cannot be undone twice."""
+        self.query_one(Collapsible).title = self._title(message)  # type: ignore[assignment]
+        if reverted:
+            self.undoable = False
+            for button in self.query(Button):
+                button.disabled = True
