@@ -21,6 +21,7 @@ from buddy_tui.core.context import Attachment, find_mentions
 from buddy_tui.core.fuzzy import best_matches
 from buddy_tui.core.personas import Persona, resolve_persona
 from buddy_tui.core.project import MemoryFile, ProjectFacts, load_memory, scan_project
+from buddy_tui.core.tools import TOOL_NAMES, tool_definitions
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class TurnPlan:
     choice: Choice | None
     command: Command | None
     mentions: list[Path] = field(default_factory=list)
+    tools: tuple[str, ...] = ()  # the tools Claude may use for this turn
 
 
 Interpretation = AppAction | Refusal | TurnPlan
@@ -128,14 +130,18 @@ class Session:
         mentions = find_mentions(typed, self.root)
         if command is not None:  # @path references in a command's template attach files too
             mentions += [p for p in find_mentions(prompt, self.root) if p not in mentions]
-        return TurnPlan(typed, prompt, persona, model, choice, command, mentions)
+        tools = tuple(t for t in TOOL_NAMES if t in persona.allowed_tools)
+        if command is not None and command.allowed_tools is not None:  # a command may only narrow them
+            tools = tuple(t for t in tools if t in command.allowed_tools)
+        return TurnPlan(typed, prompt, persona, model, choice, command, mentions, tools)
 
     def request(self, plan: TurnPlan, attachments: Sequence[Attachment]) -> tuple[list[dict[str, Any]],
                                                                                     dict[str, Any]]:
         """The user turn's content blocks and the full request for ``plan`` (nothing changes yet)."""
         user = user_content(plan.prompt, attachments)
         request = build_request(persona=plan.persona, conversation=self.conversation, user=user,
-                                model=plan.model, max_tokens=self.settings.max_tokens, memory=self.memory)
+                                model=plan.model, max_tokens=self.settings.max_tokens, memory=self.memory,
+                                tools=tool_definitions(plan.tools))
         return user, request
 
     def commit(self, plan: TurnPlan) -> None:

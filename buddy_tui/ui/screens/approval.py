@@ -28,11 +28,12 @@ class Approval:
     reason: str = ""
 
 
-class ApprovalScreen(ModalScreen[Approval]):
-    """Dismissed with the user's :class:`Approval`; Esc denies."""
+class ApprovalScreen(ModalScreen[Approval | None]):
+    """Dismissed with the user's :class:`Approval`; Esc dismisses with None, which stops the
+    whole turn (the pending change counts as denied and no further tool runs)."""
 
     AUTO_FOCUS = "#deny"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "deny", "Deny", id="approval.deny")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "stop", "Stop", id="approval.stop")]
 
     def __init__(self, tool: str, path: str, diff: str, sensitive: bool, creating: bool = False) -> None:
         super().__init__()
@@ -72,9 +73,9 @@ class ApprovalScreen(ModalScreen[Approval]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self._decide("deny")
 
-    def action_deny(self) -> None:
-        """Esc: deny."""
-        self._decide("deny")
+    def action_stop(self) -> None:
+        """Esc: stop everything."""
+        self.dismiss(None)
 
     def _decide(self, decision: str) -> None:
         reason = self.query_one("#approval-reason", Input).value.strip() if decision == "deny" else ""

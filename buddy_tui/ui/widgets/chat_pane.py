@@ -17,12 +17,23 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
+from textual.screen import ModalScreen
 from textual.widget import MountError
 from textual.widgets import Input, Static
 
 from buddy_tui.core import budget
 from buddy_tui.core.activation import Choice
-from buddy_tui.core.chat import ChatEvent, TextDelta, TurnFailed, TurnFinished, stream_turn
+from buddy_tui.core.chat import (
+    ChatEvent,
+    TextDelta,
+    ToolCall,
+    ToolFinished,
+    ToolOutcome,
+    ToolStarted,
+    TurnFailed,
+    TurnFinished,
+    stream_turn,
+)
 from buddy_tui.core.config import Connection, connect
 from buddy_tui.core.context import (
     Attachment,
@@ -40,8 +51,10 @@ from buddy_tui.ui.safe import literal, markdown_literal
 from buddy_tui.ui.screens.budget import over_budget
 from buddy_tui.ui.screens.confirm import confirm
 from buddy_tui.ui.screens.secrets import secrets_found
+from buddy_tui.ui.tool_runner import ToolRunner
 from buddy_tui.ui.widgets import attachments
 from buddy_tui.ui.widgets.prompt import PromptBar
+from buddy_tui.ui.widgets.tool_line import ToolLine
 from buddy_tui.ui.widgets.transcript import AssistantMessage, MarkdownNote, Note, NoteKind, UserMessage
 
 if TYPE_CHECKING:
@@ -84,6 +97,13 @@ class ChatPane(Vertical):
         error: str
 
     @dataclass
+    class AskUser(Message):
+        """The tool runner needs the user's answer; the screen's result resolves ``answer``."""
+
+        screen: ModalScreen[Any]
+        answer: asyncio.Future[Any]
+
+    @dataclass
     class AppCommand(Message):
         """The user ran an app command (``/help``, ``/persona x``...) for the app to carry out."""
 
@@ -98,6 +118,9 @@ class ChatPane(Vertical):
         self.turn: Turn | None = None
         self.override: Persona | None = None  # picked with F2 for the next message only
         self.unsent: Turn | None = None  # the last question that failed, for /retry
+        self.runner = ToolRunner(session.root, self._ask)
+        self._asking: ChatPane.AskUser | None = None
+        self._tool_lines: dict[str, ToolLine] = {}
         self._turn_ids = 0
 
     # ----------------------------------------------------------------- layout
@@ -329,7 +352,7 @@ class ChatPane(Vertical):
         self.refresh_header()
         self.transcript.anchor()
         self.app.refresh_bindings()
-        self._stream(self.turn.id, request)
+        self._stream(self.turn.id, request, plan.tools, plan.persona.title)
 
     async def _budget_decided(self, choice: str | None, plan: TurnPlan, chips: list[Attachment],
                               attachments: list[Attachment], over_by: int, rounds: int = 0) -> None:
@@ -356,10 +379,43 @@ class ChatPane(Vertical):
             self.prompt.input.cursor_position = len(typed)
 
     @work(exclusive=True, group="chat", exit_on_error=False)
-    async def _stream(self, turn_id: int, request: dict[str, Any]) -> None:
+    async def _stream(self, turn_id: int, request: dict[str, Any], tools: tuple[str, ...], persona: str) -> None:
         assert self.client is not None
-        async for event in stream_turn(self.client, request):
+
+        async def execute(call: ToolCall) -> ToolOutcome:
+            return await self.runner.execute(call, tools, persona)
+
+        async for event in stream_turn(self.client, request, execute if tools else None):
             self.post_message(self.TurnEvent(turn_id, event))
+
+    async def _ask(self, screen: ModalScreen[Any]) -> Any:
+        """Ask the user from the worker: the handler shows ``screen``; this waits for its answer."""
+        answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.post_message(self.AskUser(screen, answer))
+        return await answer
+
+    @on(AskUser)
+    def _show_question(self, message: AskUser) -> None:
+        if message.answer.done():  # Esc came first
+            return
+        self._asking = message
+
+        def answered(result: Any) -> None:
+            self._asking = None
+            if result is None and self.busy:  # Esc in the dialog: stop the turn, as Esc does anywhere
+                message.answer.cancel()
+                self.call_later(self.stop)
+            elif not message.answer.done():
+                message.answer.set_result(result)
+
+        self.app.push_screen(message.screen, answered)
+
+    @on(ToolLine.UndoRequested)
+    async def _undo(self, event: ToolLine.UndoRequested) -> None:
+        outcome = await self.runner.undo(event.line.call.id)
+        event.line.undone(outcome.summary, reverted=not outcome.is_error)
+        await self.note(("Undone: " if not outcome.is_error else "Could not undo: ") + outcome.content,
+                        "error" if outcome.is_error else "info")
 
     @on(TurnEvent)
     async def _turn_event(self, message: TurnEvent) -> None:
@@ -369,9 +425,16 @@ class ChatPane(Vertical):
         event = message.event
         if isinstance(event, TextDelta):
             await turn.view.append(event.text)
+        elif isinstance(event, ToolStarted):
+            self._tool_lines[event.call.id] = ToolLine(event.call, event.round, event.max_rounds)
+            turn.view.status(f"running {event.call.name}…  (Esc to stop)")
+            await turn.view.add_tool(self._tool_lines[event.call.id])
+        elif isinstance(event, ToolFinished):
+            if event.call.id in self._tool_lines:
+                self._tool_lines[event.call.id].finish(event.outcome, event.call.id in self.runner.changes)
         elif isinstance(event, TurnFinished):
             self._end_turn()
-            self.session.conversation.record(turn.user, event.text, event.usage)
+            self.session.conversation.record(turn.user, event.messages or event.text, event.usage)
             await turn.view.finish(event.text, event.usage, event.stop_reason)
             await turn.view.show_references(await asyncio.to_thread(find_references, event.text,
                                                                     self.session.root))
@@ -415,6 +478,11 @@ class ChatPane(Vertical):
             return False
         self._end_turn()
         self.workers.cancel_group(self, "chat")
+        if (asking := self._asking) is not None:  # a pending approval counts as denied
+            self._asking = None
+            asking.answer.cancel()
+            if asking.screen.is_current:
+                asking.screen.dismiss(None)
         await turn.view.interrupt()
         if turn.view.text:
             self.session.conversation.record(turn.user, turn.view.text)
@@ -426,6 +494,7 @@ class ChatPane(Vertical):
         """Start a new conversation: stop any reply, forget the turns, empty the transcript."""
         await self.stop(restore=False)
         self.unsent = None
+        self.runner.reset()
         self.session.conversation.clear()
         await self.transcript.remove_children()
         await self.note("New conversation. The persona has forgotten everything said so far.")
