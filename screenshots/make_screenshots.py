@@ -21,7 +21,8 @@ sys.path.insert(0, str(HERE.parent))
 from textual.widgets import DirectoryTree, Static  # noqa: E402
 
 from buddy_tui.ui.app import BuddyApp  # noqa: E402
-from tests.fake_api import FakeAnthropic, Reply  # noqa: E402
+from buddy_tui.ui.screens.approval import ApprovalScreen  # noqa: E402
+from tests.fake_api import FakeAnthropic, Reply, review_demo  # noqa: E402
 from tests.helpers import make_app, make_project, settled, wait_for  # noqa: E402
 
 SIZE = (160, 48)
@@ -105,6 +106,27 @@ async def experts(fake: FakeAnthropic) -> None:
             app.save_screenshot("experts.svg", str(HERE))
 
 
+async def approval(fake: FakeAnthropic) -> None:
+    """/buddy:review reads the code through the tools, then asks before changing it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        project = make_project(Path(tmp) / "orders-service")
+        fake.queue(*review_demo())
+        app = make_app(project)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.chat.client is not None)
+            app.chat.prompt.input.value = "/buddy:review app"
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, ApprovalScreen) and app.screen.query("#deny"))
+            await pilot.pause(0.3)
+            app.save_screenshot("approval.svg", str(HERE))
+            await pilot.press("y")
+            await wait_for(pilot, lambda: settled(app) and not app.chat.busy)
+            app.chat.query_one("#connection", Static).update("claude-sonnet-5-5 @ http://127.0.0.1:8765")
+            app.chat.prompt.input.cursor_blink = False
+            await pilot.pause(0.3)
+            app.save_screenshot("tools.svg", str(HERE))
+
+
 async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, FakeAnthropic() as fake:
         os.environ["ANTHROPIC_BASE_URL"] = fake.base_url
@@ -113,7 +135,8 @@ async def main() -> None:
         await main_screen(project, fake)
         await command_menu(project)
         await experts(fake)
-    for name in ("main.svg", "commands.svg", "experts.svg"):
+        await approval(fake)
+    for name in ("main.svg", "commands.svg", "experts.svg", "approval.svg", "tools.svg"):
         text = (HERE / name).read_text(encoding="utf-8")
         assert "sk-ant-" not in text, f"{name} must never show a key"
         print(HERE / name)

@@ -823,16 +823,38 @@ class FakeAnthropic:
                 self._connections.discard(conn)
 
 
+def review_demo(delay: float = 0.0) -> list[Reply]:
+    """A review that uses the tools: find the Python files, read app/models.py, fix its SQL."""
+    old = 'orders = db.query("SELECT * FROM orders WHERE user_id = %s" % user_id)'
+    new = 'orders = db.query("SELECT * FROM orders WHERE user_id = %s", (user_id,))'
+    return [
+        Reply(split_text("Let me look at the code first. ", 6), delay=delay,
+              tools=[ToolUse("toolu_demo_glob", "Glob", {"pattern": "**/*.py"}),
+                     ToolUse("toolu_demo_read", "Read", {"path": "app/models.py"})]),
+        Reply(split_text("`load_orders` builds its SQL with `%`: an injection risk. I will parameterise it. ", 6),
+              delay=delay, tools=[ToolUse("toolu_demo_edit", "Edit",
+                                          {"path": "app/models.py", "old_string": old, "new_string": new})]),
+        Reply(split_text("## Review\n\n1. **Fixed**: the query in app/models.py:13 is parameterised now.\n"
+                         "2. **Next**: the loop at app/models.py:15 is an N+1; load the lines with one JOIN.\n", 6),
+              delay=delay),
+    ]
+
+
 def main(argv: list[str] | None = None) -> None:
     """Serve the demo reply in the foreground until Ctrl-C."""
     parser = argparse.ArgumentParser(description="Run the fake Anthropic API server.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--delay", type=float, default=0.03, help="seconds before each streamed chunk")
+    parser.add_argument("--review-demo", action="store_true",
+                        help="answer the first question with a scripted review: Glob, Read app/models.py, "
+                             "then an Edit that parameterises its SQL (for trying the tools by hand)")
     args = parser.parse_args(argv)
     delay: float = args.delay
     fake = FakeAnthropic(args.host, args.port)
     fake.default_reply = lambda body: replace(demo_reply(body), delay=delay)
+    if args.review_demo:
+        fake.queue(*review_demo(delay))
     with fake:
         print(fake.base_url, flush=True)
         with contextlib.suppress(KeyboardInterrupt):

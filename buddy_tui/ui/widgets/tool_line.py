@@ -52,13 +52,15 @@ class ToolLine(Vertical):
         yield Collapsible(Static("…", classes="tool-result", markup=False),
                           title=self._title("running…"), collapsed=True)  # type: ignore[arg-type]
 
-    def _title(self, state: str) -> Content:
-        return literal(f"🔧 {describe_call(self.call)} · {state} · {self.round}")
+    def _title(self, state: str, replaces_call: bool = False) -> Content:
+        what = state if replaces_call else f"{describe_call(self.call)} · {state}"
+        return literal(f"🔧 {what} · {self.round}")
 
     def finish(self, outcome: ToolOutcome, undoable: bool = False) -> None:
-        """Show how the call went; offer Undo for a change that was applied."""
-        state = ("⚠ " if outcome.is_error else "") + (outcome.summary or f"{len(outcome.content):,} chars")
-        self.query_one(Collapsible).title = self._title(state)  # type: ignore[assignment]
+        """Show how the call went (the tools' own summary names the call); offer Undo for a change."""
+        summary = outcome.summary or f"{describe_call(self.call)} · {len(outcome.content):,} chars"
+        self.query_one(Collapsible).title = self._title(("⚠ " if outcome.is_error else "") + summary,
+                                                        replaces_call=True)  # type: ignore[assignment]
         self.set_class(outcome.is_error, "error")
         text = outcome.content
         if len(text) > SHOWN_RESULT_CHARS:
