@@ -215,8 +215,10 @@ async def test_tool_use_rounds_run_through_the_executor(fake_api: FakeAnthropic)
     events = [e async for e in stream_turn(client_for(fake_api), request_for(), execute)]
     assert [c.input for c in seen] == [{"path": "app/models.py"}, {"pattern": "SELECT \\\\*"}]
     kinds = [type(e).__name__ for e in events]
-    assert kinds == ["TextDelta", "ToolStarted", "ToolFinished", "ToolStarted", "ToolFinished", "TextDelta",
-                     "TurnFinished"]
+    assert kinds == ["TextDelta", "ToolStarted", "ToolFinished", "ToolStarted", "ToolFinished", "RoundDone",
+                     "TextDelta", "TurnFinished"]
+    round_done = events[5]
+    assert [m["role"] for m in round_done.messages] == ["assistant", "user"]  # type: ignore[attr-defined]
     started = [e for e in events if isinstance(e, ToolStarted)]
     assert (started[0].round, started[0].max_rounds) == (1, 12)
     assert isinstance(events[2], ToolFinished) and events[2].outcome.content == "result of Read"

@@ -15,6 +15,7 @@ import pytest
 
 from buddy_tui.core import tools as tools_module
 from buddy_tui.core.files import IgnoreRules
+from buddy_tui.core.tool_paths import READ_MAX_BYTES
 from buddy_tui.core.tools import (
     READ_ONLY,
     TOOL_NAMES,
@@ -188,7 +189,7 @@ def test_read_caps_lines_bytes_and_line_length(tools: ProjectTools, root: Path) 
     wide = tools.read("wide.txt")
     shown = wide.content.split("\n\n")[0].split("\n")
     assert 200 < len(shown) < 400
-    assert len(wide.content.encode()) <= tools_module.READ_MAX_BYTES + 200
+    assert len(wide.content.encode()) <= READ_MAX_BYTES + 200
     assert f"Read on with offset={len(shown) + 1}." in wide.content
     write(root, "min.js", "a" * 100_000 + "\nsecond\n")
     cut = tools.read("min.js")

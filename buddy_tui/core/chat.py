@@ -110,7 +110,15 @@ class TurnFailed:
     partial: str
 
 
-ChatEvent = TextDelta | ToolStarted | ToolFinished | TurnFinished | TurnFailed
+@dataclass(frozen=True)
+class RoundDone:
+    """A tool round is complete: every message the turn has added so far (ending with the tool
+    results), so a stop or failure later still leaves the conversation knowing what was done."""
+
+    messages: tuple[dict[str, Any], ...]
+
+
+ChatEvent = TextDelta | ToolStarted | ToolFinished | RoundDone | TurnFinished | TurnFailed
 Executor = Callable[[ToolCall], Awaitable[ToolOutcome]]
 #: How many model round trips one turn may take when the model keeps calling tools.
 MAX_TOOL_ROUNDS = 12
@@ -290,5 +298,6 @@ async def stream_turn(
             results.append({"type": "tool_result", "tool_use_id": call.id, "content": result.content,
                             "is_error": result.is_error})
         added.append({"role": "user", "content": results})
+        yield RoundDone(tuple(added))
         if pieces:
             text.append("\n\n")

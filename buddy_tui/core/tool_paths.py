@@ -60,7 +60,8 @@ def check_relative(raw: object, what: str = "path") -> str:
     if len(raw) > MAX_PATH_CHARS:
         raise ToolError(f"The {what} is too long ({len(raw):,} characters; at most {MAX_PATH_CHARS:,}).")
     parts = _SEPARATORS.split(raw)
-    if any(len(part) > MAX_NAME_CHARS for part in parts):
+    if any(len(part) > MAX_NAME_CHARS or len(part.encode("utf-8", "surrogateescape")) > MAX_NAME_CHARS
+           for part in parts):  # file systems count bytes, not characters
         raise ToolError(f"The {what} has a name longer than {MAX_NAME_CHARS} characters.")
     if Path(raw).anchor or raw.startswith(("/", "\\")):
         raise ToolError(f"The {what} {show(raw)!r} is absolute; give it relative to the project root.")

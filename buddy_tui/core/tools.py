@@ -9,11 +9,10 @@ read, is the caller's policy, not this module's.
 
 from __future__ import annotations
 
-import copy
 import re
 import stat
 import time
-from collections.abc import Iterable
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,6 @@ from buddy_tui.core.index import walk_project
 from buddy_tui.core.tool_paths import (
     MAX_EDIT_BYTES,
     READ_LINE_CHARS,
-    READ_MAX_BYTES,
     ToolError,
     atomic_write,
     check_relative,
@@ -50,71 +48,20 @@ from buddy_tui.core.tool_paths import (
 __all__ = ["READ_ONLY", "TOOL_NAMES", "ProjectTools", "ProposedChange", "ToolError", "ToolResult",
            "propose_change", "run_read_only", "tool_definitions"]
 
-TOOL_NAMES = ("Read", "Grep", "Glob", "Edit", "Write")
-READ_ONLY = frozenset({"Read", "Grep", "Glob"})
-
-READ_DEFAULT_LINES = 400
-READ_MAX_LINES = 2_000
-GREP_MAX_FILE_BYTES = 2 * 1024 * 1024
-GREP_MAX_LINES = 200
-GREP_MAX_FILES = 50
-GREP_LINE_CHARS = 300
-GREP_SECONDS = 3.0
-GLOB_MAX_PATHS = 500
-GLOB_SECONDS = 3.0
-
-_PATH = {"type": "string", "description": "Path relative to the project root, e.g. app/models.py."}
-_SCHEMAS: dict[str, tuple[str, dict[str, Any], list[str]]] = {
-    "Read": (
-        "Read a text file of the project; each line comes prefixed with its number so you can cite path:line. "
-        f"Paths are relative to the project root; a call returns at most {READ_MAX_LINES:,} lines or "
-        f"{READ_MAX_BYTES // 1024} KB, so read long files in parts with offset and limit.",
-        {"path": _PATH,
-         "offset": {"type": "integer", "minimum": 1, "description": "First line to read (1-based); default 1."},
-         "limit": {"type": "integer", "minimum": 1, "maximum": READ_MAX_LINES,
-                   "description": f"How many lines to read; default {READ_DEFAULT_LINES}."}},
-        ["path"]),
-    "Grep": (
-        "Search the project's text files line by line for a Python regular expression, skipping files "
-        "ignored by .gitignore, binary files and files over 2 MB. Paths are relative to the project root; "
-        f"results are 'path:line: text' lines, capped at {GREP_MAX_LINES} lines in {GREP_MAX_FILES} files.",
-        {"pattern": {"type": "string", "description": "Python regular expression, e.g. 'def load_\\w+'."},
-         "path": {"type": "string", "description": "Folder or file to search, relative to the project root; "
-                                                   "default: the whole project."},
-         "glob": {"type": "string", "description": "Only files whose name matches this glob, e.g. '*.py' or "
-                                                   "'*.{ts,tsx}' (with a '/', it matches the whole path)."},
-         "ignore_case": {"type": "boolean", "description": "Match regardless of case; default false."}},
-        ["pattern"]),
-    "Glob": (
-        "List the project's files whose paths, relative to the project root, match a glob: * and ? stay within "
-        "one folder, ** spans any number of folders (so **/*.py finds every Python file), {a,b} gives choices. "
-        f"Files ignored by .gitignore are left out; at most {GLOB_MAX_PATHS} paths are returned, sorted.",
-        {"pattern": {"type": "string", "description": "Glob pattern, e.g. '**/*.py' or 'app/**/models*.py'."}},
-        ["pattern"]),
-    "Edit": (
-        "Replace exact text in an existing text file of the project; the path is relative to the project root. "
-        "old_string must match the file exactly, indentation included, and occur once unless replace_all is true.",
-        {"path": _PATH,
-         "old_string": {"type": "string", "description": "The exact text to replace."},
-         "new_string": {"type": "string", "description": "The text to put in its place."},
-         "replace_all": {"type": "boolean", "description": "Replace every occurrence; default false."}},
-        ["path", "old_string", "new_string"]),
-    "Write": (
-        "Create a text file, or replace a whole file's content; the path is relative to the project root and "
-        "missing folders are created. Prefer Edit for changing part of an existing file.",
-        {"path": _PATH, "content": {"type": "string", "description": "The complete new content of the file."}},
-        ["path", "content"]),
-}
-
-
-def tool_definitions(allowed: Iterable[str]) -> list[dict[str, Any]]:
-    """Messages API tool definitions for the ``allowed`` tools, in :data:`TOOL_NAMES` order
-    (names this module has no tool for are left out)."""
-    wanted = set(allowed)
-    return [{"name": name, "description": _SCHEMAS[name][0],
-             "input_schema": {"type": "object", "properties": copy.deepcopy(_SCHEMAS[name][1]),
-                              "required": list(_SCHEMAS[name][2])}}
-            for name in TOOL_NAMES if name in wanted]
+from buddy_tui.core.tool_specs import (
+    GLOB_MAX_PATHS,
+    GLOB_SECONDS,
+    GREP_LINE_CHARS,
+    GREP_MAX_FILE_BYTES,
+    GREP_MAX_FILES,
+    GREP_MAX_LINES,
+    GREP_SECONDS,
+    READ_DEFAULT_LINES,
+    READ_MAX_LINES,
+    READ_ONLY,
+    TOOL_NAMES,
+    tool_definitions,
+)
 
 
 @dataclass(frozen=True)
@@ -192,8 +139,11 @@ class ProjectTools:
         return ToolResult(content, summary=f"Read {shown} lines {first}-{last} ({human_size(size)})")
 
     def grep(self, pattern: str, path: str | None = None, glob: str | None = None,
-             ignore_case: bool = False) -> ToolResult:
-        """Lines matching a regular expression, as ``path:line: text``, within the caps and time budget."""
+             ignore_case: bool = False, skip: Callable[[str], bool] | None = None) -> ToolResult:
+        """Lines matching a regular expression, as ``path:line: text``, within the caps and time budget.
+
+        ``skip`` names files that must not be searched at all (secrets files the user has not
+        allowed); they are counted in a note, never read."""
         if not pattern:
             raise ToolError("The pattern is empty; give a regular expression to search for.")
         flags = re.IGNORECASE if ignore_case else 0
@@ -217,8 +167,12 @@ class ProjectTools:
         matched_files = searched = 0
         huge: list[str] = []
         stop = ""
+        skipped = 0
         for rel in files:
             if wanted is not None and not wanted(rel):
+                continue
+            if skip is not None and skip(rel):
+                skipped += 1
                 continue
             if time.monotonic() > deadline:
                 stop = (f"[Stopped at the {GREP_SECONDS:g} s time budget after searching {searched:,} files; "
@@ -243,6 +197,9 @@ class ProjectTools:
         if walk_stopped and not stop:
             stop = "[The file listing stopped at the time budget; results are incomplete. Narrow the path.]"
         notes = [stop] if stop else []
+        if skipped:
+            notes.append(f"[Left out {skipped} file(s) that look like they hold secrets; the user has not "
+                         "allowed reading them.]")
         if huge:
             notes.append(f"[Skipped {len(huge)} file(s) over {human_size(GREP_MAX_FILE_BYTES)}: "
                          f"{', '.join(show(h) for h in huge[:5])}{' …' if len(huge) > 5 else ''}; use Read.]")
@@ -470,8 +427,10 @@ def _failed(name: str, message: str) -> ToolResult:
     return ToolResult(message, is_error=True, summary=show(f"{name} failed: {message}"))
 
 
-def run_read_only(tools: ProjectTools, name: str, arguments: dict[str, Any]) -> ToolResult:
-    """Run Read, Grep or Glob for the model; every failure becomes an error result, never an exception."""
+def run_read_only(tools: ProjectTools, name: str, arguments: dict[str, Any],
+                  skip: Callable[[str], bool] | None = None) -> ToolResult:
+    """Run Read, Grep or Glob for the model; every failure becomes an error result, never an exception.
+    ``skip`` is passed to Grep: files it must not search."""
     try:
         if name not in READ_ONLY:
             raise ToolError(f"{name} is not a read-only tool (those are {', '.join(sorted(READ_ONLY))}).")
@@ -479,7 +438,7 @@ def run_read_only(tools: ProjectTools, name: str, arguments: dict[str, Any]) -> 
         if name == "Read":
             return tools.read(**args)
         if name == "Grep":
-            return tools.grep(**args)
+            return tools.grep(**args, skip=skip)
         return tools.glob(**args)
     except ToolError as exc:
         return _failed(name, str(exc))

@@ -18,11 +18,14 @@ from textual.screen import ModalScreen
 
 from buddy_tui.core.chat import ToolCall, ToolOutcome
 from buddy_tui.core.files import IgnoreRules
+from buddy_tui.core.secrets import find_secrets, redact
 from buddy_tui.core.tools import READ_ONLY, ProjectTools, ProposedChange, ToolError, propose_change, run_read_only
 from buddy_tui.ui.screens.approval import Approval, ApprovalScreen
 from buddy_tui.ui.screens.confirm import confirm
 
 Ask = Callable[[ModalScreen[Any]], Awaitable[Any]]
+#: Questions pop up in the middle of a turn, maybe while the user types: keys wait this long.
+KEY_GUARD = 0.5
 
 
 class ToolRunner:
@@ -42,54 +45,66 @@ class ToolRunner:
         self.changes.clear()
 
     async def execute(self, call: ToolCall, allowed: Sequence[str], persona: str) -> ToolOutcome:
-        """Run one call and describe the result for the model and the chat."""
+        """Run one call and describe the result for the model and the chat; never raises."""
         if call.name not in allowed:
             names = ", ".join(allowed) or "none"
             return ToolOutcome(f"The {call.name} tool is not allowed for the {persona} persona here "
                                f"(allowed: {names}).", True, f"{call.name} refused: not allowed")
         try:
-            if call.name in READ_ONLY:
-                return await self._read_only(call)
-            return await self._change(call)
+            outcome = await (self._read_only(call) if call.name in READ_ONLY else self._change(call))
         except ToolError as exc:
             return ToolOutcome(str(exc), True, f"{call.name} failed: {exc}")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # an OS or library error must end this call, not the whole turn
+            return ToolOutcome(f"{call.name} failed: {type(exc).__name__}: {exc}", True, f"{call.name} failed")
+        return await asyncio.to_thread(self._redacted, outcome)
+
+    @staticmethod
+    def _redacted(outcome: ToolOutcome) -> ToolOutcome:
+        """Secret-looking values in what a tool read are redacted before the model sees them."""
+        findings = find_secrets(outcome.content)
+        if not findings:
+            return outcome
+        return ToolOutcome(redact(outcome.content, findings), outcome.is_error,
+                           f"{outcome.summary} ({len(findings)} secret value(s) redacted)")
+
+    def _key(self, path: str) -> str:
+        """One name per file, however the model spells it (./.env, .env)."""
+        return self.tools.resolve(path).relative_to(self.tools.root).as_posix()
+
+    def _secret_and_unallowed(self, rel: str) -> bool:
+        try:
+            return self.tools.is_sensitive(rel) and rel not in self.may_read
+        except ToolError:
+            return True
+
+    async def _consent(self, path: str, verb: str) -> bool:
+        """For a secrets file: has the user allowed the model to touch it? Asks once per file."""
+        key = await asyncio.to_thread(self._key, path)
+        if key in self.may_read or not await asyncio.to_thread(self.tools.is_sensitive, key):
+            return True
+        answer = await self.ask(confirm(
+            f"Let Claude {verb} {key}?", f"{key} looks like it holds secrets (keys, passwords, tokens); "
+            f"letting Claude {verb} it sends its contents to the model.", yes=f"Let it {verb}", no="Refuse",
+            guard=KEY_GUARD))
+        allowed = bool(answer == "yes")
+        if allowed:
+            self.may_read.add(key)
+        return allowed
 
     async def _read_only(self, call: ToolCall) -> ToolOutcome:
         path = call.input.get("path")
-        needs_consent = (call.name == "Read" and isinstance(path, str) and path not in self.may_read
-                         and await asyncio.to_thread(self.tools.is_sensitive, path))
-        if needs_consent and isinstance(path, str):
-            answer = await self.ask(confirm(
-                f"Let Claude read {path}?", f"{path} looks like it holds secrets (keys, passwords, "
-                "tokens); reading it sends its contents to the model.", yes="Let it read", no="Refuse"))
-            if answer != "yes":
-                return ToolOutcome(f"The user did not allow reading {path}.", True, "not allowed by you")
-            self.may_read.add(path)
-        result = await asyncio.to_thread(run_read_only, self.tools, call.name, call.input)
-        content, hidden = result.content, 0
-        if call.name == "Grep" and not result.is_error:
-            content, hidden = await asyncio.to_thread(self._without_secrets, result.content)
-        summary = result.summary + (f" ({hidden} in secrets files left out)" if hidden else "")
-        return ToolOutcome(content, result.is_error, summary)
-
-    def _without_secrets(self, grep_output: str) -> tuple[str, int]:
-        """Drop Grep matches from files that look like secrets (never sent without consent)."""
-        kept, hidden = [], 0
-        verdicts: dict[str, bool] = {}
-        for line in grep_output.splitlines():
-            path = line.split(":", 1)[0]
-            if ":" in line and path not in verdicts:
-                try:
-                    verdicts[path] = self.tools.is_sensitive(path) and path not in self.may_read
-                except ToolError:
-                    verdicts[path] = False
-            if verdicts.get(path, False):
-                hidden += 1
-            else:
-                kept.append(line)
-        return "\n".join(kept), hidden
+        if call.name == "Read" and isinstance(path, str) and not await self._consent(path, "read"):
+            return ToolOutcome(f"The user did not allow reading {path}.", True, "not allowed by you")
+        result = await asyncio.to_thread(run_read_only, self.tools, call.name, call.input, self._secret_and_unallowed)
+        return ToolOutcome(result.content, result.is_error, result.summary)
 
     async def _change(self, call: ToolCall) -> ToolOutcome:
+        path = call.input.get("path")
+        # Consent before even looking: a refused file must not answer "found" or "not found".
+        if isinstance(path, str) and not await self._consent(path, "change"):
+            return ToolOutcome(f"The user did not allow changing {path}.", True, "not allowed by you")
         change = await asyncio.to_thread(propose_change, self.tools, call.name, call.input)
         sensitive = await asyncio.to_thread(self.tools.is_sensitive, change.path)
         if sensitive or call.name not in self.always_allowed:

@@ -45,6 +45,7 @@ async def test_review_reads_through_tools_and_the_approved_edit_lands_on_disk(
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ApprovalScreen) and app.screen.query("#approval-diff"),
                        timeout=10, what="the approval")
+        await pilot.pause(0.6)  # the dialog ignores keys for its first half second
         first = online.message_requests()[0].body
         assert first is not None and [t["name"] for t in first["tools"]] == ["Read", "Grep", "Glob", "Edit", "Write"]
         results = tool_results(online.message_requests()[1].body)
@@ -81,6 +82,7 @@ async def test_denying_an_edit_tells_the_model_why_and_writes_nothing(project: P
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ApprovalScreen) and app.screen.query("#approval-reason"),
                        timeout=10)
+        await pilot.pause(0.6)  # the dialog ignores keys for its first half second
         app.screen.query_one("#approval-reason").focus()
         await pilot.press(*"use the ORM instead", "enter")
         await wait_for(pilot, lambda: len(online.message_requests()) == 3 and settled(app), timeout=10)
@@ -106,6 +108,7 @@ async def test_allow_for_the_conversation_and_escape_during_an_approval(project:
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ApprovalScreen) and app.screen.query("#always"),
                        timeout=10)
+        await pilot.pause(0.6)  # the dialog ignores keys for its first half second
         assert "create docs/one.md" in text_of(app.screen.query_one("#dialog-title", Static))
         await pilot.press("a")  # Write is allowed for the rest of the conversation: no second question
         await wait_for(pilot, lambda: len(online.message_requests()) == 3 and settled(app), timeout=10)
@@ -115,6 +118,7 @@ async def test_allow_for_the_conversation_and_escape_during_an_approval(project:
         app.chat.prompt.input.value = "now the notes"
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ApprovalScreen), timeout=10)
+        await pilot.pause(0.6)  # the dialog ignores keys for its first half second
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, ApprovalScreen) and not app.chat.busy)
         await pilot.pause(0.3)
@@ -152,9 +156,36 @@ async def test_reading_a_secrets_file_needs_consent(project: Path, online: FakeA
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen) and app.screen.query("#dialog-title"),
                        timeout=10)
+        await pilot.pause(0.6)  # the dialog ignores keys for its first half second
         assert ".env" in text_of(app.screen.query_one("#dialog-title", Static))
         await pilot.press("n")
         await wait_for(pilot, lambda: len(online.message_requests()) == 2 and settled(app), timeout=10)
         refusal = tool_results(online.message_requests()[1].body)[0]
         assert refusal["is_error"] and "did not allow reading .env" in refusal["content"]
         assert "DATABASE_URL" not in json.dumps(online.message_requests()[1].body)
+
+
+async def test_a_stopped_tool_turn_stays_in_the_conversation(project: Path, online: FakeAnthropic) -> None:
+    online.queue(
+        Reply(["Reading. "], tools=[ToolUse("r1", "Read", {"path": "app/models.py"})]),
+        Reply(["tick "] * 300, delay=0.02),
+        Reply(["next answer"]),
+    )
+    app = make_app(project)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.chat.client is not None)
+        app.chat.prompt.input.value = "read the models"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(online.message_requests()) == 2 and "tick" in app.query(
+            AssistantMessage).last().text, timeout=10)
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        roles = [m["role"] for m in app.session.conversation.messages]
+        assert roles == ["user", "assistant", "user", "assistant"]  # question, tool_use, tool_result, note
+        assert app.session.conversation.messages[-1]["content"][0]["text"] == "(Stopped by the user.)"
+        app.chat.prompt.input.value = "and now?"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(online.message_requests()) == 3 and settled(app), timeout=10)
+        sent = online.message_requests()[2].body
+        assert sent is not None and [m["role"] for m in sent["messages"]] == [
+            "user", "assistant", "user", "assistant", "user"]

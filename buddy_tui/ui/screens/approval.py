@@ -3,6 +3,7 @@ conversation, or deny (with an optional reason that goes back to the model)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -35,8 +36,11 @@ class ApprovalScreen(ModalScreen[Approval | None]):
     AUTO_FOCUS = "#deny"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "stop", "Stop", id="approval.stop")]
 
-    def __init__(self, tool: str, path: str, diff: str, sensitive: bool, creating: bool = False) -> None:
+    def __init__(self, tool: str, path: str, diff: str, sensitive: bool, creating: bool = False,
+                 guard: float = 0.5) -> None:
         super().__init__()
+        self.guard = guard  # seconds during which y/a/n are ignored: the dialog may appear mid-typing
+        self._shown_at = 0.0
         self.tool = tool
         self.path = path
         self.diff = diff
@@ -59,9 +63,15 @@ class ApprovalScreen(ModalScreen[Approval | None]):
                                  variant="warning")
                 yield Button("Deny (n)", id="deny", variant="error")
 
+    def on_mount(self) -> None:
+        self._shown_at = time.monotonic()
+
     def on_key(self, event: events.Key) -> None:
         if isinstance(self.focused, Input):
             return  # typing a reason
+        if time.monotonic() - self._shown_at < self.guard:
+            event.stop()
+            return
         answers = {"y": "once", "a": "always", "n": "deny"}
         if event.key in answers and (event.key != "a" or not self.sensitive):
             event.stop()

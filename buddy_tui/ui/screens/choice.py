@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from textual import events
@@ -27,8 +28,11 @@ class Answer:
 class ChoiceScreen(ModalScreen[str | None]):
     """Dismissed with the chosen answer's value; Esc dismisses with None (cancel)."""
 
-    def __init__(self, title: str, detail: str, answers: list[Answer], focus: str | None = None) -> None:
+    def __init__(self, title: str, detail: str, answers: list[Answer], focus: str | None = None,
+                 guard: float = 0.0) -> None:
         super().__init__()
+        self.guard = guard  # seconds during which keys are ignored (the dialog may pop up mid-typing)
+        self._shown_at = 0.0
         self.title_text = title
         self.detail = detail
         self.answers = answers
@@ -44,6 +48,7 @@ class ChoiceScreen(ModalScreen[str | None]):
                                  variant=answer.variant)  # type: ignore[arg-type]
 
     def on_mount(self) -> None:
+        self._shown_at = time.monotonic()
         for button in self.query(Button):  # query, not query_one: a fast Esc may have closed us already
             if button.id == self.default:
                 button.focus()
@@ -52,6 +57,9 @@ class ChoiceScreen(ModalScreen[str | None]):
         self.dismiss(event.button.id)
 
     def on_key(self, event: events.Key) -> None:
+        if time.monotonic() - self._shown_at < self.guard and event.key != "escape":
+            event.stop()  # a key meant for the prompt must not answer a dialog that just appeared
+            return
         if event.key == "escape":
             event.stop()
             self.dismiss(None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,10 +21,10 @@ from textual.screen import ModalScreen
 from textual.widget import MountError
 from textual.widgets import Input, Static
 
-from buddy_tui.core import budget
 from buddy_tui.core.activation import Choice
 from buddy_tui.core.chat import (
     ChatEvent,
+    RoundDone,
     TextDelta,
     ToolCall,
     ToolFinished,
@@ -48,28 +48,17 @@ from buddy_tui.core.personas import Persona
 from buddy_tui.core.secrets import redact_attachments, scan_attachments
 from buddy_tui.core.session import AppAction, Refusal, Session, TurnPlan
 from buddy_tui.ui.safe import literal, markdown_literal
-from buddy_tui.ui.screens.budget import over_budget
 from buddy_tui.ui.screens.confirm import confirm
 from buddy_tui.ui.screens.secrets import secrets_found
 from buddy_tui.ui.tool_runner import ToolRunner
-from buddy_tui.ui.widgets import attachments
+from buddy_tui.ui.widgets import attachments, sending
 from buddy_tui.ui.widgets.prompt import PromptBar
+from buddy_tui.ui.widgets.sending import Turn
 from buddy_tui.ui.widgets.tool_line import ToolLine
-from buddy_tui.ui.widgets.transcript import AssistantMessage, MarkdownNote, Note, NoteKind, UserMessage
+from buddy_tui.ui.widgets.transcript import MarkdownNote, Note, NoteKind
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
-
-
-@dataclass
-class Turn:
-    """The exchange being streamed right now."""
-
-    id: int
-    plan: TurnPlan
-    user: list[dict[str, Any]]
-    view: AssistantMessage
-    chips: list[Attachment] = field(default_factory=list)
 
 
 class ChatPane(Vertical):
@@ -257,6 +246,9 @@ class ChatPane(Vertical):
     _attach_if = attachments.attach_if
     _attach_now = attachments.attach_now
 
+    _send_within_budget = sending.send_within_budget
+    _budget_decided = sending.budget_decided
+
     # ----------------------------------------------------------------- sending
     @on(PromptBar.Submitted)
     async def _submitted(self, event: PromptBar.Submitted) -> None:
@@ -320,56 +312,6 @@ class ChatPane(Vertical):
 
         self.app.push_screen(secrets_found(findings), decided)
 
-    async def _send_within_budget(self, plan: TurnPlan, chips: list[Attachment],
-                                  attachments: list[Attachment], shorten_rounds: int = 0) -> None:
-        """Send unless the request is bigger than the context window; then ask what to cut.
-        Once the user chose "send the head", keep shortening (a few rounds) until it fits."""
-        user, request = self.session.request(plan, attachments)
-        measured = await budget.measure(self.client, request, budget.context_window())
-        if measured.over_by and attachments and 0 < shorten_rounds < 5:
-            await self._budget_decided("head", plan, chips, attachments, measured.over_by, shorten_rounds)
-            return
-        if measured.over_by and attachments:
-            def decided(choice: str | None) -> None:
-                self.call_later(self._budget_decided, choice, plan, chips, attachments, measured.over_by)
-
-            self.app.push_screen(over_budget(measured, attachments), decided)
-            return
-        if measured.over_by:
-            await self.note(f"The conversation no longer fits the model's context ({measured.describe()}). "
-                            "/clear starts a new one.", "error")
-            self._restore_text(plan.typed, chips)
-            return
-        self.prompt.input.value = ""
-        self.override = None
-        self.session.commit(plan)
-        self._turn_ids += 1
-        why = plan.choice.match.explain() if plan.choice and plan.choice.switched and plan.choice.match else ""
-        view = AssistantMessage(plan.persona.title, why)
-        self.turn = Turn(self._turn_ids, plan, user, view, chips)
-        await self.add(UserMessage(plan.typed, attachments))
-        await self.add(view)
-        self.refresh_header()
-        self.transcript.anchor()
-        self.app.refresh_bindings()
-        self._stream(self.turn.id, request, plan.tools, plan.persona.title)
-
-    async def _budget_decided(self, choice: str | None, plan: TurnPlan, chips: list[Attachment],
-                              attachments: list[Attachment], over_by: int, rounds: int = 0) -> None:
-        if choice == "drop":
-            await self.note("Sent without the attached files, which did not fit.", "warning")
-            await self._send_within_budget(plan, [], [])
-        elif choice == "head":
-            try:
-                shortened = budget.shorten_largest(attachments, over_by)
-            except ValueError as exc:
-                await self.note(f"Cannot shorten enough: {exc}. Drop files instead, or /clear.", "warning")
-                self._restore_text(plan.typed, chips)
-                return
-            await self._send_within_budget(plan, chips, shortened, rounds + 1)
-        else:
-            self._restore_text(plan.typed, chips)
-
     def _restore_text(self, typed: str, chips: list[Attachment]) -> None:
         """Put an unsent question and its chips back in the prompt."""
         for attachment in chips:
@@ -429,6 +371,8 @@ class ChatPane(Vertical):
             self._tool_lines[event.call.id] = ToolLine(event.call, event.round, event.max_rounds)
             turn.view.status(f"running {event.call.name}…  (Esc to stop)")
             await turn.view.add_tool(self._tool_lines[event.call.id])
+        elif isinstance(event, RoundDone):
+            turn.rounds = event.messages
         elif isinstance(event, ToolFinished):
             if event.call.id in self._tool_lines:
                 self._tool_lines[event.call.id].finish(event.outcome, event.call.id in self.runner.changes)
@@ -441,6 +385,7 @@ class ChatPane(Vertical):
         elif isinstance(event, TurnFailed):
             self._end_turn()
             await turn.view.fail(event.failure)
+            turn.record_into(self.session.conversation, f"(This reply failed: {event.failure.title})")
             self._restore(turn)
 
     def _end_turn(self) -> None:
@@ -484,9 +429,12 @@ class ChatPane(Vertical):
             if asking.screen.is_current:
                 asking.screen.dismiss(None)
         await turn.view.interrupt()
-        if turn.view.text:
+        for line in self._tool_lines.values():
+            line.stopped()
+        kept = turn.record_into(self.session.conversation, "(Stopped by the user.)")
+        if not kept and turn.view.text:
             self.session.conversation.record(turn.user, turn.view.text)
-        elif restore:
+        elif not kept and restore:
             self._restore(turn)
         return True
 

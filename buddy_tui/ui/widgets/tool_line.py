@@ -62,6 +62,7 @@ class ToolLine(Vertical):
         self.query_one(Collapsible).title = self._title(("⚠ " if outcome.is_error else "") + summary,
                                                         replaces_call=True)  # type: ignore[assignment]
         self.set_class(outcome.is_error, "error")
+        self.add_class("done")
         text = outcome.content
         if len(text) > SHOWN_RESULT_CHARS:
             text = text[:SHOWN_RESULT_CHARS] + f"\n… ({len(outcome.content) - SHOWN_RESULT_CHARS:,} more characters)"
@@ -74,6 +75,12 @@ class ToolLine(Vertical):
         event.stop()
         if self.undoable:
             self.post_message(self.UndoRequested(self))
+
+    def stopped(self) -> None:
+        """The turn was stopped while this call waited or ran."""
+        if not self.has_class("done"):
+            self.query_one(Collapsible).title = self._title("⏹ stopped")  # type: ignore[assignment]
+            self.add_class("done")
 
     def undone(self, message: str, reverted: bool) -> None:
         """The change was reverted (or could not be): say so; a reverted change cannot be undone twice."""

@@ -1,0 +1,85 @@
+"""The tool runner's policy without a UI: consent, redaction, refusals, and errors that stay errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from buddy_tui.core.chat import ToolCall
+from buddy_tui.ui.tool_runner import ToolRunner
+from tests.helpers import make_project
+
+ALL = ("Read", "Grep", "Glob", "Edit", "Write")
+
+
+def runner(root: Path, answers: list[Any]) -> tuple[ToolRunner, list[str]]:
+    asked: list[str] = []
+
+    async def ask(screen: Any) -> Any:
+        asked.append(getattr(screen, "title_text", type(screen).__name__))
+        return answers.pop(0) if answers else None
+
+    return ToolRunner(root, ask), asked
+
+
+async def test_grep_never_reads_a_secrets_file_it_was_not_allowed(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p")
+    (root / ".env").write_text("FOO=1\x0cDB_PASSWORD=hunter2-prod-Secret9\n")
+    (root / "a:b").mkdir()
+    (root / "a:b" / ".env").write_text("API_KEY=sk-live-999999999\n")
+    tools, asked = runner(root, [])
+    outcome = await tools.execute(ToolCall("1", "Grep", {"pattern": "PASSWORD|API_KEY"}), ALL, "Backend")
+    assert "hunter2" not in outcome.content and "sk-live" not in outcome.content
+    assert "Left out 2 file(s) that look like they hold secrets" in outcome.content
+    assert asked == []  # Grep skips them silently; only Read asks
+
+
+async def test_secret_values_in_tool_output_are_redacted(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p")
+    (root / "settings.py").write_text('DEBUG = False\nDB_PASSWORD = "hunter2-prod-Secret9"\n')
+    tools, _ = runner(root, [])
+    outcome = await tools.execute(ToolCall("1", "Read", {"path": "settings.py"}), ALL, "Backend")
+    assert "hunter2-prod-Secret9" not in outcome.content and "[REDACTED:" in outcome.content
+    assert "DEBUG = False" in outcome.content and "1 secret value(s) redacted" in outcome.summary
+
+
+async def test_a_secrets_file_is_asked_about_once_however_it_is_spelled(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p")
+    tools, asked = runner(root, ["yes"])
+    first = await tools.execute(ToolCall("1", "Read", {"path": "./.env"}), ALL, "Backend")
+    second = await tools.execute(ToolCall("2", "Read", {"path": ".env"}), ALL, "Backend")
+    assert asked == ["Let Claude read .env?"]
+    assert not first.is_error and not second.is_error and "DATABASE_URL" in second.content
+
+
+async def test_a_refused_secrets_file_cannot_be_probed_with_edit(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p")
+    tools, asked = runner(root, ["no"])
+    outcome = await tools.execute(
+        ToolCall("1", "Edit", {"path": ".env", "old_string": "DATABASE_URL", "new_string": "X"}), ALL, "Backend")
+    assert asked == ["Let Claude change .env?"]
+    assert outcome.is_error and outcome.content == "The user did not allow changing .env."
+    assert "DATABASE_URL" in (root / ".env").read_text()
+
+
+async def test_an_os_error_becomes_an_error_result_not_a_stuck_turn(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p")
+    tools, _ = runner(root, [])
+    for name in ("Read", "Write"):
+        args: dict[str, Any] = {"path": "é" * 200}
+        if name == "Write":
+            args["content"] = "x"
+        outcome = await tools.execute(ToolCall("1", name, args), ALL, "Backend")
+        assert outcome.is_error and "name longer than 255" in outcome.content
+
+
+async def test_an_unexpected_exception_in_a_tool_is_reported_to_the_model(tmp_path: Path, monkeypatch: Any) -> None:
+    root = make_project(tmp_path / "p")
+    tools, _ = runner(root, [])
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(36, "File name too long")
+
+    monkeypatch.setattr("buddy_tui.ui.tool_runner.run_read_only", broken)
+    outcome = await tools.execute(ToolCall("1", "Glob", {"pattern": "*"}), ALL, "Backend")
+    assert outcome.is_error and outcome.content == "Glob failed: OSError: [Errno 36] File name too long"
