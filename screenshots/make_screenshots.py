@@ -119,6 +119,7 @@ async def approval(fake: FakeAnthropic) -> None:
             await wait_for(pilot, lambda: isinstance(app.screen, ApprovalScreen) and app.screen.query("#deny"))
             await pilot.pause(0.3)
             app.save_screenshot("approval.svg", str(HERE))
+            await pilot.pause(0.6)  # the dialog ignores keys for its first half second
             await pilot.press("y")
             await wait_for(pilot, lambda: settled(app) and not app.chat.busy)
             app.chat.query_one("#connection", Static).update("claude-sonnet-5-5 @ http://127.0.0.1:8765")
