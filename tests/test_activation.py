@@ -58,7 +58,7 @@ def test_explanation_names_words_files_and_project_clues() -> None:
                                "fastapi in pyproject.toml, sqlalchemy in pyproject.toml")
     assert 0.9 <= match.confidence <= 0.99
     medium = score(PERSONAS["backend"], "how should we version the schema?", [], EMPTY)
-    assert 0.7 <= medium.confidence <= 0.89 and medium.related == ("schema",)
+    assert 0.7 <= medium.confidence <= 0.89 and medium.related == ("schema", "versioning")
     nothing = score(PERSONAS["backend"], "hello", ["app/models.py"], FASTAPI)
     assert not nothing.has_signal and nothing.confidence <= 0.5
 
@@ -68,6 +68,10 @@ def test_plurals_and_phrases_match() -> None:
     assert score(PERSONAS["performance"], "there is a memory leak", [], EMPTY).keywords == ("memory leak",)
     assert score(PERSONAS["backend"], "microservices everywhere", [], EMPTY).keywords == ("microservice",)
     assert score(PERSONAS["backend"], "customer service desk", [], EMPTY).keywords == ("service",)
+    assert score(PERSONAS["security"], "is our JWT handling vulnerable?", [], EMPTY).keywords == ("vulnerability",)
+    assert "deploy" in score(PERSONAS["devops"], "we are deploying on friday", [], EMPTY).keywords
+    assert score(PERSONAS["backend"], "the apiary is full of bees", [], EMPTY).keywords == ()  # not 'api'
+    assert score(PERSONAS["backend"], "a service-level summary", [], EMPTY).keywords == ()  # hyphenated word
 
 
 def test_seed_style_persona_triggers_come_from_its_prose(tmp_path: Path) -> None:

@@ -72,11 +72,22 @@ class Choice:
         return self.reason == "switched"
 
 
+_SUFFIXES = ("abilities", "ability", "ibility", "ations", "ation", "ments", "ment", "ities", "ity", "ings", "ing",
+             "able", "ible", "ions", "ion", "ers", "er", "ies", "es", "ed", "s", "e", "y")
+
+
+def stem(word: str) -> str:
+    """A crude stem, so 'vulnerable' meets 'vulnerability' and 'deploying' meets 'deployment'."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
 def _tokens(text: str) -> set[str]:
     words = set(re.findall(r"[a-z0-9][a-z0-9+#_-]*", text.lower()))
-    stems = {w[:-2] for w in words if w.endswith("es") and len(w) > 4}
-    stems |= {w[:-1] for w in words if w.endswith("s") and len(w) > 3}
-    return words | stems
+    plurals = {w[:-1] for w in words if w.endswith("s") and len(w) > 3}  # apis -> api
+    return words | plurals | {stem(w) for w in words}
 
 
 def _hits(terms: Iterable[str], tokens: set[str], text: str) -> tuple[str, ...]:
@@ -85,7 +96,7 @@ def _hits(terms: Iterable[str], tokens: set[str], text: str) -> tuple[str, ...]:
         if " " in term:
             if re.search(rf"(?<![a-z0-9]){re.escape(term)}s?(?![a-z0-9])", text):
                 found.append(term)
-        elif term in tokens:
+        elif term in tokens or (len(term) > 4 and stem(term) in tokens):
             found.append(term)
     return tuple(found)
 
