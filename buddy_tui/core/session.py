@@ -79,6 +79,8 @@ class Session:
     memory: list[MemoryFile] = field(default_factory=list)
     pinned: bool = False
     conversation: Conversation = field(default_factory=Conversation)
+    #: Things the model should hear with the next question (e.g. that the user undid its change).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def personas(self) -> list[Persona]:
@@ -139,6 +141,8 @@ class Session:
                                                                                     dict[str, Any]]:
         """The user turn's content blocks and the full request for ``plan`` (nothing changes yet)."""
         user = user_content(plan.prompt, attachments)
+        if self.notes:
+            user.insert(0, {"type": "text", "text": "\n".join(f"<note>{n}</note>" for n in self.notes)})
         request = build_request(persona=plan.persona, conversation=self.conversation, user=user,
                                 model=plan.model, max_tokens=self.settings.max_tokens, memory=self.memory,
                                 tools=tool_definitions(plan.tools))
@@ -148,6 +152,7 @@ class Session:
         """The turn is being sent: whoever answers becomes the current persona (unless pinned)."""
         if not self.pinned:
             self.current = plan.persona
+        self.notes.clear()
 
     def switch(self, name: str) -> Persona | None:
         """Make ``name`` the current persona (``/persona NAME``); None when there is no such persona."""

@@ -70,6 +70,17 @@ async def test_review_reads_through_tools_and_the_approved_edit_lands_on_disk(
         # Undo from the chat.
         await pilot.click(lines[2].query_one(".undo"))
         await wait_for(pilot, lambda: OLD in (project / "app" / "models.py").read_text(), what="the undo")
+        # The next question tells the model its change was undone.
+        online.queue(Reply(["Understood."]))
+        app.chat.prompt.input.value = "thanks"
+        app.chat.prompt.input.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(online.message_requests()) == 4 and settled(app), timeout=10)
+        question = online.message_requests()[3].body
+        assert question is not None
+        assert question["messages"][-1]["content"][0]["text"] == (
+            "<note>The user undid your Edit of app/models.py; it is back as it was before that change.</note>")
+        assert app.session.notes == []
 
 
 async def test_denying_an_edit_tells_the_model_why_and_writes_nothing(project: Path, online: FakeAnthropic) -> None:

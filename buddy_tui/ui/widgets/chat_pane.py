@@ -354,8 +354,12 @@ class ChatPane(Vertical):
 
     @on(ToolLine.UndoRequested)
     async def _undo(self, event: ToolLine.UndoRequested) -> None:
+        change = self.runner.changes.get(event.line.call.id)
         outcome = await self.runner.undo(event.line.call.id)
         event.line.undone(outcome.summary, reverted=not outcome.is_error)
+        if change is not None and not outcome.is_error:  # the model must not assume its change is there
+            self.session.notes.append(f"The user undid your {event.line.call.name} of {change.path}; "
+                                      "it is back as it was before that change.")
         await self.note(("Undone: " if not outcome.is_error else "Could not undo: ") + outcome.content,
                         "error" if outcome.is_error else "info")
 
