@@ -67,6 +67,13 @@ async def wait_for(pilot: Pilot[None], condition: Callable[[], object], timeout:
         await pilot.pause(0.02)
 
 
+async def submit(pilot: object, app: object, text: str) -> None:
+    """Type ``text`` into the prompt (all at once) and press Enter."""
+    app.chat.prompt.input.value = text  # type: ignore[attr-defined]
+    app.chat.prompt.input.focus()  # type: ignore[attr-defined]
+    await pilot.press("enter")  # type: ignore[attr-defined]
+
+
 def settled(app: BuddyApp) -> bool:
     """No reply streaming, and every reply's final state (usage, error, interruption) on screen."""
     from buddy_tui.ui.widgets.transcript import AssistantMessage

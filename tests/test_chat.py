@@ -198,7 +198,7 @@ def test_project_memory_follows_the_persona_in_the_system_prompt(tmp_path: Path)
 
 
 async def test_tool_use_rounds_run_through_the_executor(fake_api: FakeAnthropic) -> None:
-    from buddy_tui.core.chat import ToolCall, ToolFinished, ToolOutcome, ToolStarted
+    from buddy_tui.core.chat import ToolCall, ToolFinished, ToolResult, ToolStarted
     from tests.fake_api import ToolUse
 
     fake_api.queue(
@@ -208,9 +208,9 @@ async def test_tool_use_rounds_run_through_the_executor(fake_api: FakeAnthropic)
     )
     seen: list[ToolCall] = []
 
-    async def execute(call: ToolCall) -> ToolOutcome:
+    async def execute(call: ToolCall) -> ToolResult:
         seen.append(call)
-        return ToolOutcome(f"result of {call.name}", is_error=call.name == "Grep", summary=call.name)
+        return ToolResult(f"result of {call.name}", is_error=call.name == "Grep", summary=call.name)
 
     events = [e async for e in stream_turn(client_for(fake_api), request_for(), execute)]
     assert [c.input for c in seen] == [{"path": "app/models.py"}, {"pattern": "SELECT \\\\*"}]
@@ -238,13 +238,13 @@ async def test_tool_use_rounds_run_through_the_executor(fake_api: FakeAnthropic)
 
 
 async def test_the_round_cap_ends_the_turn_validly(fake_api: FakeAnthropic) -> None:
-    from buddy_tui.core.chat import ToolCall, ToolOutcome
+    from buddy_tui.core.chat import ToolCall, ToolResult
     from tests.fake_api import ToolUse
 
     fake_api.queue(*[Reply([f"round {i} "], tools=[ToolUse(f"t{i}", "Glob", {"pattern": "*"})]) for i in range(3)])
 
-    async def execute(call: ToolCall) -> ToolOutcome:
-        return ToolOutcome("a.py")
+    async def execute(call: ToolCall) -> ToolResult:
+        return ToolResult("a.py")
 
     events = [e async for e in stream_turn(client_for(fake_api), request_for(), execute, max_rounds=2)]
     final = events[-1]

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from buddy_tui.core.chat import ToolCall
+from buddy_tui.core.files import IgnoreRules
 from buddy_tui.ui.tool_runner import ToolRunner
 from tests.helpers import make_project
 
@@ -19,7 +20,7 @@ def runner(root: Path, answers: list[Any]) -> tuple[ToolRunner, list[str]]:
         asked.append(getattr(screen, "title_text", type(screen).__name__))
         return answers.pop(0) if answers else None
 
-    return ToolRunner(root, ask), asked
+    return ToolRunner(root, IgnoreRules(root), ask), asked
 
 
 async def test_grep_never_reads_a_secrets_file_it_was_not_allowed(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from buddy_tui.core.context import Attachment
 from buddy_tui.core.errors import Failure, describe_error
 from buddy_tui.core.personas import Persona
 from buddy_tui.core.project import MemoryFile
+from buddy_tui.core.tool_specs import ToolResult as ToolResult  # re-exported: a tool call's result
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
@@ -77,15 +78,6 @@ class ToolCall:
 
 
 @dataclass(frozen=True)
-class ToolOutcome:
-    """What running a tool gave: text for the model, whether it failed, a line for the UI."""
-
-    content: str
-    is_error: bool = False
-    summary: str = ""
-
-
-@dataclass(frozen=True)
 class ToolStarted:
     """A tool call is about to run (after any approval)."""
 
@@ -99,7 +91,7 @@ class ToolFinished:
     """A tool call ran (or was refused)."""
 
     call: ToolCall
-    outcome: ToolOutcome
+    outcome: ToolResult
 
 
 @dataclass(frozen=True)
@@ -119,7 +111,7 @@ class RoundDone:
 
 
 ChatEvent = TextDelta | ToolStarted | ToolFinished | RoundDone | TurnFinished | TurnFailed
-Executor = Callable[[ToolCall], Awaitable[ToolOutcome]]
+Executor = Callable[[ToolCall], Awaitable[ToolResult]]
 #: How many model round trips one turn may take when the model keeps calling tools.
 MAX_TOOL_ROUNDS = 12
 

@@ -18,6 +18,7 @@ from buddy_tui.core.chat import Conversation, build_request, user_content
 from buddy_tui.core.commands import Command, parse_invocation
 from buddy_tui.core.config import Settings, resolve_model
 from buddy_tui.core.context import Attachment, find_mentions
+from buddy_tui.core.files import IgnoreRules
 from buddy_tui.core.fuzzy import best_matches
 from buddy_tui.core.personas import Persona, resolve_persona
 from buddy_tui.core.project import MemoryFile, ProjectFacts, load_memory, scan_project
@@ -81,6 +82,11 @@ class Session:
     conversation: Conversation = field(default_factory=Conversation)
     #: Things the model should hear with the next question (e.g. that the user undid its change).
     notes: list[str] = field(default_factory=list)
+    #: The project's .gitignore rules, parsed once and shared by the tree, the index and the tools.
+    rules: IgnoreRules = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rules = IgnoreRules(self.root)
 
     @property
     def personas(self) -> list[Persona]:

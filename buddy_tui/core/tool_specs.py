@@ -7,9 +7,20 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from buddy_tui.core.tool_paths import READ_MAX_BYTES
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """The outcome of one tool call: text for the model's tool_result block, whether it failed,
+    and one short line for the UI."""
+
+    content: str
+    is_error: bool = False
+    summary: str = ""
 
 TOOL_NAMES = ("Read", "Grep", "Glob", "Edit", "Write")
 READ_ONLY = frozenset({"Read", "Grep", "Glob"})

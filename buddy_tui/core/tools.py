@@ -60,17 +60,9 @@ from buddy_tui.core.tool_specs import (
     READ_MAX_LINES,
     READ_ONLY,
     TOOL_NAMES,
+    ToolResult,
     tool_definitions,
 )
-
-
-@dataclass(frozen=True)
-class ToolResult:
-    """The outcome of one tool call."""
-
-    content: str  # text for the tool_result block sent back to the model
-    is_error: bool = False
-    summary: str = ""  # one short line for the UI
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,7 @@ class BuddyApp(App[None]):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
-            yield FileBrowser(self.root, id="files")
+            yield FileBrowser(self.root, self.session.rules, id="files")
             yield ChatPane(self.session, id="chat")
         yield Footer()
 
@@ -94,8 +94,7 @@ class BuddyApp(App[None]):
     def _build_index(self) -> None:
         """Index every non-ignored path for the finder and @ completion, off the UI thread."""
         worker = get_current_worker()
-        rules = self.query_one(FileBrowser).rules
-        paths, stats = walk_project(self.root, rules, cancelled=lambda: worker.is_cancelled)
+        paths, stats = walk_project(self.root, self.session.rules, cancelled=lambda: worker.is_cancelled)
         self.post_message(self.Indexed(FileFinder(paths), stats))
 
     @dataclass

@@ -16,7 +16,7 @@ from typing import Any
 
 from textual.screen import ModalScreen
 
-from buddy_tui.core.chat import ToolCall, ToolOutcome
+from buddy_tui.core.chat import ToolCall, ToolResult
 from buddy_tui.core.files import IgnoreRules
 from buddy_tui.core.secrets import find_secrets, redact
 from buddy_tui.core.tools import READ_ONLY, ProjectTools, ProposedChange, ToolError, propose_change, run_read_only
@@ -31,8 +31,8 @@ KEY_GUARD = 0.5
 class ToolRunner:
     """Tool state of one conversation: what was allowed for good, what was changed (for undo)."""
 
-    def __init__(self, root: Path, ask: Ask) -> None:
-        self.tools = ProjectTools(root, IgnoreRules(root))
+    def __init__(self, root: Path, rules: IgnoreRules, ask: Ask) -> None:
+        self.tools = ProjectTools(root, rules)
         self.ask = ask
         self.always_allowed: set[str] = set()
         self.may_read: set[str] = set()  # secrets files the user let the model read
@@ -44,29 +44,29 @@ class ToolRunner:
         self.may_read.clear()
         self.changes.clear()
 
-    async def execute(self, call: ToolCall, allowed: Sequence[str], persona: str) -> ToolOutcome:
+    async def execute(self, call: ToolCall, allowed: Sequence[str], persona: str) -> ToolResult:
         """Run one call and describe the result for the model and the chat; never raises."""
         if call.name not in allowed:
             names = ", ".join(allowed) or "none"
-            return ToolOutcome(f"The {call.name} tool is not allowed for the {persona} persona here "
+            return ToolResult(f"The {call.name} tool is not allowed for the {persona} persona here "
                                f"(allowed: {names}).", True, f"{call.name} refused: not allowed")
         try:
             outcome = await (self._read_only(call) if call.name in READ_ONLY else self._change(call))
         except ToolError as exc:
-            return ToolOutcome(str(exc), True, f"{call.name} failed: {exc}")
+            return ToolResult(str(exc), True, f"{call.name} failed: {exc}")
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # an OS or library error must end this call, not the whole turn
-            return ToolOutcome(f"{call.name} failed: {type(exc).__name__}: {exc}", True, f"{call.name} failed")
+            return ToolResult(f"{call.name} failed: {type(exc).__name__}: {exc}", True, f"{call.name} failed")
         return await asyncio.to_thread(self._redacted, outcome)
 
     @staticmethod
-    def _redacted(outcome: ToolOutcome) -> ToolOutcome:
+    def _redacted(outcome: ToolResult) -> ToolResult:
         """Secret-looking values in what a tool read are redacted before the model sees them."""
         findings = find_secrets(outcome.content)
         if not findings:
             return outcome
-        return ToolOutcome(redact(outcome.content, findings), outcome.is_error,
+        return ToolResult(redact(outcome.content, findings), outcome.is_error,
                            f"{outcome.summary} ({len(findings)} secret value(s) redacted)")
 
     def _key(self, path: str) -> str:
@@ -93,18 +93,17 @@ class ToolRunner:
             self.may_read.add(key)
         return allowed
 
-    async def _read_only(self, call: ToolCall) -> ToolOutcome:
+    async def _read_only(self, call: ToolCall) -> ToolResult:
         path = call.input.get("path")
         if call.name == "Read" and isinstance(path, str) and not await self._consent(path, "read"):
-            return ToolOutcome(f"The user did not allow reading {path}.", True, "not allowed by you")
-        result = await asyncio.to_thread(run_read_only, self.tools, call.name, call.input, self._secret_and_unallowed)
-        return ToolOutcome(result.content, result.is_error, result.summary)
+            return ToolResult(f"The user did not allow reading {path}.", True, "not allowed by you")
+        return await asyncio.to_thread(run_read_only, self.tools, call.name, call.input, self._secret_and_unallowed)
 
-    async def _change(self, call: ToolCall) -> ToolOutcome:
+    async def _change(self, call: ToolCall) -> ToolResult:
         path = call.input.get("path")
         # Consent before even looking: a refused file must not answer "found" or "not found".
         if isinstance(path, str) and not await self._consent(path, "change"):
-            return ToolOutcome(f"The user did not allow changing {path}.", True, "not allowed by you")
+            return ToolResult(f"The user did not allow changing {path}.", True, "not allowed by you")
         change = await asyncio.to_thread(propose_change, self.tools, call.name, call.input)
         sensitive = await asyncio.to_thread(self.tools.is_sensitive, change.path)
         if sensitive or call.name not in self.always_allowed:
@@ -112,21 +111,21 @@ class ToolRunner:
                 ApprovalScreen(call.name, change.path, change.diff, sensitive, creating=change.old_text is None))
             if approval is None or approval.decision == "deny":
                 reason = f" Their reason: {approval.reason}" if approval and approval.reason else ""
-                return ToolOutcome(f"The user denied this change to {change.path}.{reason}", True, "denied by you")
+                return ToolResult(f"The user denied this change to {change.path}.{reason}", True, "denied by you")
             if approval.decision == "always" and not sensitive:
                 self.always_allowed.add(call.name)
         result = await asyncio.to_thread(self.tools.apply, change)
         self.changes[call.id] = change
-        return ToolOutcome(result.content, result.is_error, result.summary)
+        return result
 
-    async def undo(self, call_id: str) -> ToolOutcome:
+    async def undo(self, call_id: str) -> ToolResult:
         """Revert the change a call made."""
         change = self.changes.get(call_id)
         if change is None:
-            return ToolOutcome("Nothing to undo.", True, "nothing to undo")
+            return ToolResult("Nothing to undo.", True, "nothing to undo")
         try:
             result = await asyncio.to_thread(self.tools.undo, change)
         except ToolError as exc:
-            return ToolOutcome(str(exc), True, f"undo failed: {exc}")
+            return ToolResult(str(exc), True, f"undo failed: {exc}")
         del self.changes[call_id]
-        return ToolOutcome(result.content, result.is_error, result.summary or "undone")
+        return ToolResult(result.content, result.is_error, result.summary or "undone")

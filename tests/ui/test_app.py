@@ -14,7 +14,7 @@ from buddy_tui.ui.widgets.file_browser import FilePreview
 from buddy_tui.ui.widgets.prompt import Chip, CommandMenu
 from buddy_tui.ui.widgets.transcript import AssistantMessage, MarkdownNote, Note, UserMessage
 from tests.fake_api import FakeAnthropic, HttpError, Reply
-from tests.helpers import make_app, make_project, settled, text_of, wait_for
+from tests.helpers import make_app, make_project, settled, submit, text_of, wait_for
 
 ANSWER = "## Risks under load\n\n- **N+1 queries** in `load_orders`\n- string-built SQL\n\n```python\nprint('x')\n```\n"
 
@@ -65,12 +65,6 @@ async def attach_models_py(pilot: object, app: object) -> None:
     await open_folder(pilot, app, "app")
     await select_file(pilot, app, "models.py")
     await wait_for(pilot, lambda: len(app.query(Chip)) == 1)  # type: ignore[arg-type, attr-defined]
-
-
-async def submit(pilot: object, app: object, text: str) -> None:
-    app.chat.prompt.input.value = text  # type: ignore[attr-defined]
-    app.chat.prompt.input.focus()  # type: ignore[attr-defined]
-    await pilot.press("enter")  # type: ignore[attr-defined]
 
 
 def replies(app: object) -> list[AssistantMessage]:

@@ -12,7 +12,7 @@ from buddy_tui.ui.widgets.file_browser import FilePreview
 from buddy_tui.ui.widgets.prompt import Chip
 from buddy_tui.ui.widgets.transcript import Note, ReferenceLink
 from tests.fake_api import FakeAnthropic, Reply
-from tests.helpers import make_app, settled, text_of, wait_for
+from tests.helpers import make_app, settled, submit, text_of, wait_for
 
 
 def top_level(app: object) -> set[str]:
@@ -20,9 +20,7 @@ def top_level(app: object) -> set[str]:
 
 
 async def command(pilot: object, app: object, text: str) -> None:
-    app.chat.prompt.input.value = text  # type: ignore[attr-defined]
-    app.chat.prompt.input.focus()  # type: ignore[attr-defined]
-    await pilot.press("enter")  # type: ignore[attr-defined]
+    await submit(pilot, app, text)
     await pilot.pause(0.1)  # type: ignore[attr-defined]
 
 

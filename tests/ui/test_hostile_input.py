@@ -16,7 +16,7 @@ from buddy_tui.ui.widgets.file_browser import FilePreview
 from buddy_tui.ui.widgets.prompt import Chip
 from buddy_tui.ui.widgets.transcript import AssistantMessage, Note
 from tests.fake_api import Cut, FakeAnthropic, Hang, HttpError, Reply, StreamError
-from tests.helpers import make_app, settled, text_of, wait_for
+from tests.helpers import make_app, settled, submit, text_of, wait_for
 
 
 def shown(title: object) -> Content:
@@ -27,12 +27,6 @@ def shown(title: object) -> Content:
 def status(app: object) -> str:
     reply = app.query(AssistantMessage).last()  # type: ignore[attr-defined]
     return text_of(reply.query_one(".status", Static))
-
-
-async def submit(pilot: object, app: object, text: str) -> None:
-    app.chat.prompt.input.value = text  # type: ignore[attr-defined]
-    app.chat.prompt.input.focus()  # type: ignore[attr-defined]
-    await pilot.press("enter")  # type: ignore[attr-defined]
 
 
 async def test_markup_and_escape_sequences_in_names_are_shown_literally(project: Path) -> None:

@@ -28,7 +28,7 @@ from buddy_tui.core.chat import (
     TextDelta,
     ToolCall,
     ToolFinished,
-    ToolOutcome,
+    ToolResult,
     ToolStarted,
     TurnFailed,
     TurnFinished,
@@ -107,7 +107,7 @@ class ChatPane(Vertical):
         self.turn: Turn | None = None
         self.override: Persona | None = None  # picked with F2 for the next message only
         self.unsent: Turn | None = None  # the last question that failed, for /retry
-        self.runner = ToolRunner(session.root, self._ask)
+        self.runner = ToolRunner(session.root, session.rules, self._ask)
         self._asking: ChatPane.AskUser | None = None
         self._tool_lines: dict[str, ToolLine] = {}
         self._turn_ids = 0
@@ -220,10 +220,11 @@ class ChatPane(Vertical):
 
     def cycle_persona(self) -> None:
         """F2: offer the next expert in the ranking for this message."""
-        ranking = [m.persona for m in self.suggestion().ranking]
+        choice = self.suggestion()
+        ranking = [m.persona for m in choice.ranking]
         if not ranking:
             return
-        shown = self.override or self.suggestion().persona
+        shown = self.override or choice.persona
         index = next((i for i, p in enumerate(ranking) if p.name == shown.name), -1)
         self.override = ranking[(index + 1) % len(ranking)]
         self.update_activation()
@@ -324,7 +325,7 @@ class ChatPane(Vertical):
     async def _stream(self, turn_id: int, request: dict[str, Any], tools: tuple[str, ...], persona: str) -> None:
         assert self.client is not None
 
-        async def execute(call: ToolCall) -> ToolOutcome:
+        async def execute(call: ToolCall) -> ToolResult:
             return await self.runner.execute(call, tools, persona)
 
         async for event in stream_turn(self.client, request, execute if tools else None):

@@ -124,10 +124,10 @@ class FilePreview(CodeView):
 class FileBrowser(Vertical):
     """Tree above, preview below."""
 
-    def __init__(self, root: Path, *, id: str | None = None) -> None:
+    def __init__(self, root: Path, rules: IgnoreRules, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.root = root
-        self.rules = IgnoreRules(root)
+        self.rules = rules
 
     def compose(self) -> ComposeResult:
         tree = ProjectTree(self.root, self.rules, id="tree")

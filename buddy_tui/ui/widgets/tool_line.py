@@ -12,7 +12,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Button, Collapsible, Static
 
-from buddy_tui.core.chat import ToolCall, ToolOutcome
+from buddy_tui.core.chat import ToolCall, ToolResult
 from buddy_tui.core.context import printable
 from buddy_tui.ui.safe import literal
 
@@ -56,7 +56,7 @@ class ToolLine(Vertical):
         what = state if replaces_call else f"{describe_call(self.call)} · {state}"
         return literal(f"🔧 {what} · {self.round}")
 
-    def finish(self, outcome: ToolOutcome, undoable: bool = False) -> None:
+    def finish(self, outcome: ToolResult, undoable: bool = False) -> None:
         """Show how the call went (the tools' own summary names the call); offer Undo for a change."""
         summary = outcome.summary or f"{describe_call(self.call)} · {len(outcome.content):,} chars"
         self.query_one(Collapsible).title = self._title(("⚠ " if outcome.is_error else "") + summary,

@@ -52,10 +52,15 @@ class AssistantMessage(Vertical):
         super().__init__(classes="message assistant")
         self.author = author
         self.why = why  # why this persona was chosen, when it took over automatically
-        self.text = ""
+        self._pieces: list[str] = []  # the reply so far; joined only when read
         self._segments: list[tuple[Markdown, list[str]]] = []
         self._open: tuple[Markdown, list[str]] | None = None
         self._stream: MarkdownStream | None = None
+
+    @property
+    def text(self) -> str:
+        """The reply's text so far (all segments)."""
+        return "".join(self._pieces)
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="author-line"):
@@ -87,7 +92,7 @@ class AssistantMessage(Vertical):
             self._segments.append(self._open)
             self._stream = Markdown.get_stream(markdown)
             self.status("streaming…  (Esc to stop)")
-        self.text += fragment
+        self._pieces.append(fragment)  # appending a str per delta would copy the reply each time
         self._open[1].append(fragment)
         assert self._stream is not None
         await self._stream.write(printable(fragment))
@@ -112,7 +117,7 @@ class AssistantMessage(Vertical):
     async def finish(self, text: str, usage: Usage, stop_reason: str | None) -> None:
         """The reply is complete."""
         await self._render_whole()
-        self.text = text
+        self._pieces = [text]
         note = " · cut off at the max-tokens limit" if stop_reason == "max_tokens" else ""
         note = " · stopped at the tool-round limit" if stop_reason == "max_rounds" else note
         self.status(f"{usage.summary()}{note}", "done")
