@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--persona", metavar="NAME|FILE",
                         help="a bundled persona's name or a persona Markdown file (default: backend)")
     parser.add_argument("--model", help="Claude model to use (default: $BUDDY_TUI_MODEL or a current Sonnet)")
+    parser.add_argument("-c", "--continue", dest="resume_latest", action="store_true",
+                        help="reopen this project's latest conversation")
     parser.add_argument("--list-personas", action="store_true",
                         help="print the bundled personas and where they live, then exit")
     parser.add_argument("--version", action="version", version=f"buddy-tui {__version__}")
@@ -62,18 +64,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         return _fail(f"{args.path}: cannot open ({exc.strerror or exc})")
     from buddy_tui.core.config import Settings
+    from buddy_tui.core.history import open_store
+    from buddy_tui.core.paths import history_path
     from buddy_tui.core.session import open_session
 
+    store, problem = open_store(history_path())
     try:
-        session = open_session(root.resolve(), args.persona, Settings.from_env(model=args.model))
+        session = open_session(root.resolve(), args.persona, Settings.from_env(model=args.model), store, problem)
     except DefinitionError as exc:
         return _fail(str(exc))
 
     from buddy_tui.ui.app import BuddyApp
 
-    app = BuddyApp(session)
+    app = BuddyApp(session, resume_latest=args.resume_latest)
     try:
         app.run()
     except KeyboardInterrupt:
         return 130
+    finally:
+        if session.store is not None:
+            session.store.close()
     return app.return_code or 0

@@ -33,6 +33,8 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pyte
     monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))  # no SDK profile on disk
     # An empty buddy-tui config folder, so the developer's own personas and commands never leak in.
     monkeypatch.setenv("BUDDY_TUI_CONFIG_DIR", str(tmp_path_factory.mktemp("buddy-config")))
+    # A fresh data folder too: every test starts with an empty history database.
+    monkeypatch.setenv("BUDDY_TUI_DATA_DIR", str(tmp_path_factory.mktemp("buddy-data")))
 
 
 CLAUDE_FIXTURE = Path(__file__).parent / "fixtures" / "claude_project"

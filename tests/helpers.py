@@ -10,6 +10,8 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from buddy_tui.core.config import Settings
+from buddy_tui.core.history import open_store
+from buddy_tui.core.paths import history_path
 from buddy_tui.core.session import open_session
 from buddy_tui.ui.app import BuddyApp
 
@@ -50,10 +52,14 @@ def make_project(root: Path) -> Path:
     return root
 
 
-def make_app(root: Path, persona: str | None = None, **settings: object) -> BuddyApp:
-    """The real app on ``root`` (backend persona unless named); SDK retries off unless asked."""
+def make_app(root: Path, persona: str | None = None, *, resume_latest: bool = False, history: bool = True,
+             **settings: object) -> BuddyApp:
+    """The real app on ``root`` (backend persona unless named), with the history database in the
+    test's data folder (``history=False``: none); SDK retries off unless asked."""
     options: dict[str, object] = {"max_retries": 0, **settings}
-    return BuddyApp(open_session(root, persona, Settings(**options)))  # type: ignore[arg-type]
+    store, problem = open_store(history_path()) if history else (None, "")
+    session = open_session(root, persona, Settings(**options), store, problem)  # type: ignore[arg-type]
+    return BuddyApp(session, resume_latest=resume_latest)
 
 
 async def wait_for(pilot: Pilot[None], condition: Callable[[], object], timeout: float = 5.0,
@@ -105,3 +111,14 @@ def seed_persona() -> Path:
     if os.environ.get("CI"):
         pytest.fail(f"the seed persona is missing at {SEED}")
     pytest.skip("the seed persona lives outside the repository and is not beside this checkout")
+
+
+def dead_owner() -> str:
+    """A history ``owner`` naming a process of this host that has exited (as after ``kill -9``)."""
+    import socket
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    return f"{socket.gethostname()}:{done.stdout.strip()}:1"

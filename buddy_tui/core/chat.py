@@ -1,12 +1,14 @@
 """One conversation turn with Claude: build the request, stream it, and yield typed events.
 
 The UI never sees the SDK: it gets :class:`TextDelta`, :class:`TurnFinished` and
-:class:`TurnFailed` and renders them. Cancelling the consuming task (Esc in the app) leaves the
-SDK's stream context, which closes the HTTP response at once.
+:class:`TurnFailed` and renders them, and hears of the SDK's retries as :class:`Retrying`.
+Cancelling the consuming task (Esc in the app) leaves the SDK's stream context, which closes the
+HTTP response at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +18,7 @@ from buddy_tui.core.context import Attachment
 from buddy_tui.core.errors import Failure, describe_error
 from buddy_tui.core.personas import Persona
 from buddy_tui.core.project import MemoryFile
+from buddy_tui.core.retries import RetryNotice, listening
 from buddy_tui.core.tool_specs import ToolResult as ToolResult  # re-exported: a tool call's result
 
 if TYPE_CHECKING:
@@ -103,6 +106,13 @@ class TurnFailed:
 
 
 @dataclass(frozen=True)
+class Retrying:
+    """An attempt failed; the SDK waits ``notice.wait`` seconds and tries again."""
+
+    notice: RetryNotice
+
+
+@dataclass(frozen=True)
 class RoundDone:
     """A tool round is complete: every message the turn has added so far (ending with the tool
     results), so a stop or failure later still leaves the conversation knowing what was done."""
@@ -110,7 +120,7 @@ class RoundDone:
     messages: tuple[dict[str, Any], ...]
 
 
-ChatEvent = TextDelta | ToolStarted | ToolFinished | RoundDone | TurnFinished | TurnFailed
+ChatEvent = TextDelta | Retrying | ToolStarted | ToolFinished | RoundDone | TurnFinished | TurnFailed
 Executor = Callable[[ToolCall], Awaitable[ToolResult]]
 #: How many model round trips one turn may take when the model keeps calling tools.
 MAX_TOOL_ROUNDS = 12
@@ -237,11 +247,26 @@ def _text_only(content: list[dict[str, Any]], note: str) -> list[dict[str, Any]]
     return [*blocks, {"type": "text", "text": note}]
 
 
+@dataclass
+class _Heard:
+    """The retries announced while one round's request was made, passed on to ``on_retry``."""
+
+    on_retry: Callable[[Retrying], None] | None
+    notices: list[RetryNotice] = field(default_factory=list)
+
+    def __call__(self, notice: RetryNotice) -> None:
+        self.notices.append(notice)
+        if self.on_retry is not None:
+            self.on_retry(Retrying(notice))
+
+
 async def stream_turn(
     client: AsyncAnthropic,
     request: dict[str, Any],
     execute: Executor | None = None,
     max_rounds: int = MAX_TOOL_ROUNDS,
+    *,
+    on_retry: Callable[[Retrying], None] | None = None,
 ) -> AsyncIterator[ChatEvent]:
     """Stream one turn, running the model's tool calls through ``execute`` until it stops.
 
@@ -250,21 +275,33 @@ async def stream_turn(
     SDK's stream context closes the HTTP response on the way out). The messages the turn adds
     after the user's question come back in :attr:`TurnFinished.messages`, always ending with an
     assistant message so the conversation stays valid for the next turn.
+
+    While the SDK retries a round's request (only while opening the stream: a stream once open
+    is never retried), each retry is announced to ``on_retry`` before the SDK sleeps; it is a
+    callback because a generator cannot yield while it awaits the stream's opening. It needs a
+    client from :func:`buddy_tui.core.config.connect`, which carries the retry middleware.
     """
     added: list[dict[str, Any]] = []
     text: list[str] = []
     usage = Usage()
     for round_number in range(1, max_rounds + 1):
         pieces: list[str] = []
+        heard = _Heard(on_retry)
+        opened = False
         try:
-            async with client.messages.stream(**{**request, "messages": [*request["messages"], *added]}) as stream:
+            async with contextlib.AsyncExitStack() as stack:
+                with listening(heard):  # no yield inside: the context variable stays this task's
+                    stream = await stack.enter_async_context(
+                        client.messages.stream(**{**request, "messages": [*request["messages"], *added]}))
+                opened = True
                 async for event in stream:
                     if event.type == "text":
                         pieces.append(event.text)
                         yield TextDelta(event.text)
                 final = await stream.get_final_message()
         except Exception as exc:  # every failure is reported, never raised into the UI
-            yield TurnFailed(describe_error(exc), "".join(text + pieces))
+            attempts = heard.notices[-1].attempt if heard.notices and not opened else 1
+            yield TurnFailed(describe_error(exc, attempts=attempts), "".join(text + pieces))
             return
         usage = usage + _usage_of(final.usage)
         text += pieces

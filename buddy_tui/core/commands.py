@@ -29,8 +29,12 @@ APP_COMMANDS: dict[str, tuple[str, str]] = {
     "add": ("Attach files (paths or globs) to the next question", "PATH..."),
     "drop": ("Remove attached files (no path: all of them)", "[PATH...]"),
     "files": ("List the attached files and their token estimates", ""),
-    "retry": ("Send the last question that failed again", ""),
-    "clear": ("Start a new conversation (clears the chat)", ""),
+    "retry": ("Send the last question that got no full answer again (Ctrl+R)", ""),
+    "resume": ("Open an earlier conversation from the history", ""),
+    "export": ("Save this conversation as Markdown", "[PATH]"),
+    "copy": ("Copy the last reply, or its Nth code block", "[N|last]"),
+    "cost": ("Tokens used by the last turn and this conversation", ""),
+    "clear": ("Start a new conversation (the last one stays in /resume)", ""),
     "quit": ("Leave buddy-tui", ""),
 }
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from buddy_tui.core.errors import CREDENTIALS_HINT
+from buddy_tui.core.retries import RetryWatch
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
@@ -81,9 +82,23 @@ class Connection:
         return not self.base_url.rstrip("/").startswith(ANTHROPIC_API)
 
 
+def _client(kwargs: dict[str, object]) -> AsyncAnthropic:
+    """An ``AsyncAnthropic`` whose retries announce themselves (see :mod:`buddy_tui.core.retries`).
+
+    The SDK's own retries stay on (its default count unless the settings name one); the
+    middleware is told the count the client settled on, since it cannot see the client.
+    """
+    from anthropic import AsyncAnthropic
+
+    watch = RetryWatch()
+    client = AsyncAnthropic(middleware=[watch], **kwargs)  # type: ignore[arg-type]
+    watch.max_retries = client.max_retries
+    return client
+
+
 def connect(settings: Settings) -> tuple[AsyncAnthropic | None, Connection]:
     """Build the async client the SDK's way, or explain why there is none."""
-    from anthropic import AnthropicError, AsyncAnthropic
+    from anthropic import AnthropicError
 
     kwargs: dict[str, object] = {}
     if settings.max_retries is not None:
@@ -91,7 +106,7 @@ def connect(settings: Settings) -> tuple[AsyncAnthropic | None, Connection]:
     if settings.timeout is not None:
         kwargs["timeout"] = settings.timeout
     try:
-        client = AsyncAnthropic(**kwargs)  # type: ignore[arg-type]
+        client = _client(kwargs)
     except AnthropicError as exc:  # e.g. a broken SDK profile named by ANTHROPIC_PROFILE
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return None, Connection(False, os.environ.get("ANTHROPIC_BASE_URL", ANTHROPIC_API), "none",
@@ -104,6 +119,6 @@ def connect(settings: Settings) -> tuple[AsyncAnthropic | None, Connection]:
     if getattr(client, "credentials", None) is not None:
         return client, Connection(True, base_url, "SDK profile")
     if not base_url.startswith(ANTHROPIC_API):
-        local = AsyncAnthropic(api_key=LOCAL_PLACEHOLDER_KEY, **kwargs)  # type: ignore[arg-type]
+        local = _client({"api_key": LOCAL_PLACEHOLDER_KEY, **kwargs})
         return local, Connection(True, base_url, "none (local server)")
     return None, Connection(False, base_url, "none", f"No API key is set. {CREDENTIALS_HINT}")

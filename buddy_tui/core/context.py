@@ -14,6 +14,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Literal
 
+from buddy_tui.core.crash import scrub
 from buddy_tui.core.files import display_path, is_within
 
 #: How much of a file the preview reads; the rest is summarised, never loaded.
@@ -185,7 +186,7 @@ def load_preview(path: Path) -> Preview:
     message = ""
     if truncated:
         message = f"Showing the first {len(lines):,} lines of {human_size(content.size)}."
-    return Preview(path=path, kind="text", text=printable("\n".join(lines)), size=content.size,
+    return Preview(path=path, kind="text", text=printable(scrub("\n".join(lines))), size=content.size,
                    message=message, truncated=truncated)
 
 

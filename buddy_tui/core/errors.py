@@ -1,19 +1,28 @@
 """Turn whatever went wrong with a model call into a message a user can act on.
 
 Every failure the SDK can raise (HTTP status errors, errors sent inside the stream, connection
-problems, timeouts, missing credentials) maps to a :class:`Failure` with a one-line title, a hint
-that says what to do, and whether trying again may help.
+problems, timeouts, missing credentials) maps to a :class:`Failure` with a one-line title saying
+what happened, a hint saying what to do, and whether trying again may help. The user's question
+is always kept (the UI puts it back in the prompt), so hints can point at ``/retry``.
 """
 
 from __future__ import annotations
 
+import math
+import re
+import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from buddy_tui.core.retries import retry_after
 
 CREDENTIALS_HINT = (
     "Set ANTHROPIC_API_KEY to your key from console.anthropic.com (export ANTHROPIC_API_KEY=...) "
     "and restart buddy-tui; or set ANTHROPIC_BASE_URL to an Anthropic-compatible local server such "
     "as Ollama or llama.cpp (export ANTHROPIC_BASE_URL=http://localhost:11434)."
 )
+RETRY = "Your question is kept; /retry sends it again."
+TOO_BIG = "Attach fewer or smaller files, or /clear to start a new conversation; your question is kept."
 
 
 @dataclass(frozen=True)
@@ -26,6 +35,7 @@ class Failure:
     hint: str = ""
     retryable: bool = False
     status: int | None = None
+    attempts: int = 1  # HTTP attempts made, the SDK's retries included, when known
 
     def text(self) -> str:
         """Title and hint as one paragraph."""
@@ -34,80 +44,150 @@ class Failure:
 
 # What each API error type means and what to do about it; keyed by the error body's ``type``.
 _BY_TYPE: dict[str, tuple[str, str, str, bool]] = {
-    "authentication_error": ("auth", "The API rejected the credentials.",
-                             "Check ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) and restart.", False),
-    "permission_error": ("permission", "This key is not allowed to use that model or feature.",
+    "authentication_error": ("auth", "The API rejected the credentials",
+                             "Check ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) and restart buddy-tui.", False),
+    "permission_error": ("permission", "This key is not allowed to use that model or feature",
                          "Check the key's workspace and the model name.", False),
-    "rate_limit_error": ("rate_limit", "Rate limited by the API.",
-                         "Wait a little and send again.", True),
-    "overloaded_error": ("overloaded", "The API is overloaded right now.",
-                         "Your question is kept; send it again in a moment.", True),
-    "api_error": ("server", "The API had an internal error.",
-                  "Your question is kept; send it again.", True),
-    "request_too_large": ("bad_request", "The request is too large for the API.",
-                          "Attach fewer or smaller files, or /clear the conversation.", False),
-    "invalid_request_error": ("bad_request", "The API refused the request.", "", False),
-    "not_found_error": ("not_found", "The API could not find what was asked for.",
+    "rate_limit_error": ("rate_limit", "Rate limited by the API", "Wait a little; " + RETRY, True),
+    "overloaded_error": ("overloaded", "The API is overloaded right now", "Wait a moment; " + RETRY, True),
+    "api_error": ("server", "The API had an internal error", RETRY, True),
+    "request_too_large": ("bad_request", "The request is too large for the API", TOO_BIG, False),
+    "invalid_request_error": ("bad_request", "The API refused the request", "", False),
+    "not_found_error": ("not_found", "The API could not find what was asked for",
                         "Check the model name and ANTHROPIC_BASE_URL.", False),
-    "billing_error": ("permission", "The API reports a billing problem.",
+    "billing_error": ("permission", "The API reports a billing problem",
                       "Check your plan and credit balance.", False),
-    "timeout_error": ("timeout", "The API timed out.", "Send the question again.", True),
+    "timeout_error": ("timeout", "The API timed out", RETRY, True),
 }
 _BY_STATUS = {
     400: "invalid_request_error", 401: "authentication_error", 402: "billing_error",
     403: "permission_error", 404: "not_found_error", 413: "request_too_large",
     429: "rate_limit_error", 500: "api_error", 504: "timeout_error", 529: "overloaded_error",
 }
+# The real API's words for a prompt over the model's context window.
+_PROMPT_TOO_LONG = re.compile(r"prompt is too long:\s*([\d,]+)\s*tokens\s*>\s*([\d,]+)\s*maximum", re.IGNORECASE)
+_TRANSPORT_MODULES = frozenset({"httpx", "httpx2", "httpcore", "httpcore2", "h11", "anyio"})
 
 
-_TRANSPORT_MODULES = frozenset({"httpx", "httpx2", "httpcore", "httpcore2", "h11"})
+def _after(attempts: int) -> str:
+    return f"after {attempts} attempts" if attempts > 1 else ""
 
 
-def _retry_after(exc: object) -> str:
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
-    value = headers.get("retry-after") if headers is not None else None
-    try:
-        seconds = float(value) if value is not None else None
-    except ValueError:
+def _seconds(value: float) -> str:
+    """``7 s``, ``about 3 min``: a wait in words a person can act on."""
+    if value < 90:
+        return f"{max(1, math.ceil(value))} s"
+    return f"about {round(value / 60)} min"
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and whatever it was raised from, outermost first, without looping."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def _origin(exc: BaseException) -> str:
+    """``http://127.0.0.1:8080``: where the failed request went, when the exception knows."""
+    request = getattr(exc, "request", None)
+    url = getattr(request, "url", None)
+    if url is None:
         return ""
-    return f" Try again in {seconds:g} s." if seconds is not None else ""
+    parts = urlsplit(str(url))
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
-def describe_error(exc: BaseException) -> Failure:
-    """Describe any exception from a model call for the chat; never raises."""
+def _time_limit(exc: BaseException, causes: list[BaseException]) -> float | None:
+    """The timeout that ran out, from the request's own settings."""
+    request = getattr(exc, "request", None)
+    limits = getattr(request, "extensions", {}).get("timeout")
+    if not isinstance(limits, dict):
+        return None
+    phase = "connect" if any("Connect" in type(c).__name__ for c in causes) else "read"
+    value = limits.get(phase)
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _status_failure(exc: BaseException, attempts: int) -> Failure:
+    import anthropic
+
+    assert isinstance(exc, anthropic.APIStatusError)
+    code = exc.status_code
+    status = code if code >= 400 else None  # in-stream errors arrive on a 200
+    error_type = exc.type or _BY_STATUS.get(code) or ("api_error" if code >= 500 else "invalid_request_error")
+    kind, title, hint, retryable = _BY_TYPE.get(
+        error_type, ("server" if code >= 500 else "bad_request", "The API returned an error", "", code >= 500))
+    detail = exc.api_message or ""
+    where = ", ".join(p for p in (str(status) if status else "during the reply", _after(attempts)) if p)
+    said = f" The API said: {detail}" if detail else ""
+    too_long = _PROMPT_TOO_LONG.search(detail)
+    if too_long:
+        used, limit = (int(n.replace(",", "")) for n in too_long.groups())
+        title, hint, said = (f"The conversation is too long for the model: {used:,} tokens, "
+                             f"the limit is {limit:,}"), TOO_BIG, ""
+    elif kind == "rate_limit":
+        wait = retry_after(exc.response.headers)
+        if wait is not None and wait > 0:
+            at = time.strftime("%H:%M:%S", time.localtime(time.time() + wait))
+            hint = f"Try again in {_seconds(wait)} (at {at}), as the API asks; /retry sends your question again."
+    elif kind == "bad_request" and not hint:
+        hint = "Your question is kept; change it or its files and send it again."
+    return Failure(kind, f"{title} ({where}).{said}", hint, retryable, status, attempts)
+
+
+def _connection_failure(exc: BaseException, attempts: int) -> Failure:
+    import anthropic
+
+    causes = _causes(exc)
+    origin = _origin(exc)
+    there = f" {origin}" if origin else " the API"
+    after = f" ({_after(attempts)})" if attempts > 1 else ""
+    local = bool(origin) and not origin.startswith("https://api.anthropic.com")
+    if isinstance(exc, anthropic.APITimeoutError):
+        limit = _time_limit(exc, causes)
+        within = f" within {limit:g} s" if limit is not None else " in time"
+        return Failure("timeout", f"No answer from{there}{within}{after}.",
+                       "Check your connection" + (" and that server" if local else "") + f". {RETRY}",
+                       True, attempts=attempts)
+    if any(isinstance(c, ConnectionRefusedError) or "refused" in str(c).lower() for c in causes):
+        hint = (f"Nothing is listening at{there}: start that server, or point ANTHROPIC_BASE_URL at the "
+                f"right address and restart. {RETRY}" if local else f"Check your network. {RETRY}")
+        return Failure("connection", f"Could not connect to{there}: connection refused{after}.", hint, True,
+                       attempts=attempts)
+    cause = next((c for c in causes[1:] if str(c)), None)
+    reason = f" ({type(cause).__name__}: {cause})" if cause is not None else ""
+    connect = any("ConnectError" in type(c).__name__ for c in causes)
+    title = (f"Could not connect to{there}{reason}{after}." if connect
+             else f"Lost the connection to{there} before it answered{reason}{after}.")
+    return Failure("connection", title, f"Check your network and ANTHROPIC_BASE_URL. {RETRY}", True,
+                   attempts=attempts)
+
+
+def describe_error(exc: BaseException, *, attempts: int = 1) -> Failure:
+    """Describe any exception from a model call for the chat; never raises.
+
+    ``attempts`` is how many HTTP attempts the SDK made (its retries included) before giving up,
+    when the caller knows; more than one is mentioned in the title.
+    """
     import anthropic
 
     if isinstance(exc, anthropic.APIStatusError):
-        status = exc.status_code if exc.status_code >= 400 else None  # in-stream errors arrive on a 200
-        error_type = exc.type or _BY_STATUS.get(exc.status_code) or (
-            "api_error" if exc.status_code >= 500 else "invalid_request_error")
-        kind, title, hint, retryable = _BY_TYPE.get(
-            error_type, ("server" if exc.status_code >= 500 else "bad_request",
-                         "The API returned an error.", "", exc.status_code >= 500))
-        detail = exc.api_message or ""
-        code = f" ({status})" if status else " (during the reply)"
-        title = f"{title.rstrip('.')}{code}." + (f" The API said: {detail}" if detail else "")
-        if kind == "rate_limit":
-            hint = (hint + _retry_after(exc)).strip()
-        return Failure(kind, title, hint, retryable, status)
-    if isinstance(exc, anthropic.APITimeoutError):
-        return Failure("timeout", "The API did not answer in time.",
-                       "Check your connection, then send again.", True)
-    if isinstance(exc, anthropic.APIConnectionError):
-        cause = exc.__cause__ or exc.__context__
-        reason = f" ({type(cause).__name__}: {cause})" if cause else ""
-        return Failure("connection", f"Lost the connection to the API{reason}.",
-                       "Check your network or ANTHROPIC_BASE_URL, then send again.", True)
+        return _status_failure(exc, attempts)
+    if isinstance(exc, anthropic.APIConnectionError):  # timeouts included
+        return _connection_failure(exc, attempts)
     if type(exc).__module__.split(".")[0] in _TRANSPORT_MODULES:
         # Errors while reading an open stream reach us unwrapped from the SDK's HTTP library.
         if "Timeout" in type(exc).__name__:
             return Failure("timeout", "The API stopped sending in the middle of the reply.",
-                           "Your question is kept; send it again.", True)
-        return Failure("connection", f"Lost the connection to the API during the reply ({exc}).",
-                       "Your question is kept; send it again.", True)
+                           f"The partial answer is shown above. {RETRY}", True)
+        detail = f" ({type(exc).__name__}: {exc})" if str(exc) else f" ({type(exc).__name__})"
+        return Failure("connection", f"Lost the connection to the API during the reply{detail}.",
+                       f"The partial answer is shown above. {RETRY}", True)
     if isinstance(exc, TypeError) and "authentication" in str(exc).lower():
         return Failure("credentials", "No API key is set.", CREDENTIALS_HINT)
     message = str(exc).splitlines()[0] if str(exc) else ""
     return Failure("unexpected", f"Unexpected error: {type(exc).__name__}{': ' if message else ''}{message}",
-                   "Your question is kept; try again.", True)
+                   RETRY, True)

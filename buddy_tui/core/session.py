@@ -7,6 +7,7 @@ Everything here is plain Python and tested without a UI.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +21,12 @@ from buddy_tui.core.config import Settings, resolve_model
 from buddy_tui.core.context import Attachment, find_mentions
 from buddy_tui.core.files import IgnoreRules
 from buddy_tui.core.fuzzy import best_matches
+from buddy_tui.core.history import HistoryError, Store
 from buddy_tui.core.personas import Persona, resolve_persona
 from buddy_tui.core.project import MemoryFile, ProjectFacts, load_memory, scan_project
+from buddy_tui.core.records import StoredConversation, TurnRecord, make_title
 from buddy_tui.core.tools import TOOL_NAMES, tool_definitions
+from buddy_tui.core.turnlog import TurnLog
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,13 @@ class TurnPlan:
 Interpretation = AppAction | Refusal | TurnPlan
 
 
-def open_session(root: Path, persona_spec: str | None, settings: Settings) -> Session:
+def file_label(attachment: Attachment) -> str:
+    """How an attached file is named under a question: ``app/models.py (2.1 KB ~540 tok)``."""
+    return f"{attachment.key} ({attachment.label.partition(' ')[2]})"
+
+
+def open_session(root: Path, persona_spec: str | None, settings: Settings, store: Store | None = None,
+                 history_problem: str = "") -> Session:
     """Discover everything for ``root`` and pick the starting persona (``--persona NAME|FILE``).
 
     Raises :class:`DefinitionError` when the persona asked for cannot be had.
@@ -65,7 +75,7 @@ def open_session(root: Path, persona_spec: str | None, settings: Settings) -> Se
     catalog = load_catalog(root)
     persona = resolve_persona(persona_spec, catalog.personas)
     return Session(root=root, catalog=catalog, settings=settings, current=persona, facts=scan_project(root),
-                   memory=load_memory(root))
+                   memory=load_memory(root), store=store, problems=[history_problem] if history_problem else [])
 
 
 @dataclass
@@ -82,6 +92,14 @@ class Session:
     conversation: Conversation = field(default_factory=Conversation)
     #: Things the model should hear with the next question (e.g. that the user undid its change).
     notes: list[str] = field(default_factory=list)
+    #: The history database (None when history is off) and this conversation's row in it.
+    store: Store | None = None
+    conversation_id: int | None = None
+    #: This conversation's turns, oldest first (kept in memory too, so export works without history).
+    turns: list[TurnRecord] = field(default_factory=list)
+    title: str = ""
+    #: Messages about the history for the chat to show once (e.g. the database became unwritable).
+    problems: list[str] = field(default_factory=list)
     #: The project's .gitignore rules, parsed once and shared by the tree, the index and the tools.
     rules: IgnoreRules = field(init=False)
 
@@ -143,10 +161,11 @@ class Session:
             tools = tuple(t for t in tools if t in command.allowed_tools)
         return TurnPlan(typed, prompt, persona, model, choice, command, mentions, tools)
 
-    def request(self, plan: TurnPlan, attachments: Sequence[Attachment]) -> tuple[list[dict[str, Any]],
-                                                                                    dict[str, Any]]:
-        """The user turn's content blocks and the full request for ``plan`` (nothing changes yet)."""
-        user = user_content(plan.prompt, attachments)
+    def request(self, plan: TurnPlan, attachments: Sequence[Attachment], user: list[dict[str, Any]] | None = None,
+                ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """The user turn's content blocks and the full request for ``plan`` (nothing changes yet);
+        ``user`` resends the blocks of an earlier try instead of building them afresh."""
+        user = list(user) if user is not None else user_content(plan.prompt, attachments)
         if self.notes:
             user.insert(0, {"type": "text", "text": "\n".join(f"<note>{n}</note>" for n in self.notes)})
         request = build_request(persona=plan.persona, conversation=self.conversation, user=user,
@@ -175,3 +194,68 @@ class Session:
             self.current = persona or self.current
             self.pinned = True
         return self.pinned
+
+    # ------------------------------------------------------------------ history
+    @property
+    def project_key(self) -> str:
+        """How the history names this project: its absolute path."""
+        return str(self.root)
+
+    def begin_turn(self, plan: TurnPlan, user: list[dict[str, Any]], attachments: Sequence[Attachment],
+                   files: Sequence[str] | None = None) -> TurnLog:
+        """Store the question before it leaves (creating the conversation on its first question)."""
+        record = TurnRecord(typed=plan.typed, persona=plan.persona.name, persona_title=plan.persona.title,
+                            model=plan.model, files=[file_label(a) for a in attachments] if files is None
+                            else list(files), user=user)
+        self.turns.append(record)
+        self.title = self.title or make_title(plan.typed)
+        if self.store is not None:
+            try:
+                if self.conversation_id is None:
+                    self.conversation_id = self.store.create_conversation(
+                        self.project_key, self.title, plan.persona.name, plan.model)
+                self.store.begin_turn(self.conversation_id, record)
+            except (sqlite3.Error, HistoryError, OSError) as exc:
+                self._history_failed(exc)
+        return TurnLog(record)
+
+    def save(self, log: TurnLog) -> None:
+        """Write the turn as it stands (a checkpoint of a streaming reply, or its end)."""
+        record = log.snapshot()
+        if self.store is not None and record.id is not None:
+            try:
+                self.store.save_turn(record)
+            except (sqlite3.Error, HistoryError, OSError) as exc:
+                self._history_failed(exc)
+
+    def end_turn(self, log: TurnLog) -> None:
+        """The turn is over, however it ended: keep its context for the next turn, and store it."""
+        record = log.snapshot()
+        self.conversation.messages.extend(record.recorded)
+        self.conversation.usage = self.conversation.usage + record.usage
+        self.save(log)
+
+    def resume(self, stored: StoredConversation) -> None:
+        """Continue a stored conversation: its context, its tokens, and its last persona."""
+        self.conversation.clear()
+        self.conversation.messages.extend(stored.messages())
+        self.conversation.usage = stored.usage
+        self.conversation_id = stored.summary.id
+        self.turns = list(stored.turns)
+        self.title = stored.summary.title
+        self.notes.clear()
+        if not self.pinned and (persona := self.find_persona(stored.summary.persona)) is not None:
+            self.current = persona
+
+    def new_conversation(self) -> None:
+        """Forget every turn; the next question starts a new stored conversation."""
+        self.conversation.clear()
+        self.conversation_id = None
+        self.turns = []
+        self.title = ""
+        self.notes.clear()
+
+    def _history_failed(self, exc: BaseException) -> None:
+        self.store = None
+        self.problems.append(f"History is off from now on: it could not be written ({exc}). "
+                             "This conversation goes on, but is no longer saved.")

@@ -29,6 +29,7 @@ from buddy_tui.ui.help import help_markdown
 from buddy_tui.ui.palette import PersonaCommands
 from buddy_tui.ui.safe import markdown_literal
 from buddy_tui.ui.screens.finder import FinderScreen
+from buddy_tui.ui.screens.history import HistoryScreen
 from buddy_tui.ui.screens.problems import ProblemsScreen
 from buddy_tui.ui.widgets.chat_pane import ChatPane
 from buddy_tui.ui.widgets.file_browser import FileBrowser, FilePreview, ProjectTree
@@ -49,6 +50,7 @@ class BuddyApp(App[None]):
         Binding("ctrl+t", "focus_tree", "Files", id="app.focus_tree"),
         Binding("ctrl+b", "toggle_files", "Hide files", id="app.toggle_files"),
         Binding("ctrl+o", "drop_files", "Drop files", id="app.drop_files"),
+        Binding("ctrl+r", "retry", "Retry", id="app.retry"),
         Binding("f1", "help", "Help", id="app.help"),
         Binding("f2", "switch_persona", "Other expert", id="app.switch_persona"),
         Binding("f3", "pin_persona", "Pin expert", id="app.pin_persona"),
@@ -58,9 +60,10 @@ class BuddyApp(App[None]):
         Binding("pagedown", "scroll_chat(1)", "Scroll chat down", id="app.chat_down", show=False),
     ]
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, *, resume_latest: bool = False) -> None:
         super().__init__()
         self.session = session
+        self.resume_latest = resume_latest
         self.root = session.root
         self.finder: FileFinder | None = None
         self.index_stats: IndexStats | None = None
@@ -68,7 +71,7 @@ class BuddyApp(App[None]):
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
             yield FileBrowser(self.root, self.session.rules, id="files")
-            yield ChatPane(self.session, id="chat")
+            yield ChatPane(self.session, resume_latest=self.resume_latest, id="chat")
         yield Footer()
 
     def _handle_exception(self, error: Exception) -> None:
@@ -139,7 +142,32 @@ class BuddyApp(App[None]):
                 return False
             chat = self.chat
             return chat.busy or bool(chat.prompt.menu.display)
+        if action == "retry":  # only when there is a question to send again
+            return self._main_screen_active() and self.chat.unsent is not None and not self.chat.busy
         return True
+
+    async def action_retry(self) -> None:
+        """Ctrl+R: send the last question that got no full answer again."""
+        await self.chat.retry()
+
+    def action_resume(self) -> None:
+        """Open the history screen; the conversation chosen there replaces this one."""
+        store = self.session.store
+        if store is None:
+            self.notify("History is off for this window, so there is nothing to resume.", severity="warning")
+            return
+        screen = HistoryScreen(store, self.session.project_key, self.session.conversation_id)
+
+        def chosen(conversation_id: int | None) -> None:
+            current = self.session.conversation_id
+            if current is not None and current in screen.renamed:
+                self.session.title = screen.renamed[current]
+            if conversation_id is not None:
+                self.call_later(self.chat.open_conversation, conversation_id)
+            elif current is not None and current in screen.deleted:
+                self.call_later(self.chat.clear)
+
+        self.push_screen(screen, chosen)
 
     async def action_stop(self) -> None:
         """Esc: close the command menu, else stop the streaming reply."""
@@ -212,6 +240,14 @@ class BuddyApp(App[None]):
             self.chat.toggle_pin()
         elif name == "retry":
             await self.chat.retry()
+        elif name == "resume":
+            self.action_resume()
+        elif name == "export":
+            await self.chat.export(arguments)
+        elif name == "copy":
+            await self.chat.copy(arguments)
+        elif name == "cost":
+            await self.chat.cost()
         elif name in ("add", "drop", "files"):
             await self.chat.manage_files(name, arguments)
         elif name == "persona":

@@ -44,7 +44,10 @@ def help_markdown(session: Session, app: App[Any]) -> str:
             key = keymap.get(binding.id or "", binding.key)
             lines.append(f"| {key_name(key.split(',')[0])} | {_cell(binding.description)} |")
     lines += [f"| {key} | {_cell(action)} |" for key, action in PROMPT_KEYS]
-    lines += ["", "Mention a file as `@path/to/file` to attach it; selecting one in the tree attaches it too.",
+    where = f"`{markdown_literal(str(session.store.path))}`" if session.store else "nowhere: history is off"
+    lines += ["", f"Conversations are saved as they stream ({where}): /resume opens an earlier one, "
+              "`buddy-tui --continue` reopens the latest, /export saves one as Markdown.",
+              "Mention a file as `@path/to/file` to attach it; selecting one in the tree attaches it too.",
               "Add your own personas and commands: see the README (`.claude/commands/`, `.claude/agents/`, "
               "`.buddy/personas/`, and the config folder)."]
     return "\n".join(lines)

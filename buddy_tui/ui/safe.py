@@ -6,6 +6,7 @@ from __future__ import annotations
 from textual.content import Content
 
 from buddy_tui.core.context import printable
+from buddy_tui.core.crash import scrub
 
 _MARKDOWN_SPECIALS = str.maketrans({c: f"\\{c}" for c in "\\`*_[]<>|#~"})
 
@@ -23,3 +24,10 @@ def literal(text: str) -> Content:
     tooltips, labels built from file names.
     """
     return Content(printable(text))
+
+
+def shown(text: str) -> str:
+    """Text from the user, a file or the model as the chat shows it: literal, and with the API
+    key (should it turn up, pasted or echoed) replaced by its variable's name, so it never lands
+    on the screen or in a screenshot."""
+    return printable(scrub(text))

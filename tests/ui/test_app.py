@@ -119,7 +119,7 @@ async def test_question_with_selected_file_streams_markdown_answer(project: Path
         await submit(pilot, app, "what could go wrong with these models under load?")
         user = app.query_one(UserMessage)
         assert user.text == "what could go wrong with these models under load?"
-        assert [a.path for a in user.attachments] == ["app/models.py"]
+        assert [f.split(" ")[0] for f in user.files] == ["app/models.py"]
         assert len(app.query(Chip)) == 0  # chips went with the question
         # While the answer streams, the user can still type.
         await wait_for(pilot, lambda: app.chat.busy and replies(app)[0].text, what="streaming")

@@ -122,7 +122,7 @@ async def test_a_failed_question_survives_typing_and_retry_sends_it(project: Pat
         await wait_for(pilot, lambda: settled(app) and "during the reply" in status(app))
         assert app.chat.prompt.input.value == "something new"
         notes = [text_of(n) for n in app.query(Note)]
-        assert "Your question was kept: /retry sends it again." in notes
+        assert "Your question was kept: Ctrl+R or /retry sends it again." in notes
         await submit(pilot, app, "/retry")
         await wait_for(pilot, lambda: len(online.message_requests()) == 2 and settled(app))
         body = online.message_requests()[1].body

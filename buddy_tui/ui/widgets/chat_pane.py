@@ -24,7 +24,7 @@ from textual.widgets import Input, Static
 from buddy_tui.core.activation import Choice
 from buddy_tui.core.chat import (
     ChatEvent,
-    RoundDone,
+    Retrying,
     TextDelta,
     ToolCall,
     ToolFinished,
@@ -45,17 +45,18 @@ from buddy_tui.core.context import (
     printable,
 )
 from buddy_tui.core.personas import Persona
+from buddy_tui.core.records import TurnRecord
 from buddy_tui.core.secrets import redact_attachments, scan_attachments
 from buddy_tui.core.session import AppAction, Refusal, Session, TurnPlan
 from buddy_tui.ui.safe import literal, markdown_literal
 from buddy_tui.ui.screens.confirm import confirm
 from buddy_tui.ui.screens.secrets import secrets_found
 from buddy_tui.ui.tool_runner import ToolRunner
-from buddy_tui.ui.widgets import attachments, sending
+from buddy_tui.ui.widgets import attachments, history_view, sending
 from buddy_tui.ui.widgets.prompt import PromptBar
 from buddy_tui.ui.widgets.sending import Turn
 from buddy_tui.ui.widgets.tool_line import ToolLine
-from buddy_tui.ui.widgets.transcript import MarkdownNote, Note, NoteKind
+from buddy_tui.ui.widgets.transcript import AssistantMessage, CopyableFence, MarkdownNote, Note, NoteKind
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
@@ -99,24 +100,27 @@ class ChatPane(Vertical):
         name: str
         arguments: str
 
-    def __init__(self, session: Session, *, id: str | None = None) -> None:
+    def __init__(self, session: Session, *, resume_latest: bool = False, id: str | None = None) -> None:
         super().__init__(id=id)
         self.session = session
+        self.resume_latest = resume_latest  # --continue
         self.client: AsyncAnthropic | None = None
         self.connection: Connection | None = None
         self.turn: Turn | None = None
         self.override: Persona | None = None  # picked with F2 for the next message only
-        self.unsent: Turn | None = None  # the last question that failed, for /retry
+        self.unsent: TurnRecord | None = None  # the last question that got no full answer, for /retry
         self.runner = ToolRunner(session.root, session.rules, self._ask)
         self._asking: ChatPane.AskUser | None = None
         self._tool_lines: dict[str, ToolLine] = {}
         self._turn_ids = 0
+        self._waiting: str | None = None  # a question sent before the client was ready
 
     # ----------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
         with Horizontal(id="chat-header"):
             yield Static(id="persona-name", markup=False)
             yield Static(printable(self.session.settings.model), id="connection", markup=False)
+        yield Static("", id="usage", markup=False)
         yield VerticalScroll(id="transcript")
         yield PromptBar(self.session.catalog.commands, id="prompt")
 
@@ -152,6 +156,7 @@ class ChatPane(Vertical):
             await self.note(f"{len(problems)} persona or command file(s) could not be read: /problems shows "
                             "which, and why.", "warning")
         self.transcript.anchor()
+        await history_view.startup(self, self.resume_latest)
         self._connect()
 
     async def on_unmount(self) -> None:
@@ -172,6 +177,10 @@ class ChatPane(Vertical):
         self.query_one("#connection", Static).update(printable(f"{model}{where}{state}"))
         if not event.connection.ready:
             await self.add(Note(event.connection.message, "warning"))
+        if (waiting := self._waiting) is not None:
+            self._waiting = None
+            self.update_activation()
+            await self._submitted(PromptBar.Submitted(self.prompt, waiting))
 
     def refresh_header(self) -> None:
         """Show the current persona (pinned or not) with its description on hover."""
@@ -250,6 +259,16 @@ class ChatPane(Vertical):
     _send_within_budget = sending.send_within_budget
     _budget_decided = sending.budget_decided
 
+    # ----------------------------------------------------------------- history (history_view.py)
+    retry = history_view.retry
+    show_usage = history_view.show_usage
+    show_problems = history_view.show_problems
+    open_conversation = history_view.open_conversation
+    export = history_view.export
+    copy = history_view.copy
+    copy_text = history_view.copy_text
+    cost = history_view.cost
+
     # ----------------------------------------------------------------- sending
     @on(PromptBar.Submitted)
     async def _submitted(self, event: PromptBar.Submitted) -> None:
@@ -265,9 +284,12 @@ class ChatPane(Vertical):
         if self.busy:
             self.app.notify("A reply is still streaming: press Esc to stop it, or wait.", severity="warning")
             return
+        if self.client is None and self.connection is None:  # sent the moment the client is ready
+            self._waiting = event.text
+            self.prompt.show_activation("connecting… the question goes out as soon as the client is ready")
+            return
         if self.client is None:
-            await self.note(self.connection.message if self.connection else "Still connecting; try again.",
-                            "error")
+            await self.note(self.connection.message if self.connection else "", "error")
             return
         sensitive = [p for p in plan.mentions if is_sensitive(p)]
         if not sensitive:
@@ -328,7 +350,10 @@ class ChatPane(Vertical):
         async def execute(call: ToolCall) -> ToolResult:
             return await self.runner.execute(call, tools, persona)
 
-        async for event in stream_turn(self.client, request, execute if tools else None):
+        def retrying(event: Retrying) -> None:
+            self.post_message(self.TurnEvent(turn_id, event))
+
+        async for event in stream_turn(self.client, request, execute if tools else None, on_retry=retrying):
             self.post_message(self.TurnEvent(turn_id, event))
 
     async def _ask(self, screen: ModalScreen[Any]) -> Any:
@@ -353,6 +378,14 @@ class ChatPane(Vertical):
 
         self.app.push_screen(message.screen, answered)
 
+    @on(AssistantMessage.CopyRequested)
+    async def _copy_reply(self, event: AssistantMessage.CopyRequested) -> None:
+        await self.copy_text(event.message.text, "the reply")
+
+    @on(CopyableFence.CopyRequested)
+    async def _copy_code(self, event: CopyableFence.CopyRequested) -> None:
+        await self.copy_text(event.code, "the code block")
+
     @on(ToolLine.UndoRequested)
     async def _undo(self, event: ToolLine.UndoRequested) -> None:
         change = self.runner.changes.get(event.line.call.id)
@@ -370,52 +403,48 @@ class ChatPane(Vertical):
         if turn is None or turn.id != message.turn_id:
             return  # a late event from a turn that was stopped
         event = message.event
+        if turn.log.feed(event) and not isinstance(event, TurnFinished | TurnFailed):
+            self.session.save(turn.log)  # a checkpoint: a crash now loses at most the last moment
         if isinstance(event, TextDelta):
             await turn.view.append(event.text)
+        elif isinstance(event, Retrying):
+            turn.view.retrying(event.notice)
         elif isinstance(event, ToolStarted):
             self._tool_lines[event.call.id] = ToolLine(event.call, event.round, event.max_rounds)
             turn.view.status(f"running {event.call.name}…  (Esc to stop)")
             await turn.view.add_tool(self._tool_lines[event.call.id])
-        elif isinstance(event, RoundDone):
-            turn.rounds = event.messages
         elif isinstance(event, ToolFinished):
             if event.call.id in self._tool_lines:
                 self._tool_lines[event.call.id].finish(event.outcome, event.call.id in self.runner.changes)
         elif isinstance(event, TurnFinished):
             self._end_turn()
-            self.session.conversation.record(turn.user, event.messages or event.text, event.usage)
+            await self._store_end(turn)
             await turn.view.finish(event.text, event.usage, event.stop_reason)
             await turn.view.show_references(await asyncio.to_thread(find_references, event.text,
                                                                     self.session.root))
         elif isinstance(event, TurnFailed):
             self._end_turn()
+            await self._store_end(turn)
             await turn.view.fail(event.failure)
-            turn.record_into(self.session.conversation, f"(This reply failed: {event.failure.title})")
             self._restore(turn)
 
     def _end_turn(self) -> None:
         self.turn = None
         self.app.refresh_bindings()
 
+    async def _store_end(self, turn: Turn) -> None:
+        """The turn is over: keep its context, write it to the history, refresh the token counts."""
+        self.session.end_turn(turn.log)
+        self.show_usage()
+        await self.show_problems()
+
     def _restore(self, turn: Turn) -> None:
         """Put the question (and its file chips) back in the prompt so nothing is lost; if the
         user has typed something new meanwhile, keep that and offer /retry instead."""
-        self.unsent = turn
+        self.unsent = turn.log.record
         if self.prompt.input.value:
-            self.call_later(self.note, "Your question was kept: /retry sends it again.")
+            self.call_later(self.note, "Your question was kept: Ctrl+R or /retry sends it again.")
         self._restore_text(turn.plan.typed, turn.chips)
-
-    async def retry(self) -> None:
-        """``/retry``: send the last question that failed or was stopped before any answer."""
-        turn = self.unsent
-        if turn is None:
-            await self.note("Nothing to retry: no question has failed.")
-            return
-        if self.busy:
-            self.app.notify("A reply is still streaming: press Esc to stop it first.", severity="warning")
-            return
-        self.unsent = None
-        await self._submitted(PromptBar.Submitted(self.prompt, turn.plan.typed))
 
     async def stop(self, restore: bool = True) -> bool:
         """Esc: stop the streaming reply at once, keeping what arrived. False when idle."""
@@ -436,10 +465,9 @@ class ChatPane(Vertical):
         await turn.view.interrupt()
         for line in self._tool_lines.values():
             line.stopped()
-        kept = turn.record_into(self.session.conversation, "(Stopped by the user.)")
-        if not kept and turn.view.text:
-            self.session.conversation.record(turn.user, turn.view.text)
-        elif not kept and restore:
+        turn.log.stop()
+        await self._store_end(turn)
+        if not turn.log.record.recorded and restore:  # nothing came back: the question goes back
             self._restore(turn)
         return True
 
@@ -448,6 +476,8 @@ class ChatPane(Vertical):
         await self.stop(restore=False)
         self.unsent = None
         self.runner.reset()
-        self.session.conversation.clear()
+        self.session.new_conversation()
+        self.show_usage()
         await self.transcript.remove_children()
-        await self.note("New conversation. The persona has forgotten everything said so far.")
+        await self.note("New conversation. The persona has forgotten everything said so far "
+                        "(the last one stays in /resume).")

@@ -6,12 +6,13 @@ each module stays readable in one sitting.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from buddy_tui.core import budget
-from buddy_tui.core.chat import Conversation
 from buddy_tui.core.context import Attachment
+from buddy_tui.core.records import TurnRecord
 from buddy_tui.core.session import TurnPlan
+from buddy_tui.core.turnlog import TurnLog
 from buddy_tui.ui.screens.budget import over_budget
 from buddy_tui.ui.widgets.transcript import AssistantMessage, UserMessage
 
@@ -25,26 +26,18 @@ class Turn:
 
     id: int
     plan: TurnPlan
-    user: list[dict[str, Any]]
     view: AssistantMessage
+    log: TurnLog
     chips: list[Attachment] = field(default_factory=list)
-    rounds: tuple[dict[str, Any], ...] = ()  # tool rounds completed so far (see RoundDone)
-
-    def record_into(self, conversation: Conversation, note: str) -> bool:
-        """After a stop or failure, keep the tool rounds that ran (their effects are real), closed
-        by a short assistant note so the history stays valid; False when there were none."""
-        if not self.rounds:
-            return False
-        conversation.record(self.user, [*self.rounds, {"role": "assistant",
-                                                       "content": [{"type": "text", "text": note}]}])
-        return True
 
 
 async def send_within_budget(pane: ChatPane, plan: TurnPlan, chips: list[Attachment],
-                              attachments: list[Attachment], shorten_rounds: int = 0) -> None:
+                              attachments: list[Attachment], shorten_rounds: int = 0,
+                              resend: TurnRecord | None = None) -> None:
     """Send unless the request is bigger than the context window; then ask what to cut.
-    Once the user chose "send the head", keep shortening (a few rounds) until it fits."""
-    user, request = pane.session.request(plan, attachments)
+    Once the user chose "send the head", keep shortening (a few rounds) until it fits.
+    ``resend``: an earlier try of this question, whose exact content blocks go out again."""
+    user, request = pane.session.request(plan, attachments, resend.user if resend else None)
     measured = await budget.measure(pane.client, request, budget.context_window())
     if measured.over_by and attachments and 0 < shorten_rounds < 5:
         await pane._budget_decided("head", plan, chips, attachments, measured.over_by, shorten_rounds)
@@ -63,12 +56,14 @@ async def send_within_budget(pane: ChatPane, plan: TurnPlan, chips: list[Attachm
     pane.prompt.input.value = ""
     pane.override = None
     pane.session.commit(plan)
+    log = pane.session.begin_turn(plan, user, attachments, resend.files if resend else None)  # before it leaves
     pane._turn_ids += 1
     pane._tool_lines = {}
     why = plan.choice.match.explain() if plan.choice and plan.choice.switched and plan.choice.match else ""
     view = AssistantMessage(plan.persona.title, why)
-    pane.turn = Turn(pane._turn_ids, plan, user, view, chips)
-    await pane.add(UserMessage(plan.typed, attachments))
+    pane.turn = Turn(pane._turn_ids, plan, view, log, chips)
+    await pane.add(UserMessage(plan.typed, log.record.files))
+    await pane.show_problems()
     await pane.add(view)
     pane.refresh_header()
     pane.transcript.anchor()

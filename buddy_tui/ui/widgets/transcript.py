@@ -7,6 +7,7 @@ Textual markup), after control characters have been made visible.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -14,31 +15,56 @@ from typing import Literal
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Markdown, Static
-from textual.widgets.markdown import MarkdownStream
+from textual.widgets.markdown import MarkdownBlock, MarkdownFence, MarkdownStream
 
 from buddy_tui.core.chat import Usage
-from buddy_tui.core.context import Attachment, printable
+from buddy_tui.core.context import printable
 from buddy_tui.core.errors import Failure
+from buddy_tui.core.records import ToolNote, TurnRecord
+from buddy_tui.core.retries import RetryNotice
+from buddy_tui.ui.safe import shown
 
 NoteKind = Literal["info", "warning", "error"]
 
 
 class UserMessage(Vertical):
-    """A question as the user typed it, with the files that went with it."""
+    """A question as the user typed it, with the files that went with it (``path (size ~tokens)``)."""
 
-    def __init__(self, text: str, attachments: Sequence[Attachment] = ()) -> None:
+    def __init__(self, text: str, files: Sequence[str] = ()) -> None:
         super().__init__(classes="message user")
         self.text = text
-        self.attachments = tuple(attachments)
+        self.files = tuple(files)
 
     def compose(self) -> ComposeResult:
         yield Static("You", classes="author", markup=False)
-        yield Static(printable(self.text), classes="body", markup=False)
-        if self.attachments:
-            names = "  ".join(f"📎 {printable(a.key)} ({a.label.partition(' ')[2]})" for a in self.attachments)
-            yield Static(names, classes="files", markup=False)
+        yield Static(shown(self.text), classes="body", markup=False)
+        if self.files:
+            yield Static("  ".join(f"📎 {printable(name)}" for name in self.files), classes="files", markup=False)
+
+
+class CopyableFence(MarkdownFence):
+    """A code block in a reply: clicking it copies the code."""
+
+    @dataclass
+    class CopyRequested(Message):
+        """Copy ``code`` to the clipboard."""
+
+        code: str
+
+    def on_mount(self) -> None:
+        self.tooltip = "Click to copy this code"
+
+    def on_click(self) -> None:
+        self.post_message(self.CopyRequested(self.code))
+
+
+class ReplyMarkdown(Markdown):
+    """Markdown for replies: its code blocks copy themselves when clicked."""
+
+    BLOCKS: dict[str, type[MarkdownBlock]] = {**Markdown.BLOCKS, "fence": CopyableFence, "code_block": CopyableFence}  # noqa: RUF012
 
 
 class AssistantMessage(Vertical):
@@ -56,6 +82,13 @@ class AssistantMessage(Vertical):
         self._segments: list[tuple[Markdown, list[str]]] = []
         self._open: tuple[Markdown, list[str]] | None = None
         self._stream: MarkdownStream | None = None
+        self._countdown: Timer | None = None
+
+    @dataclass
+    class CopyRequested(Message):
+        """Copy this reply's text to the clipboard."""
+
+        message: AssistantMessage
 
     @property
     def text(self) -> str:
@@ -67,6 +100,7 @@ class AssistantMessage(Vertical):
             yield Static(printable(self.author), classes="author", markup=False)
             if self.why:
                 yield Static(printable(f"  auto: {self.why}"), classes="why", markup=False)
+            yield CopyLink()
         yield Static("thinking…", classes="status", markup=False)
 
     @property
@@ -80,13 +114,28 @@ class AssistantMessage(Vertical):
 
     def status(self, text: str, kind: str = "") -> None:
         """Set the line under the reply."""
+        if self._countdown is not None:
+            self._countdown.stop()
+            self._countdown = None
         self._status_line.update(text)
         self._status_line.set_classes(f"status {kind}".strip())
+
+    def retrying(self, notice: RetryNotice) -> None:
+        """The SDK is waiting to try again: say why and count the seconds down."""
+        deadline = time.monotonic() + notice.wait
+
+        def tick() -> None:
+            remaining = max(0.0, deadline - time.monotonic())
+            self._status_line.update(printable(f"⟳ {notice.describe(remaining)}  (Esc to stop)"))
+
+        self.status("", "retrying")
+        tick()
+        self._countdown = self.set_interval(1.0, tick)
 
     async def append(self, fragment: str) -> None:
         """Add a delta; the stream coalesces fragments while the widget is busy rendering."""
         if self._open is None:
-            markdown = Markdown("", open_links=False)
+            markdown = ReplyMarkdown("", open_links=False)
             await self.mount(markdown, before=self._status_line)
             self._open = (markdown, [])
             self._segments.append(self._open)
@@ -95,7 +144,7 @@ class AssistantMessage(Vertical):
         self._pieces.append(fragment)  # appending a str per delta would copy the reply each time
         self._open[1].append(fragment)
         assert self._stream is not None
-        await self._stream.write(printable(fragment))
+        await self._stream.write(shown(fragment))
 
     async def add_tool(self, line: Widget) -> None:
         """Show a tool call where it happened; text after it starts a new segment."""
@@ -112,7 +161,7 @@ class AssistantMessage(Vertical):
         """Render each segment once more in full (code fences streamed in pieces can lag)."""
         await self._close_stream()
         for markdown, pieces in self._segments:
-            await markdown.update(printable("".join(pieces)))
+            await markdown.update(shown("".join(pieces)))
 
     async def finish(self, text: str, usage: Usage, stop_reason: str | None) -> None:
         """The reply is complete."""
@@ -138,8 +187,50 @@ class AssistantMessage(Vertical):
     async def fail(self, failure: Failure) -> None:
         """The call failed: keep any partial text and show what went wrong and what to do."""
         await self._render_whole()
+        self.show_failure(failure.text(), failure.retryable)
+
+    def show_failure(self, text: str, retryable: bool = True) -> None:
+        """Mark the reply as failed, with what went wrong and what to do."""
         prefix = "⚠ partial answer. " if self.text else "⚠ "
-        self.status(printable(prefix + failure.text()), "error")
+        again = " Ctrl+R or /retry sends the question again." if retryable else ""
+        self.status(printable(f"{prefix}{text}{again}"), "error")
+
+    async def restore(self, record: TurnRecord) -> None:
+        """Show a stored reply as it ended: its text and tool calls in order, and its final state."""
+        for part in record.segments():
+            if isinstance(part, ToolNote):
+                await self.mount(Static(printable(f"🔧 {part.summary or part.name}"),
+                                        classes="tool-note error" if part.is_error else "tool-note",
+                                        markup=False), before=self._status_line)
+            else:
+                await self.mount(ReplyMarkdown(shown(part), open_links=False), before=self._status_line)
+        self._pieces = [record.reply]
+        if record.state == "complete":
+            self.status(record.usage.summary(), "done")
+        elif record.state == "stopped":
+            self.status("⏹ interrupted — the partial answer is kept" if record.reply
+                        else "⏹ interrupted before any answer arrived", "interrupted")
+        elif record.state == "failed":
+            self.show_failure(record.failure)
+        elif record.state == "interrupted":
+            self.status("⚠ interrupted: buddy-tui stopped while this reply was streaming"
+                        + (" (the part that arrived is kept)" if record.reply else "")
+                        + ". Ctrl+R or /retry sends the question again.", "error")
+        else:
+            self.status("still streaming in another buddy-tui window", "interrupted")
+
+
+class CopyLink(Static):
+    """``copy`` beside a reply's author: copies the reply's text."""
+
+    def __init__(self) -> None:
+        super().__init__("copy", classes="copy-link", markup=False)
+        self.tooltip = "Copy this reply (click a code block to copy just that)"
+
+    def on_click(self) -> None:
+        message = next((a for a in self.ancestors if isinstance(a, AssistantMessage)), None)
+        if message is not None:
+            self.post_message(AssistantMessage.CopyRequested(message))
 
 
 class ReferenceLink(Static):
@@ -166,7 +257,7 @@ class Note(Static):
     """A message from buddy-tui itself (not from the model): help, warnings, errors."""
 
     def __init__(self, text: str, kind: NoteKind = "info") -> None:
-        super().__init__(printable(text), markup=False, classes=f"note {kind}")
+        super().__init__(shown(text), markup=False, classes=f"note {kind}")
 
 
 class MarkdownNote(Markdown):
