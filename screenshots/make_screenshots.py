@@ -22,7 +22,8 @@ from textual.widgets import DirectoryTree, Static  # noqa: E402
 
 from buddy_tui.ui.app import BuddyApp  # noqa: E402
 from buddy_tui.ui.screens.approval import ApprovalScreen  # noqa: E402
-from tests.fake_api import FakeAnthropic, Reply, review_demo  # noqa: E402
+from buddy_tui.ui.screens.history import HistoryScreen  # noqa: E402
+from tests.fake_api import FakeAnthropic, HttpError, Reply, review_demo  # noqa: E402
 from tests.helpers import make_app, make_project, settled, wait_for  # noqa: E402
 
 SIZE = (160, 48)
@@ -128,16 +129,57 @@ async def approval(fake: FakeAnthropic) -> None:
             app.save_screenshot("tools.svg", str(HERE))
 
 
+async def history_and_retry(fake: FakeAnthropic) -> None:
+    """Three earlier conversations in /resume; then the SDK retrying an overloaded API, shown as it waits."""
+    with tempfile.TemporaryDirectory() as tmp:
+        project = make_project(Path(tmp) / "orders-service")
+        questions = ["how should the orders endpoint paginate?", "which indexes does load_orders need?",
+                     "design an idempotent POST /payments"]
+        app = make_app(project)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.chat.client is not None)
+            for number, question in enumerate(questions, 1):
+                fake.queue(Reply.of(f"Answer {number}: keep it small and measurable.", input_tokens=900 * number))
+                app.chat.prompt.input.value = question
+                await pilot.press("enter")
+                await wait_for(pilot, lambda n=number: fake.completed_streams >= n and settled(app))  # type: ignore[misc]
+                if number < len(questions):
+                    await app.chat.clear()
+            baseline = fake.completed_streams
+            app.chat.query_one("#connection", Static).update("claude-sonnet-5-5 @ http://127.0.0.1:8765")
+            app.chat.prompt.input.value = "/resume"
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
+            await pilot.pause(0.3)
+            app.save_screenshot("history.svg", str(HERE))
+            await pilot.press("escape")
+            fake.queue(HttpError(529, "overloaded_error", "Overloaded", retry_after=4),
+                       Reply.of("Use an idempotency key per request, stored with the result."))
+        app = make_app(project, max_retries=2)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.chat.client is not None)
+            app.chat.prompt.input.value = "how do I make retries of POST /payments safe?"
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: "retrying" in str(app.query(".status").last().render()))
+            app.chat.query_one("#connection", Static).update("claude-sonnet-5-5 @ http://127.0.0.1:8765")
+            app.chat.prompt.input.cursor_blink = False
+            await pilot.pause(0.2)
+            app.save_screenshot("retry.svg", str(HERE))
+            await wait_for(pilot, lambda: fake.completed_streams > baseline and settled(app), timeout=10)
+
+
 async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, FakeAnthropic() as fake:
         os.environ["ANTHROPIC_BASE_URL"] = fake.base_url
         os.environ["ANTHROPIC_API_KEY"] = "sk-ant-screenshot-placeholder"
+        os.environ["BUDDY_TUI_DATA_DIR"] = str(Path(tmp) / "data")  # never the user's own history
         project = make_project(Path(tmp) / "orders-service")
         await main_screen(project, fake)
         await command_menu(project)
         await experts(fake)
         await approval(fake)
-    for name in ("main.svg", "commands.svg", "experts.svg", "approval.svg", "tools.svg"):
+        await history_and_retry(fake)
+    for name in ("main.svg", "commands.svg", "experts.svg", "approval.svg", "tools.svg", "history.svg", "retry.svg"):
         text = (HERE / name).read_text(encoding="utf-8")
         assert "sk-ant-" not in text, f"{name} must never show a key"
         print(HERE / name)

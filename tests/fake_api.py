@@ -849,12 +849,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--review-demo", action="store_true",
                         help="answer the first question with a scripted review: Glob, Read app/models.py, "
                              "then an Edit that parameterises its SQL (for trying the tools by hand)")
+    parser.add_argument("--faults", default="", metavar="LIST",
+                        help="answer the first requests with these faults, in order, e.g. 529,529 or "
+                             "429,cut,stream-error,hang,401,500,too-long (for trying failures by hand)")
     args = parser.parse_args(argv)
     delay: float = args.delay
     fake = FakeAnthropic(args.host, args.port)
     fake.default_reply = lambda body: replace(demo_reply(body), delay=delay)
     if args.review_demo:
         fake.queue(*review_demo(delay))
+    half = split_text("Here is the first half of an answer that will not finish because ", 6)
+    faults: dict[str, Script] = {
+        "529": HttpError(529, "overloaded_error", "Overloaded", retry_after=3),
+        "429": HttpError(429, "rate_limit_error", "Number of requests has exceeded your rate limit", retry_after=5),
+        "500": HttpError(500, "api_error", "Internal server error"),
+        "401": HttpError(401, "authentication_error", "invalid x-api-key"),
+        "too-long": HttpError(400, "invalid_request_error", "prompt is too long: 210000 tokens > 200000 maximum"),
+        "cut": Cut(half, delay=delay),
+        "stream-error": StreamError(half, delay=delay),
+        "hang": Hang(30.0),
+    }
+    for name in filter(None, args.faults.split(",")):
+        if name not in faults:
+            parser.error(f"unknown fault {name!r}; choose from {', '.join(faults)}")
+        fake.queue(faults[name])
     with fake:
         print(fake.base_url, flush=True)
         with contextlib.suppress(KeyboardInterrupt):

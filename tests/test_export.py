@@ -152,7 +152,7 @@ def test_the_project_argument_replaces_the_stored_path() -> None:
 def test_turns_that_ended_badly_say_so(state: str, failure: str, reply: str, marker: str) -> None:
     record = turn(reply=reply, state=state, failure=failure, usage=Usage())
     text = export_markdown(StoredConversation(summary(), [record]), now=NOW)
-    assert text.endswith(f"## Backend Buddy\n\n{marker}\n\n*Tokens: in 0 · out 0*\n")
+    assert text.endswith(f"## Backend Buddy\n\n{marker}\n")
 
 
 def test_a_reply_stopped_inside_a_code_block_cannot_swallow_the_next_turn() -> None:

@@ -169,7 +169,7 @@ async def test_retries_exhausted_fails_after_the_notices(
     assert [(n.attempt, n.attempts) for n in notices] == [(2, 3), (3, 3)]
     failure = failed(events)
     assert failure.title == "The API is overloaded right now (529, after 3 attempts). The API said: Overloaded"
-    assert failure.hint == "Wait a moment; " + RETRY and failure.retryable and failure.attempts == 3
+    assert failure.hint == "Wait a moment. " + RETRY and failure.retryable and failure.attempts == 3
     assert len(fake_api.message_requests()) == 3 and fake_api.pending == 1
 
 
@@ -242,7 +242,7 @@ async def test_timeout_without_retries(monkeypatch: pytest.MonkeyPatch, fake_api
          "The request is too large for the API (413). The API said: Request exceeds the maximum allowed number "
          "of bytes.", TOO_BIG, False),
         (HttpError(529, "overloaded_error", "Overloaded"), "overloaded",
-         "The API is overloaded right now (529). The API said: Overloaded", "Wait a moment; " + RETRY, True),
+         "The API is overloaded right now (529). The API said: Overloaded", "Wait a moment. " + RETRY, True),
         (HttpError(500, "api_error", "Internal server error"), "server",
          "The API had an internal error (500). The API said: Internal server error", RETRY, True),
     ],
@@ -308,3 +308,12 @@ def test_unexpected_errors_still_read_well() -> None:
     failure = describe_error(ValueError("bad value\nmore"))
     assert (failure.kind, failure.title, failure.hint) == ("unexpected", "Unexpected error: ValueError: bad value",
                                                             RETRY)
+
+
+async def test_a_reply_that_fails_mid_stream_still_reports_the_tokens_counted(
+        fake_api: FakeAnthropic, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_api.queue(StreamError(["Half "], delay=0.01))
+    events, _ = await run(online(monkeypatch, fake_api.base_url, max_retries=0))
+    final = events[-1]
+    assert isinstance(final, TurnFailed) and final.partial == "Half "
+    assert final.usage.input_tokens == 25  # message_start's count, as the fake API sends it

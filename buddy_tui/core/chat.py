@@ -99,10 +99,12 @@ class ToolFinished:
 
 @dataclass(frozen=True)
 class TurnFailed:
-    """The call failed; ``partial`` is whatever text had arrived before it did."""
+    """The call failed; ``partial`` is whatever text had arrived before it did, ``usage`` the
+    tokens already counted (finished rounds, and the failed round's if its stream had begun)."""
 
     failure: Failure
     partial: str
+    usage: Usage = field(default_factory=Usage)
 
 
 @dataclass(frozen=True)
@@ -233,6 +235,14 @@ def _usage_of(raw: Any) -> Usage:
     )
 
 
+def _started_usage(stream: Any) -> Usage:
+    """The tokens a stream that failed part-way had reported (message_start counts the input)."""
+    try:
+        return _usage_of(stream.current_message_snapshot.usage)
+    except (AssertionError, AttributeError):  # no message_start yet
+        return Usage()
+
+
 def _block_param(block: Any) -> dict[str, Any]:
     """A response content block as a request content block, for the next round."""
     if block.type == "text":
@@ -301,7 +311,8 @@ async def stream_turn(
                 final = await stream.get_final_message()
         except Exception as exc:  # every failure is reported, never raised into the UI
             attempts = heard.notices[-1].attempt if heard.notices and not opened else 1
-            yield TurnFailed(describe_error(exc, attempts=attempts), "".join(text + pieces))
+            spent = usage + (_started_usage(stream) if opened else Usage())
+            yield TurnFailed(describe_error(exc, attempts=attempts), "".join(text + pieces), spent)
             return
         usage = usage + _usage_of(final.usage)
         text += pieces

@@ -21,7 +21,7 @@ CREDENTIALS_HINT = (
     "and restart buddy-tui; or set ANTHROPIC_BASE_URL to an Anthropic-compatible local server such "
     "as Ollama or llama.cpp (export ANTHROPIC_BASE_URL=http://localhost:11434)."
 )
-RETRY = "Your question is kept; /retry sends it again."
+RETRY = "Your question is kept."
 TOO_BIG = "Attach fewer or smaller files, or /clear to start a new conversation; your question is kept."
 
 
@@ -48,8 +48,8 @@ _BY_TYPE: dict[str, tuple[str, str, str, bool]] = {
                              "Check ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) and restart buddy-tui.", False),
     "permission_error": ("permission", "This key is not allowed to use that model or feature",
                          "Check the key's workspace and the model name.", False),
-    "rate_limit_error": ("rate_limit", "Rate limited by the API", "Wait a little; " + RETRY, True),
-    "overloaded_error": ("overloaded", "The API is overloaded right now", "Wait a moment; " + RETRY, True),
+    "rate_limit_error": ("rate_limit", "Rate limited by the API", "Wait a little. " + RETRY, True),
+    "overloaded_error": ("overloaded", "The API is overloaded right now", "Wait a moment. " + RETRY, True),
     "api_error": ("server", "The API had an internal error", RETRY, True),
     "request_too_large": ("bad_request", "The request is too large for the API", TOO_BIG, False),
     "invalid_request_error": ("bad_request", "The API refused the request", "", False),

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from markdown_it import MarkdownIt
 
+from buddy_tui.core.chat import Usage
 from buddy_tui.core.crash import scrub
 from buddy_tui.core.records import ConversationSummary, StoredConversation, ToolNote, TurnRecord
 
@@ -175,7 +176,8 @@ def _turn_blocks(turn: TurnRecord) -> list[str]:
     blocks += reply
     if marker := _ending(turn):
         blocks.append(marker)
-    blocks.append(f"*Tokens: {turn.usage.summary()}*")
+    if turn.usage != Usage():
+        blocks.append(f"*Tokens: {turn.usage.summary()}*")
     return blocks
 
 

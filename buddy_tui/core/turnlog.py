@@ -70,6 +70,7 @@ class TurnLog:
             return self._saved()
         if isinstance(event, TurnFailed):
             self.fail(event.failure)
+            record.usage = record.usage + event.usage
             return self._saved()
         return False  # e.g. a retry notice: nothing to keep
 

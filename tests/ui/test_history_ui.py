@@ -12,7 +12,14 @@ from buddy_tui.core.history import Store
 from buddy_tui.core.paths import data_dir, history_path
 from buddy_tui.core.records import TurnRecord
 from buddy_tui.ui.screens.history import HistoryScreen, TitleScreen
-from buddy_tui.ui.widgets.transcript import AssistantMessage, CopyableFence, MarkdownNote, Note, UserMessage
+from buddy_tui.ui.widgets.transcript import (
+    AssistantMessage,
+    CopyableFence,
+    CopyLink,
+    MarkdownNote,
+    Note,
+    UserMessage,
+)
 from tests.fake_api import FakeAnthropic, HttpError, Reply, StreamError, split_text
 from tests.helpers import dead_owner, make_app, settled, submit, text_of, wait_for
 
@@ -175,6 +182,10 @@ async def test_export_copy_and_cost(project: Path, online: FakeAnthropic) -> Non
         app.copy_to_clipboard("")
         await pilot.click(CopyableFence)
         await wait_for(pilot, lambda: app.clipboard == "SELECT * FROM orders WHERE id > $1 LIMIT 50;")
+        await pilot.click(app.query_one(UserMessage).query_one(CopyLink))
+        await wait_for(pilot, lambda: app.clipboard == "paginate orders?", what="the question copied")
+        await pilot.click(app.query_one(AssistantMessage).query_one(CopyLink))
+        await wait_for(pilot, lambda: app.clipboard == ANSWER, what="the reply copied")
         await submit(pilot, app, "/cost")
         await wait_for(pilot, lambda: "Tokens" in app.query(MarkdownNote).last().source)
         table = app.query(MarkdownNote).last().source

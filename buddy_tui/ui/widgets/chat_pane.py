@@ -56,7 +56,7 @@ from buddy_tui.ui.widgets import attachments, history_view, sending
 from buddy_tui.ui.widgets.prompt import PromptBar
 from buddy_tui.ui.widgets.sending import Turn
 from buddy_tui.ui.widgets.tool_line import ToolLine
-from buddy_tui.ui.widgets.transcript import AssistantMessage, CopyableFence, MarkdownNote, Note, NoteKind
+from buddy_tui.ui.widgets.transcript import CopyableFence, CopyLink, MarkdownNote, Note, NoteKind
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
@@ -378,9 +378,9 @@ class ChatPane(Vertical):
 
         self.app.push_screen(message.screen, answered)
 
-    @on(AssistantMessage.CopyRequested)
-    async def _copy_reply(self, event: AssistantMessage.CopyRequested) -> None:
-        await self.copy_text(event.message.text, "the reply")
+    @on(CopyLink.CopyRequested)
+    async def _copy_message(self, event: CopyLink.CopyRequested) -> None:
+        await self.copy_text(event.text, event.what)
 
     @on(CopyableFence.CopyRequested)
     async def _copy_code(self, event: CopyableFence.CopyRequested) -> None:
@@ -442,6 +442,7 @@ class ChatPane(Vertical):
         """Put the question (and its file chips) back in the prompt so nothing is lost; if the
         user has typed something new meanwhile, keep that and offer /retry instead."""
         self.unsent = turn.log.record
+        self.app.refresh_bindings()  # Ctrl+R appears in the footer
         if self.prompt.input.value:
             self.call_later(self.note, "Your question was kept: Ctrl+R or /retry sends it again.")
         self._restore_text(turn.plan.typed, turn.chips)

@@ -106,8 +106,9 @@ async def show_conversation(pane: ChatPane, stored: StoredConversation) -> None:
     if summary.project != pane.session.project_key:
         elsewhere = (f" It was held in `{markdown_literal(summary.project)}`; files and tools now refer to this "
                      "project.")
-    await pane.add(MarkdownNote(f"Resumed **{markdown_literal(summary.title)}** ({len(stored.turns)} turns, "
-                                f"last used {when}).{elsewhere}"))
+    count = f"{len(stored.turns)} turn{'' if len(stored.turns) == 1 else 's'}"
+    await pane.add(MarkdownNote(f"Resumed **{markdown_literal(summary.title)}** ({count}, last used {when})."
+                                f"{elsewhere}"))
     for record in stored.turns:
         await pane.add(UserMessage(record.typed, record.files))
         view = AssistantMessage(record.persona_title)
@@ -117,6 +118,7 @@ async def show_conversation(pane: ChatPane, stored: StoredConversation) -> None:
     if (last is not None and last.state in ("failed", "interrupted")) or (
             last is not None and last.state == "stopped" and not last.reply):
         pane.unsent = last
+        pane.app.refresh_bindings()
     pane.transcript.scroll_end(animate=False)
     pane.transcript.anchor()
 
@@ -240,9 +242,10 @@ async def cost(pane: ChatPane) -> None:
     if not session.turns:
         await pane.note("No tokens used yet in this conversation.")
         return
-    last = session.turns[-1].usage
+    last = session.turns[-1]
     total = session.conversation.usage
-    rows = [("Last turn", last), (f"Conversation ({len(session.turns)} turns)", total)]
+    label = "Last turn" if last.state == "complete" else f"Last turn ({last.state}: counted as far as it got)"
+    rows = [(label, last.usage), (f"Conversation ({len(session.turns)} turns)", total)]
     table = ["| | input | output | cache read | cache write |", "|---|---:|---:|---:|---:|"]
     table += [f"| {name} | {u.input_tokens:,} | {u.output_tokens:,} | {u.cache_read_tokens:,} | "
               f"{u.cache_write_tokens:,} |" for name, u in rows]

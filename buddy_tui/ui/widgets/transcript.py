@@ -39,7 +39,9 @@ class UserMessage(Vertical):
         self.files = tuple(files)
 
     def compose(self) -> ComposeResult:
-        yield Static("You", classes="author", markup=False)
+        with Horizontal(classes="author-line"):
+            yield Static("You", classes="author", markup=False)
+            yield CopyLink()
         yield Static(shown(self.text), classes="body", markup=False)
         if self.files:
             yield Static("  ".join(f"📎 {printable(name)}" for name in self.files), classes="files", markup=False)
@@ -84,11 +86,6 @@ class AssistantMessage(Vertical):
         self._stream: MarkdownStream | None = None
         self._countdown: Timer | None = None
 
-    @dataclass
-    class CopyRequested(Message):
-        """Copy this reply's text to the clipboard."""
-
-        message: AssistantMessage
 
     @property
     def text(self) -> str:
@@ -221,16 +218,24 @@ class AssistantMessage(Vertical):
 
 
 class CopyLink(Static):
-    """``copy`` beside a reply's author: copies the reply's text."""
+    """``copy`` beside a message's author: copies the message's text."""
+
+    @dataclass
+    class CopyRequested(Message):
+        """Copy ``text`` (a whole message) to the clipboard."""
+
+        text: str
+        what: str
 
     def __init__(self) -> None:
         super().__init__("copy", classes="copy-link", markup=False)
-        self.tooltip = "Copy this reply (click a code block to copy just that)"
+        self.tooltip = "Copy this message (click a code block to copy just that)"
 
     def on_click(self) -> None:
-        message = next((a for a in self.ancestors if isinstance(a, AssistantMessage)), None)
+        message = next((a for a in self.ancestors if isinstance(a, AssistantMessage | UserMessage)), None)
         if message is not None:
-            self.post_message(AssistantMessage.CopyRequested(message))
+            what = "the reply" if isinstance(message, AssistantMessage) else "your question"
+            self.post_message(self.CopyRequested(message.text, what))
 
 
 class ReferenceLink(Static):
