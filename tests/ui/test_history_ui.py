@@ -182,6 +182,8 @@ async def test_export_copy_and_cost(project: Path, online: FakeAnthropic) -> Non
         app.copy_to_clipboard("")
         await pilot.click(CopyableFence)
         await wait_for(pilot, lambda: app.clipboard == "SELECT * FROM orders WHERE id > $1 LIMIT 50;")
+        app.query_one(UserMessage).scroll_visible(animate=False)
+        await pilot.pause(0.1)
         await pilot.click(app.query_one(UserMessage).query_one(CopyLink))
         await wait_for(pilot, lambda: app.clipboard == "paginate orders?", what="the question copied")
         await pilot.click(app.query_one(AssistantMessage).query_one(CopyLink))
