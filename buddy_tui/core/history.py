@@ -15,6 +15,7 @@ import json
 import os
 import socket
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -99,6 +100,7 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._lock = threading.RLock()
         try:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fresh = not path.exists()
@@ -130,14 +132,20 @@ class Store:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taken at once (BEGIN IMMEDIATE) so concurrent writers queue."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        """One write transaction, taken at once (BEGIN IMMEDIATE) so concurrent writers queue; the
+        lock keeps a call from another thread of this process out of it."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _rows(self, sql: str, args: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
 
     def close(self) -> None:
         """Close the connection (the WAL is folded back into the database when the last one closes)."""
@@ -145,7 +153,7 @@ class Store:
 
     def integrity(self) -> str:
         """``ok`` when SQLite finds nothing wrong with the file."""
-        return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
+        return str(self._rows("PRAGMA integrity_check")[0][0])
 
     # ------------------------------------------------------------------ conversations
     def create_conversation(self, project: str, title: str, persona: str, model: str) -> int:
@@ -169,9 +177,9 @@ class Store:
                          "AND (t.typed LIKE ? ESCAPE '\\' OR t.reply LIKE ? ESCAPE '\\')))")
             args += [pattern, pattern, pattern]
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        rows = self._db.execute(
+        rows = self._rows(
             "SELECT c.*, (SELECT COUNT(*) FROM turns t WHERE t.conversation = c.id) AS turn_count "
-            f"FROM conversations c {clause} ORDER BY c.updated DESC, c.id DESC LIMIT ?", (*args, limit)).fetchall()
+            f"FROM conversations c {clause} ORDER BY c.updated DESC, c.id DESC LIMIT ?", (*args, limit))
         return [_summary(row) for row in rows]
 
     def latest(self, project: str) -> ConversationSummary | None:
@@ -181,12 +189,17 @@ class Store:
 
     def load(self, conversation_id: int) -> StoredConversation | None:
         """A conversation with all its turns; None when it no longer exists."""
-        row = self._db.execute("SELECT c.*, (SELECT COUNT(*) FROM turns t WHERE t.conversation = c.id) AS "
-                               "turn_count FROM conversations c WHERE c.id = ?", (conversation_id,)).fetchone()
-        if row is None:
+        with self._lock:  # both reads in one snapshot
+            self._db.execute("BEGIN")
+            try:
+                found = self._rows("SELECT c.*, (SELECT COUNT(*) FROM turns t WHERE t.conversation = c.id) AS "
+                                   "turn_count FROM conversations c WHERE c.id = ?", (conversation_id,))
+                turns = self._rows("SELECT * FROM turns WHERE conversation = ? ORDER BY seq", (conversation_id,))
+            finally:
+                self._db.execute("COMMIT")
+        if not found:
             return None
-        turns = self._db.execute("SELECT * FROM turns WHERE conversation = ? ORDER BY seq",
-                                 (conversation_id,)).fetchall()
+        row = found[0]
         now = time.time()
         records = [_record(t) for t in turns]
         for record, raw in zip(records, turns, strict=True):
@@ -239,12 +252,20 @@ class Store:
                 db.execute("UPDATE conversations SET updated = ? WHERE id = (SELECT conversation FROM turns "
                            "WHERE id = ?)", (record.updated, record.id))
 
+    def save_reply(self, record: TurnRecord) -> None:
+        """A checkpoint of a streaming reply's text alone (the cheap write made while text arrives)."""
+        if record.id is None:
+            raise ValueError("save_reply needs a turn stored with begin_turn")
+        record.updated = time.time()
+        with self._transaction() as db:
+            db.execute("UPDATE turns SET reply = ?, updated = ? WHERE id = ?",
+                       (scrub(record.reply), record.updated, record.id))
+
     def interrupted(self, project: str) -> list[ConversationSummary]:
         """Conversations of ``project`` with a reply whose writer died mid-stream, newest first;
         such turns are marked ``interrupted`` (and so found only once)."""
-        rows = self._db.execute("SELECT t.id, t.owner, t.updated, t.conversation FROM turns t JOIN conversations c "
-                                "ON c.id = t.conversation WHERE t.state = 'streaming' AND c.project = ?",
-                                (project,)).fetchall()
+        rows = self._rows("SELECT t.id, t.owner, t.updated, t.conversation FROM turns t JOIN conversations c "
+                          "ON c.id = t.conversation WHERE t.state = 'streaming' AND c.project = ?", (project,))
         now = time.time()
         dead = [row for row in rows if not _owner_alive(row["owner"], now, row["updated"])]
         if not dead:

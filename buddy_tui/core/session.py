@@ -224,7 +224,10 @@ class Session:
         record = log.snapshot()
         if self.store is not None and record.id is not None:
             try:
-                self.store.save_turn(record)
+                if log.text_only and record.state == "streaming":
+                    self.store.save_reply(record)
+                else:
+                    self.store.save_turn(record)
             except (sqlite3.Error, HistoryError, OSError) as exc:
                 self._history_failed(exc)
 

@@ -34,6 +34,8 @@ class TurnLog:
         self._clock = clock
         self._saved_at = clock()
         self._dirty = False
+        #: True when the due write is a text checkpoint only (nothing but the reply changed).
+        self.text_only = False
 
     @property
     def question(self) -> dict[str, Any]:
@@ -43,6 +45,7 @@ class TurnLog:
     def feed(self, event: ChatEvent) -> bool:
         """Take one event; True when the record should be written now."""
         record = self.record
+        self.text_only = isinstance(event, TextDelta)
         if isinstance(event, TextDelta):
             self._pieces.append(event.text)
             self._length += len(event.text)
