@@ -33,6 +33,9 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pyte
     monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))  # no SDK profile on disk
     # An empty buddy-tui config folder, so the developer's own personas and commands never leak in.
     monkeypatch.setenv("BUDDY_TUI_CONFIG_DIR", str(tmp_path_factory.mktemp("buddy-config")))
+    # No desktop clipboard: /copy must not touch the developer's, and the fallback file is what tests see.
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "WSL_DISTRO_NAME", "WSL_INTEROP"):
+        monkeypatch.delenv(name, raising=False)
     # A fresh data folder too: every test starts with an empty history database.
     monkeypatch.setenv("BUDDY_TUI_DATA_DIR", str(tmp_path_factory.mktemp("buddy-data")))
 

@@ -393,6 +393,8 @@ class _Handler(BaseHTTPRequestHandler):
             if problem is not None:
                 self._send_error(400, "invalid_request_error", problem, request_id)
             elif path == "/v1/messages":
+                if fake.on_message is not None:
+                    fake.on_message(body or {})
                 self._messages(body or {}, request_id)
             else:
                 self._count_tokens(body or {}, request_id)
@@ -586,6 +588,7 @@ class _Handler(BaseHTTPRequestHandler):
                         "delta": {"type": "text_delta", "text": chunk},
                     },
                 )
+                self.fake._sent(chunk)
             if isinstance(script, Cut):
                 self._close_now()
                 return
@@ -708,6 +711,10 @@ class FakeAnthropic:
         self.client_gone = threading.Event()
         self.completed_streams = 0
         self.default_reply: Callable[[dict[str, Any]], Reply] = demo_reply
+        #: Called (on the server's thread) with each message request's body before it is answered.
+        self.on_message: Callable[[dict[str, Any]], None] | None = None
+        #: The text deltas written so far, over every stream (what a client could have seen).
+        self.sent_text = ""
         self.server_errors: list[BaseException] = []
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
@@ -810,6 +817,10 @@ class FakeAnthropic:
             if self._scripts:
                 return self._scripts.popleft()
         return self.default_reply(body)
+
+    def _sent(self, chunk: str) -> None:
+        with self._lock:
+            self.sent_text += chunk
 
     def _stream_completed(self) -> None:
         with self._lock:

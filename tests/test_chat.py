@@ -11,6 +11,7 @@ import pytest
 
 from buddy_tui.core.chat import (
     Conversation,
+    Counted,
     TextDelta,
     TurnFailed,
     TurnFinished,
@@ -95,7 +96,15 @@ def request_for(question: str = "What could go wrong?") -> dict[str, object]:
 
 
 async def collect(client: anthropic.AsyncAnthropic, request: dict[str, object]) -> list[object]:
-    return [event async for event in stream_turn(client, request)]
+    """The turn's events, without the running token counts (tested on their own)."""
+    return [event async for event in stream_turn(client, request) if not isinstance(event, Counted)]
+
+
+async def test_the_input_is_counted_as_each_round_starts(fake_api: FakeAnthropic) -> None:
+    fake_api.queue(Reply(["a", "b"], input_tokens=40, cache_read_input_tokens=30))
+    events = [event async for event in stream_turn(client_for(fake_api), request_for())]
+    assert events[0] == Counted(Usage(40, 1, 30, 0))  # before any text: a stop now still shows the cost
+    assert isinstance(events[-1], TurnFinished) and events[-1].usage == Usage(40, 2, 30, 0)
 
 
 async def test_stream_yields_deltas_then_finished(fake_api: FakeAnthropic) -> None:
@@ -212,7 +221,8 @@ async def test_tool_use_rounds_run_through_the_executor(fake_api: FakeAnthropic)
         seen.append(call)
         return ToolResult(f"result of {call.name}", is_error=call.name == "Grep", summary=call.name)
 
-    events = [e async for e in stream_turn(client_for(fake_api), request_for(), execute)]
+    events = [e async for e in stream_turn(client_for(fake_api), request_for(), execute)
+              if not isinstance(e, Counted)]
     assert [c.input for c in seen] == [{"path": "app/models.py"}, {"pattern": "SELECT \\\\*"}]
     kinds = [type(e).__name__ for e in events]
     assert kinds == ["TextDelta", "ToolStarted", "ToolFinished", "ToolStarted", "ToolFinished", "RoundDone",

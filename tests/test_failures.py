@@ -15,6 +15,7 @@ from anthropic import AsyncAnthropic
 
 from buddy_tui.core.chat import (
     Conversation,
+    Counted,
     Retrying,
     TextDelta,
     TurnFailed,
@@ -47,7 +48,8 @@ def online(monkeypatch: pytest.MonkeyPatch, base_url: str, max_retries: int | No
 async def run(client: AsyncAnthropic) -> tuple[list[object], list[RetryNotice]]:
     """The events of one turn, and the retry notices it heard meanwhile."""
     heard: list[Retrying] = []
-    events: list[object] = [e async for e in stream_turn(client, REQUEST, on_retry=heard.append)]
+    events: list[object] = [e async for e in stream_turn(client, REQUEST, on_retry=heard.append)
+                            if not isinstance(e, Counted)]
     return events, [r.notice for r in heard]
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -177,3 +179,22 @@ def test_the_api_key_never_reaches_the_database(store: Store, monkeypatch: pytes
     raw = b"".join(p.read_bytes() for p in store.path.parent.iterdir() if p.name.startswith("history"))
     assert b"SECRETSECRET" not in raw
     assert b"ANTHROPIC_API_KEY" in raw  # replaced by the variable's name, so the text still reads
+
+
+def test_windows_opening_a_new_database_at_the_same_moment_all_get_history(tmp_path: Path) -> None:
+    path, go = tmp_path / "history.sqlite3", tmp_path / "go"
+    script = ("import sys, time, pathlib\n"
+              "from buddy_tui.core.history import Store\n"
+              "go = pathlib.Path(sys.argv[2])\n"
+              "while not go.exists(): time.sleep(0.001)\n"
+              "store = Store(pathlib.Path(sys.argv[1]))\n"
+              "store.create_conversation('/p', 'window', 'backend', 'm')\n"
+              "print('ok')\n")
+    windows = [subprocess.Popen([sys.executable, "-c", script, str(path), str(go)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True) for _ in range(5)]
+    time.sleep(0.5)  # let every process start and wait at the line
+    go.touch()
+    results = [w.communicate(timeout=60) for w in windows]
+    assert [out.strip() for out, _ in results] == ["ok"] * 5, [err for _, err in results]
+    store = Store(path)
+    assert len(store.conversations("/p")) == 5 and store.integrity() == "ok"

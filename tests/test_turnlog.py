@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from buddy_tui.core.chat import (
+    Counted,
     RoundDone,
     TextDelta,
     ToolCall,
@@ -98,3 +99,12 @@ def test_stopping_keeps_the_text_that_arrived_or_the_rounds_that_ran() -> None:
     nothing = make_log()
     nothing.stop()
     assert nothing.record.recorded == []
+
+
+def test_a_stopped_or_killed_turn_keeps_the_tokens_counted_so_far() -> None:
+    log = make_log()
+    log.feed(Counted(Usage(900, 1, 800, 0)))
+    log.feed(TextDelta("Hal"))
+    assert log.record.usage == Usage(900, 1, 800, 0)  # saved with the next write, so a crash keeps it too
+    log.stop()
+    assert log.record.usage == Usage(900, 1, 800, 0)

@@ -122,7 +122,15 @@ class RoundDone:
     messages: tuple[dict[str, Any], ...]
 
 
-ChatEvent = TextDelta | Retrying | ToolStarted | ToolFinished | RoundDone | TurnFinished | TurnFailed
+@dataclass(frozen=True)
+class Counted:
+    """The tokens counted so far in this turn (each round's input arrives as its stream starts),
+    so a reply stopped or cut part-way still shows what it cost."""
+
+    usage: Usage
+
+
+ChatEvent = TextDelta | Retrying | Counted | ToolStarted | ToolFinished | RoundDone | TurnFinished | TurnFailed
 Executor = Callable[[ToolCall], Awaitable[ToolResult]]
 #: How many model round trips one turn may take when the model keeps calling tools.
 MAX_TOOL_ROUNDS = 12
@@ -308,6 +316,8 @@ async def stream_turn(
                     if event.type == "text":
                         pieces.append(event.text)
                         yield TextDelta(event.text)
+                    elif event.type == "message_start":
+                        yield Counted(usage + _usage_of(event.message.usage))
                 final = await stream.get_final_message()
         except Exception as exc:  # every failure is reported, never raised into the UI
             attempts = heard.notices[-1].attempt if heard.notices and not opened else 1

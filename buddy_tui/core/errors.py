@@ -38,8 +38,12 @@ class Failure:
     attempts: int = 1  # HTTP attempts made, the SDK's retries included, when known
 
     def text(self) -> str:
-        """Title and hint as one paragraph."""
-        return f"{self.title} {self.hint}".strip()
+        """Title and hint as one paragraph (a full stop between them if the title lacks one: it
+        may end with the API's own words)."""
+        title = self.title.strip()
+        if self.hint and title and not title.endswith((".", "!", "?", ":")):
+            title += "."
+        return f"{title} {self.hint}".strip()
 
 
 # What each API error type means and what to do about it; keyed by the error body's ``type``.

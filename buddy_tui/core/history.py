@@ -11,6 +11,7 @@ so the next start can tell a dead writer's turn from one another window is still
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -68,7 +69,20 @@ SCHEMA_VERSION = len(MIGRATIONS)
 BUSY_TIMEOUT_MS = 5_000
 #: A streaming turn whose writer cannot be checked (another host) counts as dead after this long.
 STALE_SECONDS = 6 * 3600
-_PROCESS = f"{socket.gethostname()}:{os.getpid()}:{time.time_ns()}"
+
+
+def _started(pid: int) -> str:
+    """When process ``pid`` started (clock ticks since boot, from /proc), or "" where unknown;
+    with the pid it names one process, even after the pid is reused."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    fields = stat.rpartition(")")[2].split()
+    return fields[19] if len(fields) > 19 else ""
+
+
+_PROCESS = f"{socket.gethostname()}:{os.getpid()}:{_started(os.getpid()) or f't{time.time_ns()}'}"
 
 
 class HistoryError(Exception):
@@ -92,7 +106,10 @@ def _owner_alive(owner: str, now: float, updated: float) -> bool:
         return False
     except OSError:  # it exists but belongs to someone else
         pass
-    return now - updated < STALE_SECONDS or not started
+    current = _started(pid)
+    if current and started and not started.startswith("t"):
+        return current == started  # the same pid, but is it the same process?
+    return now - updated < STALE_SECONDS
 
 
 class Store:
@@ -103,32 +120,48 @@ class Store:
         self._lock = threading.RLock()
         try:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fresh = not path.exists()
+            os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))  # private from the first byte
+            with contextlib.suppress(OSError):  # an older file: questions and attached files are private
+                os.chmod(path, 0o600)
             self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                        check_same_thread=False)
-            if fresh:
-                os.chmod(path, 0o600)  # questions and attached files are private
             self._db.row_factory = sqlite3.Row
             self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._db.execute("PRAGMA journal_mode = WAL")
+            self._wal()
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.execute("PRAGMA foreign_keys = ON")
             self._migrate()
+            self.checkpoints = Checkpointer(self)
         except sqlite3.DatabaseError as exc:
             raise HistoryError(f"the history database {path} cannot be used ({exc})") from exc
         except OSError as exc:
             raise HistoryError(f"the history folder {path.parent} cannot be used ({exc.strerror or exc})") from exc
 
+    def _wal(self) -> None:
+        """Switch to WAL; another window switching at the same moment can hold the lock the
+        switch needs (the busy timeout does not cover it), so try again for a while."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
     def _migrate(self) -> None:
-        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
-        if version > SCHEMA_VERSION:
-            raise HistoryError(f"the history database {self.path} was written by a newer buddy-tui "
-                               f"(schema {version}, this one knows {SCHEMA_VERSION})")
-        for number in range(version, SCHEMA_VERSION):
-            with self._transaction():
+        """Bring the schema up to date. The version is read again inside the write transaction:
+        two windows opening a new database at once must not both create the tables."""
+        with self._transaction() as db:
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+            if version > SCHEMA_VERSION:
+                raise HistoryError(f"the history database {self.path} was written by a newer buddy-tui "
+                                   f"(schema {version}, this one knows {SCHEMA_VERSION})")
+            for number in range(version, SCHEMA_VERSION):
                 for statement in _statements(MIGRATIONS[number]):
-                    self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version = {number + 1}")
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number + 1}")
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -148,8 +181,10 @@ class Store:
             return self._db.execute(sql, args).fetchall()
 
     def close(self) -> None:
-        """Close the connection (the WAL is folded back into the database when the last one closes)."""
-        self._db.close()
+        """Write what is pending, then close (the WAL is folded back when the last connection closes)."""
+        self.checkpoints.stop()
+        with self._lock:
+            self._db.close()
 
     def integrity(self) -> str:
         """``ok`` when SQLite finds nothing wrong with the file."""
@@ -252,14 +287,12 @@ class Store:
                 db.execute("UPDATE conversations SET updated = ? WHERE id = (SELECT conversation FROM turns "
                            "WHERE id = ?)", (record.updated, record.id))
 
-    def save_reply(self, record: TurnRecord) -> None:
-        """A checkpoint of a streaming reply's text alone (the cheap write made while text arrives)."""
-        if record.id is None:
-            raise ValueError("save_reply needs a turn stored with begin_turn")
-        record.updated = time.time()
+    def save_reply(self, turn_id: int, reply: str) -> None:
+        """A checkpoint of a streaming reply's text alone (the cheap write made while text arrives);
+        a no-op once the turn has ended, so a late checkpoint never overwrites the final text."""
         with self._transaction() as db:
-            db.execute("UPDATE turns SET reply = ?, updated = ? WHERE id = ?",
-                       (scrub(record.reply), record.updated, record.id))
+            db.execute("UPDATE turns SET reply = ?, updated = ? WHERE id = ? AND state = 'streaming'",
+                       (scrub(reply), time.time(), turn_id))
 
     def interrupted(self, project: str) -> list[ConversationSummary]:
         """Conversations of ``project`` with a reply whose writer died mid-stream, newest first;
@@ -275,6 +308,72 @@ class Store:
                            [(row["id"],) for row in dead])
         ids = {row["conversation"] for row in dead}
         return [c for c in self.conversations(project) if c.id in ids]
+
+
+class Checkpointer:
+    """Writes streaming-reply checkpoints on its own thread, so a busy database (another window
+    writing) never freezes the UI; for each turn only the newest text is written."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._pending: dict[int, str] = {}
+        self._changed = threading.Condition()
+        self._busy = False
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        #: Checkpoints that failed in a row, and why the last one did (the session reports it).
+        self.failures = 0
+        self.error = ""
+
+    def submit(self, turn_id: int, reply: str) -> None:
+        """Write ``reply`` as the turn's text soon; replaces a checkpoint not yet written."""
+        with self._changed:
+            if self._stopping:
+                return
+            self._pending[turn_id] = reply
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="buddy-tui-checkpoints", daemon=True)
+                self._thread.start()
+            self._changed.notify_all()
+
+    def discard(self, turn_id: int) -> None:
+        """Drop a pending checkpoint (the turn's final write supersedes it)."""
+        with self._changed:
+            self._pending.pop(turn_id, None)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every pending checkpoint is written; False if that took too long."""
+        with self._changed:
+            return self._changed.wait_for(lambda: not self._pending and not self._busy, timeout)
+
+    def stop(self) -> None:
+        """Write what is pending, then end the thread."""
+        self.flush()
+        with self._changed:
+            self._stopping = True
+            self._changed.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._pending or self._stopping)
+                if not self._pending:
+                    return
+                turn_id = next(iter(self._pending))
+                reply = self._pending.pop(turn_id)
+                self._busy = True
+            try:
+                self._store.save_reply(turn_id, reply)
+                self.failures, self.error = 0, ""
+            except (sqlite3.Error, OSError) as exc:
+                self.failures += 1
+                self.error = str(exc)
+            finally:
+                with self._changed:
+                    self._busy = False
+                    self._changed.notify_all()
 
 
 def _statements(script: str) -> list[str]:

@@ -100,6 +100,7 @@ class Session:
     title: str = ""
     #: Messages about the history for the chat to show once (e.g. the database became unwritable).
     problems: list[str] = field(default_factory=list)
+    write_failures: int = 0
     #: The project's .gitignore rules, parsed once and shared by the tree, the index and the tools.
     rules: IgnoreRules = field(init=False)
 
@@ -214,22 +215,45 @@ class Session:
                 if self.conversation_id is None:
                     self.conversation_id = self.store.create_conversation(
                         self.project_key, self.title, plan.persona.name, plan.model)
-                self.store.begin_turn(self.conversation_id, record)
+                try:
+                    self.store.begin_turn(self.conversation_id, record)
+                except sqlite3.IntegrityError:  # deleted in another window: keep it, as a new one
+                    self._store_again(self.store)
             except (sqlite3.Error, HistoryError, OSError) as exc:
                 self._history_failed(exc)
         return TurnLog(record)
 
+    def _store_again(self, store: Store) -> None:
+        """Save this conversation afresh (every turn so far), after its row disappeared."""
+        self.conversation_id = store.create_conversation(self.project_key, self.title, self.current.name,
+                                                         self.settings.model)
+        for turn in self.turns:
+            state = turn.state
+            store.begin_turn(self.conversation_id, turn)
+            turn.state = state
+            if state != "streaming":
+                store.save_turn(turn)
+        self.problems.append("This conversation had been deleted from the history (in another window); "
+                             "it is saved again as a new conversation.")
+
     def save(self, log: TurnLog) -> None:
         """Write the turn as it stands (a checkpoint of a streaming reply, or its end)."""
         record = log.snapshot()
-        if self.store is not None and record.id is not None:
-            try:
-                if log.text_only and record.state == "streaming":
-                    self.store.save_reply(record)
-                else:
-                    self.store.save_turn(record)
-            except (sqlite3.Error, HistoryError, OSError) as exc:
-                self._history_failed(exc)
+        if self.store is None or record.id is None:
+            return
+        checkpoints = self.store.checkpoints
+        if log.text_only and record.state == "streaming":
+            checkpoints.submit(record.id, record.reply)  # written off this thread
+            if checkpoints.failures == 3:  # say so once; it keeps trying
+                self.problems.append(f"The streaming reply could not be saved ({checkpoints.error}); "
+                                     "buddy-tui keeps trying.")
+            return
+        checkpoints.discard(record.id)
+        try:
+            self.store.save_turn(record)
+            self.write_failures = 0
+        except (sqlite3.Error, HistoryError, OSError) as exc:
+            self._history_failed(exc)
 
     def end_turn(self, log: TurnLog) -> None:
         """The turn is over, however it ended: keep its context for the next turn, and store it."""
@@ -259,6 +283,12 @@ class Session:
         self.notes.clear()
 
     def _history_failed(self, exc: BaseException) -> None:
+        """A write failed: say so; after three failures in a row, stop trying for this window."""
+        self.write_failures += 1
+        if self.write_failures < 3:
+            self.problems.append(f"The history could not be written ({exc}); buddy-tui tries again with the "
+                                 "next change.")
+            return
         self.store = None
         self.problems.append(f"History is off from now on: it could not be written ({exc}). "
                              "This conversation goes on, but is no longer saved.")

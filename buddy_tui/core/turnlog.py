@@ -12,7 +12,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from buddy_tui.core.chat import ChatEvent, RoundDone, TextDelta, ToolFinished, ToolStarted, TurnFailed, TurnFinished
+from buddy_tui.core.chat import (
+    ChatEvent,
+    Counted,
+    RoundDone,
+    TextDelta,
+    ToolFinished,
+    ToolStarted,
+    TurnFailed,
+    TurnFinished,
+    Usage,
+)
 from buddy_tui.core.errors import Failure
 from buddy_tui.core.records import ToolNote, TurnRecord
 
@@ -64,16 +74,20 @@ class TurnLog:
             self.rounds = event.messages
             record.recorded = self._closed(CRASH_NOTE)
             return self._saved()
+        if isinstance(event, Counted):
+            record.usage = event.usage  # provisional until the turn ends; saved with the next write
+            return False
         if isinstance(event, TurnFinished):
             self._sync()
             record.state = "complete"
-            record.usage = record.usage + event.usage
+            record.usage = event.usage
             reply = list(event.messages) or [{"role": "assistant", "content": [{"type": "text", "text": event.text}]}]
             record.recorded = [self.question, *reply]
             return self._saved()
         if isinstance(event, TurnFailed):
             self.fail(event.failure)
-            record.usage = record.usage + event.usage
+            if event.usage != Usage():
+                record.usage = event.usage
             return self._saved()
         return False  # e.g. a retry notice: nothing to keep
 
@@ -117,6 +131,15 @@ class TurnLog:
     def _saved(self) -> bool:
         self._saved_at = self._clock()
         return True
+
+    def pending(self) -> bool:
+        """True when text arrived since the last write and is due (for a timer while the stream
+        pauses: what came before a pause must not wait for the next fragment to be saved)."""
+        if not self._dirty or self._clock() - self._saved_at < self._interval:
+            return False
+        self.text_only = True
+        self._sync()
+        return self._saved()
 
     def snapshot(self) -> TurnRecord:
         """The record with the reply text brought up to date (for a final write)."""

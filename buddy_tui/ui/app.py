@@ -6,7 +6,10 @@ selection in the tree to the preview and the prompt, and holds the global key bi
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -89,6 +92,14 @@ class BuddyApp(App[None]):
 
     def on_mount(self) -> None:
         self.title = f"buddy-tui {__version__}"
+        # A closed terminal (SIGHUP) or a polite kill (SIGTERM) quits properly: the reply that is
+        # streaming is saved as stopped, not left for the next start to find as a crash.
+        loop = asyncio.get_running_loop()
+        for name in ("SIGTERM", "SIGHUP"):  # SIGHUP does not exist on Windows
+            number = getattr(signal, name, None)
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                if number is not None:
+                    loop.add_signal_handler(number, self.exit)
         self.action_focus_prompt()
         # Index after the first paint: walking 100,000 files must not compete with drawing the screen.
         self.set_timer(0.5, self._build_index)
@@ -165,7 +176,7 @@ class BuddyApp(App[None]):
             if conversation_id is not None:
                 self.call_later(self.chat.open_conversation, conversation_id)
             elif current is not None and current in screen.deleted:
-                self.call_later(self.chat.clear)
+                self.call_later(self.chat.clear, True)
 
         self.push_screen(screen, chosen)
 

@@ -37,15 +37,23 @@ def stored() -> Store:
 async def test_the_question_is_stored_before_the_request_leaves_and_the_reply_is_checkpointed(
         project: Path, online: FakeAnthropic) -> None:
     online.queue(Reply(split_text("0123456789" * 12, 4), delay=0.04))
+    seen_by_the_server: list[list[str]] = []
+
+    def on_arrival(body: dict[str, object]) -> None:  # the request is here: what is stored already?
+        reader = stored()
+        seen_by_the_server.append([t.typed for c in reader.conversations(str(project))
+                                   for t in reader.load(c.id).turns])  # type: ignore[union-attr]
+        reader.close()
+
+    online.on_message = on_arrival
     app = make_app(project)
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for(pilot, lambda: app.chat.client is not None)
         await submit(pilot, app, "how should orders be paginated?")
         await wait_for(pilot, lambda: online.message_requests(), what="the request")
+        assert seen_by_the_server == [["how should orders be paginated?"]]
         db = stored()
         (summary,) = db.conversations(str(project))
-        loaded = db.load(summary.id)
-        assert loaded is not None and loaded.turns[0].typed == "how should orders be paginated?"
         assert summary.title == "how should orders be paginated?"
 
         def checkpointed() -> int:
@@ -244,4 +252,4 @@ async def test_history_off_still_chats_and_says_so(project: Path, online: FakeAn
         await submit(pilot, app, "hello")
         await wait_for(pilot, lambda: settled(app) and app.query_one(AssistantMessage).text == "Still here.")
         await submit(pilot, app, "/export")
-        await wait_for(pilot, lambda: any("Exported 1 turns" in text_of(n) for n in app.query(Note)))
+        await wait_for(pilot, lambda: any("Exported 1 turn to" in text_of(n) for n in app.query(Note)))

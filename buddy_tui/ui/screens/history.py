@@ -3,7 +3,9 @@ open, rename or delete one. Dismissed with the id of the conversation to open, o
 
 from __future__ import annotations
 
+import sqlite3
 import time
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
@@ -12,10 +14,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
+from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 
 from buddy_tui.core.context import printable
-from buddy_tui.core.history import Store
+from buddy_tui.core.history import HistoryError, Store
 from buddy_tui.core.records import ConversationSummary
 from buddy_tui.ui.screens.confirm import confirm
 
@@ -70,6 +73,7 @@ class HistoryScreen(ModalScreen[int | None]):
         self.everywhere = False
         self.rows: list[ConversationSummary] = []
         self.deleted: set[int] = set()
+        self._pending: Timer | None = None
         self.renamed: dict[int, str] = {}
 
     def compose(self) -> ComposeResult:
@@ -86,7 +90,12 @@ class HistoryScreen(ModalScreen[int | None]):
     def _load(self) -> None:
         """Query the history again (scope or search changed, or a row was renamed or deleted)."""
         search = self.query_one("#history-search", Input).value
-        self.rows = self.store.conversations(None if self.everywhere else self.project, search)
+        try:
+            self.rows = self.store.conversations(None if self.everywhere else self.project, search)
+        except (sqlite3.Error, HistoryError) as exc:  # e.g. locked by another window for too long
+            self.rows = []
+            self.query_one("#history-title", Static).update(printable(f"History cannot be read: {exc}"))
+            return
         table = self.query_one(DataTable)
         table.clear(columns=True)
         columns = ["", "When", "Title", "Expert", "Model", "Turns"] + (["Project"] if self.everywhere else [])
@@ -111,7 +120,10 @@ class HistoryScreen(ModalScreen[int | None]):
 
     @on(Input.Changed, "#history-search")
     def _search(self) -> None:
-        self._load()
+        """Search a moment after the last key, not on every key (it reads every reply)."""
+        if self._pending is not None:
+            self._pending.stop()
+        self._pending = self.set_timer(0.15, self._load)
 
     @on(Input.Submitted, "#history-search")
     def _open_from_search(self) -> None:
@@ -131,6 +143,15 @@ class HistoryScreen(ModalScreen[int | None]):
             event.stop()
             self.action_delete()
 
+    def _write(self, change: Callable[..., None], *args: object) -> bool:
+        """Make a change to the history; say so (and return False) when it cannot be written."""
+        try:
+            change(*args)
+        except (sqlite3.Error, HistoryError) as exc:
+            self.notify(printable(f"The history could not be changed: {exc}"), severity="error", markup=False)
+            return False
+        return True
+
     def action_toggle_scope(self) -> None:
         """Show every project's conversations, or this project's only."""
         self.everywhere = not self.everywhere
@@ -143,8 +164,7 @@ class HistoryScreen(ModalScreen[int | None]):
             return
 
         def renamed(title: str | None) -> None:
-            if title:
-                self.store.rename(row.id, title)
+            if title and self._write(self.store.rename, row.id, title):
                 self.renamed[row.id] = title
                 self._load()
 
@@ -157,8 +177,7 @@ class HistoryScreen(ModalScreen[int | None]):
             return
 
         def decided(answer: str | None) -> None:
-            if answer == "yes":
-                self.store.delete(row.id)
+            if answer == "yes" and self._write(self.store.delete, row.id):
                 self.deleted.add(row.id)
                 self._load()
 

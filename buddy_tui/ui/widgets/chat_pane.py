@@ -156,12 +156,22 @@ class ChatPane(Vertical):
             await self.note(f"{len(problems)} persona or command file(s) could not be read: /problems shows "
                             "which, and why.", "warning")
         self.transcript.anchor()
+        self.set_interval(0.5, self._flush_checkpoint)
         await history_view.startup(self, self.resume_latest)
         self._connect()
 
     async def on_unmount(self) -> None:
+        if (turn := self.turn) is not None:  # quitting mid-reply is a stop, not a crash: save it so
+            self.turn = None
+            turn.log.stop()
+            self.session.end_turn(turn.log)
         if self.client is not None:
             await self.client.close()
+
+    def _flush_checkpoint(self) -> None:
+        """While a reply streams: save text that arrived before a pause in the stream."""
+        if self.turn is not None and self.turn.log.pending():
+            self.session.save(self.turn.log)
 
     @work(thread=True, group="connect")
     def _connect(self) -> None:
@@ -472,13 +482,15 @@ class ChatPane(Vertical):
             self._restore(turn)
         return True
 
-    async def clear(self) -> None:
+    async def clear(self, deleted: bool = False) -> None:
         """Start a new conversation: stop any reply, forget the turns, empty the transcript."""
         await self.stop(restore=False)
         self.unsent = None
         self.runner.reset()
+        kept = self.session.store is not None and self.session.turns and not deleted
         self.session.new_conversation()
         self.show_usage()
+        self.app.refresh_bindings()
         await self.transcript.remove_children()
-        await self.note("New conversation. The persona has forgotten everything said so far "
-                        "(the last one stays in /resume).")
+        await self.note("New conversation. The persona has forgotten everything said so far"
+                        + (" (the last one stays in /resume)." if kept else "."))

@@ -6,6 +6,7 @@ after a crash), retry a question, export, copy, and count tokens. Methods of :cl
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,8 +15,10 @@ from textual.widgets import Static
 
 from buddy_tui.core.chat import Usage
 from buddy_tui.core.clipboard import code_blocks, save_fallback, system_copy
+from buddy_tui.core.commands import split_arguments
 from buddy_tui.core.crash import scrub
 from buddy_tui.core.export import default_export_name, export_markdown, write_export
+from buddy_tui.core.history import HistoryError
 from buddy_tui.core.records import ConversationSummary, StoredConversation
 from buddy_tui.core.session import TurnPlan
 from buddy_tui.ui.safe import markdown_literal
@@ -41,7 +44,7 @@ def compact(usage: Usage) -> str:
 def show_usage(pane: ChatPane) -> None:
     """The token line under the header: the last turn's and the conversation's."""
     turns = pane.session.turns
-    last = next((t.usage for t in reversed(turns) if t.usage != Usage()), None)
+    last = turns[-1].usage if turns else None
     total = pane.session.conversation.usage
     text = "" if last is None else f"tokens · last turn {compact(last)}  │  conversation {compact(total)}  (/cost)"
     line = pane.query_one("#usage", Static)
@@ -65,15 +68,17 @@ async def startup(pane: ChatPane, resume_latest: bool) -> None:
         return
     try:
         crashed = await asyncio.to_thread(store.interrupted, pane.session.project_key)
-    except Exception as exc:
-        await pane.note(f"Could not check the history for interrupted replies ({exc}).", "warning")
-        crashed = []
+        latest = store.latest(pane.session.project_key) if resume_latest and not crashed else None
+    except (sqlite3.Error, HistoryError) as exc:  # a broken database must not stop the app
+        await pane.note(f"Could not read the history ({exc}).", "warning")
+        return
     if crashed:
         await open_conversation(pane, crashed[0].id)
+        others = (f" {len(crashed) - 1} other conversation(s) were cut the same way; /resume lists them."
+                  if len(crashed) > 1 else "")
         await pane.note("buddy-tui stopped while a reply was streaming; this conversation is back with the "
-                        "part that arrived. Ctrl+R or /retry sends the question again.", "warning")
+                        f"part that arrived. Ctrl+R or /retry sends the question again.{others}", "warning")
     elif resume_latest:
-        latest = store.latest(pane.session.project_key)
         if latest is None:
             await pane.note("--continue: there is no earlier conversation in this project yet.")
         else:
@@ -82,12 +87,16 @@ async def startup(pane: ChatPane, resume_latest: bool) -> None:
 
 async def open_conversation(pane: ChatPane, conversation_id: int) -> bool:
     """Replace the chat with a stored conversation, ready to go on."""
+    await pane.stop(restore=False)  # first: a reply streaming into this very conversation is saved as stopped
     store = pane.session.store
-    stored = store.load(conversation_id) if store is not None else None
+    try:
+        stored = store.load(conversation_id) if store is not None else None
+    except (sqlite3.Error, HistoryError, ValueError) as exc:  # a locked database, a damaged row
+        await pane.note(f"Could not open that conversation: {exc}", "error")
+        return False
     if stored is None:
         await pane.note("That conversation is no longer in the history.", "warning")
         return False
-    await pane.stop(restore=False)
     pane.runner.reset()
     pane.session.resume(stored)
     pane.unsent = None
@@ -95,6 +104,7 @@ async def open_conversation(pane: ChatPane, conversation_id: int) -> bool:
     await show_conversation(pane, stored)
     pane.refresh_header()
     show_usage(pane)
+    pane.app.refresh_bindings()
     return True
 
 
@@ -161,7 +171,7 @@ def current(pane: ChatPane) -> StoredConversation:
 def export_target(arguments: str, summary: ConversationSummary, root: Path) -> Path:
     """Where ``/export [PATH]`` writes: PATH (relative to the project, ``~`` expanded), or a dated
     file named after the conversation in the project folder."""
-    typed = arguments.strip()
+    typed = " ".join(split_arguments(arguments))  # "a b.md" in quotes is one name
     target = Path(typed).expanduser() if typed else Path(default_export_name(summary))
     return target if target.is_absolute() else root / target
 
@@ -189,7 +199,8 @@ async def export(pane: ChatPane, arguments: str) -> None:
         except OSError as exc:
             await pane.note(f"Could not export to {path}: {exc.strerror or exc}", "error")
             return
-        await pane.note(f"Exported {len(conversation.turns)} turns to {written}.")
+        count = len(conversation.turns)
+        await pane.note(f"Exported {count} turn{'' if count == 1 else 's'} to {written}.")
 
     await write(False)
 
@@ -230,7 +241,8 @@ async def copy_text(pane: ChatPane, text: str, what: str) -> None:
     try:
         saved = await asyncio.to_thread(save_fallback, text)
     except OSError as exc:
-        pane.app.notify(f"Copied {what} through the terminal; could not save a copy ({exc}).", severity="warning")
+        pane.app.notify(f"Copied {what} through the terminal; could not save a copy ({exc}).", severity="warning",
+                        markup=False)
         return
     pane.app.notify(f"Copied {what} through the terminal (OSC 52). If your terminal ignores that, it is also "
                     f"in {saved}.", timeout=8, markup=False)
