@@ -1,7 +1,8 @@
-"""Command line: ``buddy-tui [PATH] [--persona NAME|FILE] [--model MODEL]``.
+"""Command line: ``buddy-tui [PATH] [--persona NAME|FILE] [--model MODEL]``, and ``buddy-tui ask ...``.
 
 Arguments are checked before Textual is imported, so a mistake is reported in one plain line
-and the terminal is never switched into application mode for nothing.
+and the terminal is never switched into application mode for nothing. ``ask`` as the first
+argument hands over to :mod:`buddy_tui.headless`, which never imports Textual at all.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="A terminal assistant for backend developers: browse a project beside a "
         "Claude-powered backend persona.",
         epilog="Set ANTHROPIC_API_KEY for Claude, or ANTHROPIC_BASE_URL for an Anthropic-compatible "
-        "local server (Ollama, llama.cpp). Type / in the app for commands.",
+        "local server (Ollama, llama.cpp). Type / in the app for commands. For scripts and pipes, "
+        "'buddy-tui ask QUESTION...' answers on standard output without the app (see buddy-tui ask --help; "
+        "open a folder named ask as ./ask).",
     )
     parser.add_argument("path", nargs="?", default=".", help="project folder to open (default: .)")
     parser.add_argument("--persona", metavar="NAME|FILE",
@@ -44,7 +47,12 @@ def _fail(message: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``buddy-tui`` command; returns the process exit code."""
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["ask"]:
+        from buddy_tui import headless
+
+        return headless.main(arguments[1:])
+    args = build_parser().parse_args(arguments)
     if args.list_personas:
         try:
             personas = bundled_personas()
