@@ -24,7 +24,7 @@ from buddy_tui.ui.app import BuddyApp  # noqa: E402
 from buddy_tui.ui.screens.approval import ApprovalScreen  # noqa: E402
 from buddy_tui.ui.screens.history import HistoryScreen  # noqa: E402
 from tests.fake_api import FakeAnthropic, HttpError, Reply, review_demo  # noqa: E402
-from tests.helpers import make_app, make_project, settled, wait_for  # noqa: E402
+from tests.helpers import connected, make_app, make_project, settled, wait_for  # noqa: E402
 
 SIZE = (160, 48)
 ANSWER = """## What could go wrong under load
@@ -66,7 +66,7 @@ async def main_screen(project: Path, fake: FakeAnthropic) -> None:
     fake.queue(Reply.of(ANSWER, size=10, input_tokens=2_310, cache_read_input_tokens=2_048))
     app = make_app(project)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.chat.client is not None)
+        await connected(pilot, app)
         await open_models(app, pilot)
         app.chat.prompt.input.value = "what could go wrong with these models under load?"
         await pilot.press("enter")
@@ -80,7 +80,7 @@ async def main_screen(project: Path, fake: FakeAnthropic) -> None:
 async def command_menu(project: Path) -> None:
     app = make_app(project)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.chat.client is not None)
+        await connected(pilot, app)
         await open_models(app, pilot)
         app.chat.prompt.input.focus()
         await pilot.press("/")
@@ -97,7 +97,7 @@ async def experts(fake: FakeAnthropic) -> None:
         shutil.copytree(HERE.parent / "tests" / "fixtures" / "claude_project", project)
         app = make_app(project)
         async with app.run_test(size=SIZE) as pilot:
-            await wait_for(pilot, lambda: app.chat.client is not None)
+            await connected(pilot, app)
             app.chat.prompt.input.focus()
             await pilot.press(*"is the login handler open to SQL injection or XSS?")
             await wait_for(pilot, lambda: "takes over" in str(app.query_one("#activation").render()))
@@ -114,7 +114,7 @@ async def approval(fake: FakeAnthropic) -> None:
         fake.queue(*review_demo())
         app = make_app(project)
         async with app.run_test(size=SIZE) as pilot:
-            await wait_for(pilot, lambda: app.chat.client is not None)
+            await connected(pilot, app)
             app.chat.prompt.input.value = "/buddy:review app"
             await pilot.press("enter")
             await wait_for(pilot, lambda: isinstance(app.screen, ApprovalScreen) and app.screen.query("#deny"))
@@ -137,7 +137,7 @@ async def history_and_retry(fake: FakeAnthropic) -> None:
                      "design an idempotent POST /payments"]
         app = make_app(project)
         async with app.run_test(size=SIZE) as pilot:
-            await wait_for(pilot, lambda: app.chat.client is not None)
+            await connected(pilot, app)
             for number, question in enumerate(questions, 1):
                 fake.queue(Reply.of(f"Answer {number}: keep it small and measurable.", input_tokens=900 * number))
                 app.chat.prompt.input.value = question
@@ -157,7 +157,7 @@ async def history_and_retry(fake: FakeAnthropic) -> None:
                        Reply.of("Use an idempotency key per request, stored with the result."))
         app = make_app(project, max_retries=2)
         async with app.run_test(size=SIZE) as pilot:
-            await wait_for(pilot, lambda: app.chat.client is not None)
+            await connected(pilot, app)
             app.chat.prompt.input.value = "how do I make retries of POST /payments safe?"
             await pilot.press("enter")
             await wait_for(pilot, lambda: "retrying" in str(app.query(".status").last().render()))

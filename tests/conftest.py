@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from buddy_tui.core import metacache
 from tests.fake_api import FakeAnthropic
 
 
@@ -38,6 +39,7 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pyte
         monkeypatch.delenv(name, raising=False)
     # A fresh data folder too: every test starts with an empty history database.
     monkeypatch.setenv("BUDDY_TUI_DATA_DIR", str(tmp_path_factory.mktemp("buddy-data")))
+    metacache.forget()  # parsed front matter is remembered per data folder
 
 
 CLAUDE_FIXTURE = Path(__file__).parent / "fixtures" / "claude_project"

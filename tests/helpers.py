@@ -80,6 +80,12 @@ async def submit(pilot: object, app: object, text: str) -> None:
     await pilot.press("enter")  # type: ignore[attr-defined]
 
 
+async def connected(pilot: Pilot[None], app: BuddyApp) -> None:
+    """Build the client now (the app does it when the user starts typing) and wait for it."""
+    app.chat.connect_now()
+    await wait_for(pilot, lambda: app.chat.client is not None, what="the client")
+
+
 def settled(app: BuddyApp) -> bool:
     """No reply streaming, and every reply's final state (usage, error, interruption) on screen."""
     from buddy_tui.ui.widgets.transcript import AssistantMessage

@@ -13,12 +13,14 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from buddy_tui.core.personas import Persona
 from buddy_tui.core.project import ProjectFacts
 from buddy_tui.core.triggers import Triggers
+
+if TYPE_CHECKING:
+    import pathspec
 
 HIGH, MEDIUM = 0.90, 0.70
 HIGH_CAP, MEDIUM_CAP = 0.99, 0.89
@@ -104,6 +106,8 @@ def _hits(terms: Iterable[str], tokens: set[str], text: str) -> tuple[str, ...]:
 @lru_cache(maxsize=1024)
 def _glob(pattern: str) -> pathspec.GitIgnoreSpec:
     """Patterns mean what they mean in .gitignore: '*.py' anywhere, '**/api/**' at any depth."""
+    import pathspec  # loaded on first use: not needed for the first paint
+
     return pathspec.GitIgnoreSpec.from_lines([pattern])
 
 

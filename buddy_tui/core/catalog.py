@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from platformdirs import user_config_path
 
+from buddy_tui.core import metacache
 from buddy_tui.core.commands import APP_COMMANDS, Command, CommandRegistry, load_command
 from buddy_tui.core.frontmatter import DefinitionError
 from buddy_tui.core.personas import Persona, load_persona
@@ -130,4 +131,5 @@ def load_catalog(root: Path) -> Catalog:
                                 "persona", catalog)
     commands = _collect(root, command_sources(root), load_command, "command", catalog)
     catalog.commands = CommandRegistry.with_app_commands(list(commands.values()))
+    metacache.save()  # the next start reads these definitions without loading YAML
     return catalog

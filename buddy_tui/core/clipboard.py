@@ -9,6 +9,7 @@ folder (:func:`save_fallback`) that works with no clipboard at all.
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import shutil
 import subprocess
@@ -17,11 +18,13 @@ from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-
-from markdown_it import MarkdownIt
+from typing import TYPE_CHECKING
 
 from buddy_tui.core.export import write_export
 from buddy_tui.core.paths import data_dir
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 #: How long a clipboard command may take before we give up on it.
 COPY_SECONDS = 3.0
@@ -33,7 +36,12 @@ Which = Callable[[str], str | None]
 #: ``run(argv, data, env)``: run a command with ``data`` on stdin; True when it succeeded.
 Run = Callable[[list[str], bytes, Mapping[str, str] | None], bool]
 
-_PARSER = MarkdownIt("commonmark")
+@functools.cache
+def _parser() -> MarkdownIt:
+    """A CommonMark parser, built on first use (markdown-it is not needed to start the app)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark")
 
 
 @dataclass(frozen=True)
@@ -49,7 +57,7 @@ def code_blocks(markdown: str) -> list[CodeBlock]:
     """Every fenced (``` or ~~~, any length) and indented code block, in order, including those
     inside lists and quotes; an unclosed fence runs to the end of the text, as renderers show it."""
     blocks: list[CodeBlock] = []
-    for token in _PARSER.parse(markdown):
+    for token in _parser().parse(markdown):
         if token.type == "fence":
             words = token.info.split()
             blocks.append(CodeBlock(words[0] if words else "", token.content.rstrip("\n")))

@@ -9,12 +9,13 @@ without a key, since such servers do not check one.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from buddy_tui.core.errors import CREDENTIALS_HINT
-from buddy_tui.core.retries import RetryWatch
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
@@ -90,10 +91,47 @@ def _client(kwargs: dict[str, object]) -> AsyncAnthropic:
     """
     from anthropic import AsyncAnthropic
 
+    from buddy_tui.core.retries import RetryWatch
+
     watch = RetryWatch()
     client = AsyncAnthropic(middleware=[watch], **kwargs)  # type: ignore[arg-type]
     watch.max_retries = client.max_retries
     return client
+
+
+#: Variables through which the SDK can find credentials (besides its config folder on disk).
+_CREDENTIAL_VARIABLES = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_PROFILE", "ANTHROPIC_CONFIG_DIR",
+                         "ANTHROPIC_IDENTITY_TOKEN", "ANTHROPIC_IDENTITY_TOKEN_FILE", "ANTHROPIC_FEDERATION_RULE_ID")
+
+
+def sdk_config_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where the SDK looks for profiles: ``ANTHROPIC_CONFIG_DIR``, else its platform default."""
+    env = os.environ if env is None else env
+    if env.get("ANTHROPIC_CONFIG_DIR"):
+        return Path(env["ANTHROPIC_CONFIG_DIR"])
+    if sys.platform == "win32":
+        appdata = env.get("APPDATA")
+        return (Path(appdata) if appdata else Path.home() / "AppData" / "Roaming") / "Anthropic"
+    return Path.home() / ".config" / "anthropic"
+
+
+def endpoint(env: Mapping[str, str] | None = None) -> str:
+    """Where requests will go, as the SDK will see it (without loading the SDK)."""
+    env = os.environ if env is None else env
+    return (env.get("ANTHROPIC_BASE_URL") or ANTHROPIC_API).rstrip("/")
+
+
+def precheck(env: Mapping[str, str] | None = None) -> Connection | None:
+    """Without loading the SDK (it takes most of a second and ~70 MB): a Connection that says
+    no credentials are set, when none of the places the SDK looks has any; else None, and the SDK
+    decides when the client is built (:func:`connect`)."""
+    env = os.environ if env is None else env
+    base_url = endpoint(env)
+    if any(env.get(name) for name in _CREDENTIAL_VARIABLES) or not base_url.startswith(ANTHROPIC_API):
+        return None
+    if sdk_config_dir(env).exists():  # profiles on disk: only the SDK can read them
+        return None
+    return Connection(False, base_url, "none", f"No API key is set. {CREDENTIALS_HINT}")
 
 
 def connect(settings: Settings) -> tuple[AsyncAnthropic | None, Connection]:

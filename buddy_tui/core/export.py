@@ -8,6 +8,7 @@ goes out: the documents sent to the model and the values of the credential varia
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import re
 import tempfile
@@ -15,12 +16,14 @@ import time
 import unicodedata
 from contextlib import suppress
 from pathlib import Path
-
-from markdown_it import MarkdownIt
+from typing import TYPE_CHECKING
 
 from buddy_tui.core.chat import Usage
 from buddy_tui.core.crash import scrub
 from buddy_tui.core.records import ConversationSummary, StoredConversation, ToolNote, TurnRecord
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 #: The longest slug :func:`default_export_name` puts in a file name.
 SLUG_CHARS = 40
@@ -29,7 +32,12 @@ TARGET_CHARS = 80
 #: Characters that could start Markdown formatting inside a line of plain text.
 _INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>#~&|])")
 _BACKTICK_RUN = re.compile(r"`+")
-_PARSER = MarkdownIt("commonmark")
+@functools.cache
+def _parser() -> MarkdownIt:
+    """A CommonMark parser, built on first use (markdown-it is not needed to start the app)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark")
 
 
 def export_markdown(conversation: StoredConversation, *, project: str | None = None,
@@ -224,7 +232,7 @@ def _fenced(text: str) -> str:
 def _closed(markdown: str) -> str:
     """Reply text with a code fence left open (a reply stopped mid-block) closed, so it cannot
     swallow the rest of the document; any other text is returned unchanged."""
-    tokens = _PARSER.parse(markdown)
+    tokens = _parser().parse(markdown)
     last = tokens[-1] if tokens else None
     if last is None or last.type != "fence" or last.map is None:
         return markdown

@@ -10,8 +10,11 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pathspec
+if TYPE_CHECKING:
+    import pathspec
+
 
 ALWAYS_HIDDEN = frozenset({".git"})
 
@@ -58,6 +61,8 @@ class IgnoreRules:
         spec: pathspec.GitIgnoreSpec | None = None
         try:
             lines = (folder / ".gitignore").read_text(encoding="utf-8", errors="replace").splitlines()
+            import pathspec  # loaded on first use (off the UI thread): not needed for the first paint
+
             spec = pathspec.GitIgnoreSpec.from_lines(lines)
         except OSError:
             spec = None

@@ -12,10 +12,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from buddy_tui.core import metacache
 
 #: Files bigger than this are not personas or commands; refuse them rather than parse megabytes.
 MAX_DEFINITION_BYTES = 512 * 1024
+
+
+
+def _yaml_load(text: str) -> Any:
+    """``yaml.safe_load`` with libyaml's loader when PyYAML has it (several times faster); PyYAML
+    is imported here, on first use, since a start with cached front matter never needs it."""
+    import yaml
+
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def _yaml_error() -> type[Exception]:
+    import yaml
+
+    return yaml.YAMLError
 
 
 class DefinitionError(Exception):
@@ -78,7 +93,10 @@ def parse(text: str, path: Path | str = "<text>") -> Document:
     except StopIteration:
         raise DefinitionError(path, "front matter opened with '---' is never closed", 1) from None
     raw_meta = "\n".join(lines[1:end])
-    meta = _read_meta(raw_meta, path)
+    meta = metacache.get(raw_meta)
+    if meta is None:
+        meta = _read_meta(raw_meta, path)
+        metacache.put(raw_meta, meta)
     body = "\n".join(lines[end + 1 :]).strip()
     return Document(meta=meta, body=body, body_line=end + 2)
 
@@ -98,8 +116,8 @@ _NEEDS_QUOTES = re.compile(r"[{}\[\]*&#!|>%@`]|: ")
 def _yaml_mapping(text: str) -> dict[str, Any] | None:
     """Strict YAML, as a mapping; None when it does not parse."""
     try:
-        value = yaml.safe_load(text) if text.strip() else {}
-    except yaml.YAMLError:
+        value = _yaml_load(text) if text.strip() else {}
+    except _yaml_error():
         return None
     if value is None:
         return {}
@@ -152,8 +170,8 @@ def _field_value(key: str, parts: list[str]) -> Any:
     block string), else as the plain text it is."""
     text = "\n".join(parts).strip()
     try:
-        parsed = yaml.safe_load(f"{key}: {parts[0]}\n" + "\n".join(parts[1:]))
-    except yaml.YAMLError:
+        parsed = _yaml_load(f"{key}: {parts[0]}\n" + "\n".join(parts[1:]))
+    except _yaml_error():
         return text
     if isinstance(parsed, dict) and list(parsed) == [key] and not isinstance(parsed[key], dict):
         value = parsed[key]

@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from itertools import compress, filterfalse, islice, repeat
 from operator import add
 from pathlib import Path
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from buddy_tui.core.files import ALWAYS_HIDDEN, IgnoreRules
+
+if TYPE_CHECKING:
+    import pathspec
 
 # -- walking ------------------------------------------------------------------------------------
 

@@ -14,7 +14,6 @@ notice says what the SDK is about to do, not a guess.
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import logging
 import math
 import time
@@ -88,6 +87,8 @@ def retry_after(headers: Mapping[str, str], now: float | None = None) -> float |
         return None
     with contextlib.suppress(TypeError, ValueError):
         return float(value)
+    import email.utils  # only for a retry-after date: rare, and slow to import
+
     parsed = email.utils.parsedate_tz(value)
     if parsed is None:
         return None

@@ -25,7 +25,7 @@ from buddy_tui.core.history import HistoryError, Store
 from buddy_tui.core.personas import Persona, resolve_persona
 from buddy_tui.core.project import MemoryFile, ProjectFacts, load_memory, scan_project
 from buddy_tui.core.records import StoredConversation, TurnRecord, make_title
-from buddy_tui.core.tools import TOOL_NAMES, tool_definitions
+from buddy_tui.core.tool_specs import TOOL_NAMES, tool_definitions
 from buddy_tui.core.turnlog import TurnLog
 
 

@@ -20,7 +20,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import DirectoryTree, Footer, Tree
+from textual.widgets import DirectoryTree, Tree
 from textual.worker import get_current_worker
 
 from buddy_tui import __version__
@@ -31,11 +31,9 @@ from buddy_tui.core.session import Session
 from buddy_tui.ui.help import help_markdown
 from buddy_tui.ui.palette import PersonaCommands
 from buddy_tui.ui.safe import markdown_literal
-from buddy_tui.ui.screens.finder import FinderScreen
-from buddy_tui.ui.screens.history import HistoryScreen
-from buddy_tui.ui.screens.problems import ProblemsScreen
 from buddy_tui.ui.widgets.chat_pane import ChatPane
 from buddy_tui.ui.widgets.file_browser import FileBrowser, FilePreview, ProjectTree
+from buddy_tui.ui.widgets.key_hints import KeyHints
 from buddy_tui.ui.widgets.prompt import PromptBar
 from buddy_tui.ui.widgets.transcript import MarkdownNote, ReferenceLink
 
@@ -49,16 +47,16 @@ class BuddyApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
         Binding("escape", "stop", "Stop", id="app.stop", priority=True),
-        Binding("ctrl+l", "focus_prompt", "Prompt", id="app.focus_prompt"),
-        Binding("ctrl+t", "focus_tree", "Files", id="app.focus_tree"),
-        Binding("ctrl+b", "toggle_files", "Hide files", id="app.toggle_files"),
-        Binding("ctrl+o", "drop_files", "Drop files", id="app.drop_files"),
+        Binding("ctrl+l", "focus_prompt", "Prompt", id="app.focus_prompt", show=False),
+        Binding("ctrl+t", "focus_tree", "Files", id="app.focus_tree", show=False),
+        Binding("ctrl+b", "toggle_files", "Hide files", id="app.toggle_files", show=False),
+        Binding("ctrl+o", "drop_files", "Drop files", id="app.drop_files", show=False),
         Binding("ctrl+r", "retry", "Retry", id="app.retry"),
         Binding("f1", "help", "Help", id="app.help"),
         Binding("f2", "switch_persona", "Other expert", id="app.switch_persona"),
         Binding("f3", "pin_persona", "Pin expert", id="app.pin_persona"),
         Binding("ctrl+f", "find_file", "Find file", id="app.find_file"),
-        Binding("f4", "toggle_ignored", "Show ignored", id="app.toggle_ignored"),
+        Binding("f4", "toggle_ignored", "Show ignored", id="app.toggle_ignored", show=False),
         Binding("pageup", "scroll_chat(-1)", "Scroll chat up", id="app.chat_up", show=False),
         Binding("pagedown", "scroll_chat(1)", "Scroll chat down", id="app.chat_down", show=False),
     ]
@@ -75,7 +73,7 @@ class BuddyApp(App[None]):
         with Horizontal(id="main"):
             yield FileBrowser(self.root, self.session.rules, id="files")
             yield ChatPane(self.session, resume_latest=self.resume_latest, id="chat")
-        yield Footer()
+        yield KeyHints()
 
     def _handle_exception(self, error: Exception) -> None:
         """A bug must not dump a traceback (with local variables) on the user: write a scrubbed
@@ -136,6 +134,8 @@ class BuddyApp(App[None]):
                 preview.show(self.root / path)
                 preview.focus()
 
+        from buddy_tui.ui.screens.finder import FinderScreen  # screens load when first opened
+
         self.push_screen(FinderScreen(self.finder, self.index_stats), chosen)
 
     @property
@@ -144,7 +144,8 @@ class BuddyApp(App[None]):
         return self.query_one(ChatPane)
 
     def _main_screen_active(self) -> bool:
-        return bool(self.screen_stack) and len(self.screen_stack) == 1 and bool(self.screen.query(ChatPane))
+        return (bool(self.screen_stack) and len(self.screen_stack) == 1 and bool(self.screen.query(ChatPane))
+                and bool(self.screen.query(PromptBar)))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Esc belongs to dialogs when one is open; Stop shows only while a reply streams."""
@@ -152,7 +153,7 @@ class BuddyApp(App[None]):
             if not self._main_screen_active():
                 return False
             chat = self.chat
-            return chat.busy or bool(chat.prompt.menu.display)
+            return chat.busy or chat.prompt.menu_open
         if action == "retry":  # only when there is a question to send again
             return self._main_screen_active() and self.chat.unsent is not None and not self.chat.busy
         return True
@@ -167,6 +168,8 @@ class BuddyApp(App[None]):
         if store is None:
             self.notify("History is off for this window, so there is nothing to resume.", severity="warning")
             return
+        from buddy_tui.ui.screens.history import HistoryScreen
+
         screen = HistoryScreen(store, self.session.project_key, self.session.conversation_id)
 
         def chosen(conversation_id: int | None) -> None:
@@ -234,6 +237,8 @@ class BuddyApp(App[None]):
 
     def action_problems(self) -> None:
         """Show the persona and command files that could not be read."""
+        from buddy_tui.ui.screens.problems import ProblemsScreen
+
         self.push_screen(ProblemsScreen(self.session.catalog))
 
     @on(ChatPane.AppCommand)

@@ -12,16 +12,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.screen import ModalScreen
 
 from buddy_tui.core.chat import ToolCall, ToolResult
 from buddy_tui.core.files import IgnoreRules
-from buddy_tui.core.secrets import find_secrets, redact
-from buddy_tui.core.tools import READ_ONLY, ProjectTools, ProposedChange, ToolError, propose_change, run_read_only
-from buddy_tui.ui.screens.approval import Approval, ApprovalScreen
-from buddy_tui.ui.screens.confirm import confirm
+from buddy_tui.core.tool_specs import READ_ONLY
+
+if TYPE_CHECKING:
+    from buddy_tui.core.tools import ProjectTools, ProposedChange
 
 Ask = Callable[[ModalScreen[Any]], Awaitable[Any]]
 #: Questions pop up in the middle of a turn, maybe while the user types: keys wait this long.
@@ -32,11 +32,21 @@ class ToolRunner:
     """Tool state of one conversation: what was allowed for good, what was changed (for undo)."""
 
     def __init__(self, root: Path, rules: IgnoreRules, ask: Ask) -> None:
-        self.tools = ProjectTools(root, rules)
+        self._root, self._rules = root, rules
+        self._tools: ProjectTools | None = None
         self.ask = ask
         self.always_allowed: set[str] = set()
         self.may_read: set[str] = set()  # secrets files the user let the model read
         self.changes: dict[str, ProposedChange] = {}  # by tool call id, for undo
+
+    @property
+    def tools(self) -> ProjectTools:
+        """The project's tools, loaded with the first call (not needed to start the app)."""
+        if self._tools is None:
+            from buddy_tui.core.tools import ProjectTools
+
+            self._tools = ProjectTools(self._root, self._rules)
+        return self._tools
 
     def reset(self) -> None:
         """A new conversation: every permission is asked for again."""
@@ -46,6 +56,8 @@ class ToolRunner:
 
     async def execute(self, call: ToolCall, allowed: Sequence[str], persona: str) -> ToolResult:
         """Run one call and describe the result for the model and the chat; never raises."""
+        from buddy_tui.core.tools import ToolError
+
         if call.name not in allowed:
             names = ", ".join(allowed) or "none"
             return ToolResult(f"The {call.name} tool is not allowed for the {persona} persona here "
@@ -63,6 +75,8 @@ class ToolRunner:
     @staticmethod
     def _redacted(outcome: ToolResult) -> ToolResult:
         """Secret-looking values in what a tool read are redacted before the model sees them."""
+        from buddy_tui.core.secrets import find_secrets, redact
+
         findings = find_secrets(outcome.content)
         if not findings:
             return outcome
@@ -74,6 +88,8 @@ class ToolRunner:
         return self.tools.resolve(path).relative_to(self.tools.root).as_posix()
 
     def _secret_and_unallowed(self, rel: str) -> bool:
+        from buddy_tui.core.tools import ToolError
+
         try:
             return self.tools.is_sensitive(rel) and rel not in self.may_read
         except ToolError:
@@ -84,6 +100,8 @@ class ToolRunner:
         key = await asyncio.to_thread(self._key, path)
         if key in self.may_read or not await asyncio.to_thread(self.tools.is_sensitive, key):
             return True
+        from buddy_tui.ui.screens.confirm import confirm
+
         answer = await self.ask(confirm(
             f"Let Claude {verb} {key}?", f"{key} looks like it holds secrets (keys, passwords, tokens); "
             f"letting Claude {verb} it sends its contents to the model.", yes=f"Let it {verb}", no="Refuse",
@@ -97,6 +115,8 @@ class ToolRunner:
         path = call.input.get("path")
         if call.name == "Read" and isinstance(path, str) and not await self._consent(path, "read"):
             return ToolResult(f"The user did not allow reading {path}.", True, "not allowed by you")
+        from buddy_tui.core.tools import run_read_only
+
         return await asyncio.to_thread(run_read_only, self.tools, call.name, call.input, self._secret_and_unallowed)
 
     async def _change(self, call: ToolCall) -> ToolResult:
@@ -104,9 +124,13 @@ class ToolRunner:
         # Consent before even looking: a refused file must not answer "found" or "not found".
         if isinstance(path, str) and not await self._consent(path, "change"):
             return ToolResult(f"The user did not allow changing {path}.", True, "not allowed by you")
+        from buddy_tui.core.tools import propose_change
+
         change = await asyncio.to_thread(propose_change, self.tools, call.name, call.input)
         sensitive = await asyncio.to_thread(self.tools.is_sensitive, change.path)
         if sensitive or call.name not in self.always_allowed:
+            from buddy_tui.ui.screens.approval import Approval, ApprovalScreen  # only when a change is asked
+
             approval: Approval | None = await self.ask(
                 ApprovalScreen(call.name, change.path, change.diff, sensitive, creating=change.old_text is None))
             if approval is None or approval.decision == "deny":
@@ -120,6 +144,8 @@ class ToolRunner:
 
     async def undo(self, call_id: str) -> ToolResult:
         """Revert the change a call made."""
+        from buddy_tui.core.tools import ToolError
+
         change = self.changes.get(call_id)
         if change is None:
             return ToolResult("Nothing to undo.", True, "nothing to undo")

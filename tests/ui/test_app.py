@@ -14,7 +14,7 @@ from buddy_tui.ui.widgets.file_browser import FilePreview
 from buddy_tui.ui.widgets.prompt import Chip, CommandMenu
 from buddy_tui.ui.widgets.transcript import AssistantMessage, MarkdownNote, Note, UserMessage
 from tests.fake_api import FakeAnthropic, HttpError, Reply
-from tests.helpers import make_app, make_project, settled, submit, text_of, wait_for
+from tests.helpers import connected, make_app, make_project, settled, submit, text_of, wait_for
 
 ANSWER = "## Risks under load\n\n- **N+1 queries** in `load_orders`\n- string-built SQL\n\n```python\nprint('x')\n```\n"
 
@@ -61,7 +61,8 @@ async def select_file(pilot: object, app: object, name: str) -> None:
 
 async def attach_models_py(pilot: object, app: object) -> None:
     """Wait for the tree and the client, then select app/models.py so it becomes a chip."""
-    await wait_for(pilot, lambda: "app" in tree_labels(app) and app.chat.client is not None)  # type: ignore[arg-type, attr-defined]
+    await connected(pilot, app)  # type: ignore[arg-type]
+    await wait_for(pilot, lambda: "app" in tree_labels(app))  # type: ignore[arg-type]
     await open_folder(pilot, app, "app")
     await select_file(pilot, app, "models.py")
     await wait_for(pilot, lambda: len(app.query(Chip)) == 1)  # type: ignore[arg-type, attr-defined]
@@ -83,7 +84,7 @@ async def test_main_screen_shows_tree_preview_chat_and_footer(project: Path, onl
         assert {"app", "README.md", "requirements.txt", ".gitignore", "logo.png", ".env"} <= labels
         assert not {"__pycache__", "server.log", ".git"} & labels  # ignored by .gitignore, and .git
         assert text_of(app.query_one("#persona-name", Static)) == "● Backend"
-        await wait_for(pilot, lambda: app.chat.client is not None, what="the client")
+        await connected(pilot, app)
         assert online.base_url in text_of(app.query_one("#connection", Static))
         assert app.focused is app.chat.prompt.input
         footer_keys = {b.binding.key for b in app.active_bindings.values() if b.binding.show}
@@ -161,7 +162,7 @@ async def test_slash_shows_commands_and_buddy_api_sends_the_template(project: Pa
     online.queue(Reply(["Contract first."]))
     app = make_app(project)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.chat.client is not None)
+        await connected(pilot, app)
         await pilot.press("/")
         await pilot.pause()
         menu = app.query_one(CommandMenu)
@@ -193,7 +194,7 @@ async def test_slash_shows_commands_and_buddy_api_sends_the_template(project: Pa
 async def test_unknown_command_is_explained_without_calling_the_model(project: Path, online: FakeAnthropic) -> None:
     app = make_app(project)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.chat.client is not None)
+        await connected(pilot, app)
         await submit(pilot, app, "/buddy:apx make it")
         notes = [text_of(n) for n in app.query(Note)]
         assert any(n.startswith("Unknown command /buddy:apx.") and "/buddy:api" in n for n in notes)
@@ -204,7 +205,7 @@ async def test_escape_stops_the_stream_and_keeps_the_partial_answer(project: Pat
     online.queue(Reply(["word "] * 400, delay=0.02))
     app = make_app(project)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.chat.client is not None)
+        await connected(pilot, app)
         await submit(pilot, app, "tell me everything")
         await wait_for(pilot, lambda: replies(app) and replies(app)[0].text.count("word") >= 3)
         await pilot.press("escape")
@@ -311,7 +312,7 @@ async def test_help_and_clear(project: Path, online: FakeAnthropic) -> None:
     online.queue(Reply(["first"]))
     app = make_app(project)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.chat.client is not None)
+        await connected(pilot, app)
         await submit(pilot, app, "/help")
         help_text = app.query(MarkdownNote).last().source
         assert "/buddy:review" in help_text and "| Ctrl+Q | Quit |" in help_text and "/clear" in help_text
@@ -329,7 +330,8 @@ async def test_text_from_files_names_and_model_is_shown_literally(tmp_path: Path
     online.queue(Reply(["[b]still literal[/b] \x1b[2J done"]))
     app = make_app(root)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: "[red]boom[-].py" in tree_labels(app) and app.chat.client is not None)
+        await connected(pilot, app)
+        await wait_for(pilot, lambda: "[red]boom[-].py" in tree_labels(app))
         await submit(pilot, app, "[bold]question[/bold]")
         await wait_for(pilot, lambda: replies(app) and settled(app))
         assert text_of(app.query_one(UserMessage).query_one(".body", Static)) == "[bold]question[/bold]"

@@ -14,7 +14,7 @@ from buddy_tui.core.history import Store
 from buddy_tui.core.paths import history_path
 from buddy_tui.ui.widgets.transcript import AssistantMessage
 from tests.fake_api import Cut, FakeAnthropic, Hang, HttpError, Reply, Script, StreamError
-from tests.helpers import make_app, settled, submit, text_of, wait_for
+from tests.helpers import connected, make_app, settled, submit, text_of, wait_for
 
 QUESTION = "why does checkout time out under load?"
 FAULTS: list[tuple[str, Script, str, str]] = [
@@ -43,7 +43,7 @@ async def test_each_failure_ends_in_a_clear_state_and_ctrl_r_sends_the_same_turn
     online.queue(fault, Reply.of("Raise the pool size and add a timeout."))
     app = make_app(project, timeout=0.5)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.chat.client is not None)
+        await connected(pilot, app)
         await submit(pilot, app, f"{QUESTION} @pool.py")
         await wait_for(pilot, lambda: settled(app) and "⚠" in status(app.query_one(AssistantMessage)), timeout=8,
                        what="the failure")
@@ -76,7 +76,7 @@ async def test_connection_refused_is_retried_by_the_sdk_then_explained(
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-0123456789")
     app = make_app(project, max_retries=1)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.chat.client is not None)
+        await connected(pilot, app)
         await submit(pilot, app, QUESTION)
         await wait_for(pilot, lambda: app.query(AssistantMessage) and "could not connect, retrying" in status(
             app.query_one(AssistantMessage)), what="the SDK's retry shown")

@@ -12,7 +12,7 @@ from buddy_tui.ui.widgets.file_browser import FilePreview
 from buddy_tui.ui.widgets.prompt import Chip
 from buddy_tui.ui.widgets.transcript import Note, ReferenceLink
 from tests.fake_api import FakeAnthropic, Reply
-from tests.helpers import make_app, settled, submit, text_of, wait_for
+from tests.helpers import connected, make_app, settled, submit, text_of, wait_for
 
 
 def top_level(app: object) -> set[str]:
@@ -62,7 +62,7 @@ async def test_selected_lines_are_attached_and_sent_alone(project: Path, online:
     online.queue(Reply(["It builds SQL with %."]))
     app = make_app(project)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.chat.client is not None)
+        await connected(pilot, app)
         preview = app.query_one(FilePreview)
         preview.show(project / "app" / "models.py")
         await wait_for(pilot, lambda: preview.preview is not None)
@@ -86,7 +86,7 @@ async def test_file_references_in_an_answer_open_the_preview(project: Path, onli
     online.queue(Reply(["The N+1 is at app/models.py:14 and `README.md:1`; see also nowhere.py:3."]))
     app = make_app(project)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.chat.client is not None)
+        await connected(pilot, app)
         await command(pilot, app, "where is the N+1?")
         await wait_for(pilot, lambda: settled(app) and app.query(ReferenceLink))
         links = list(app.query(ReferenceLink))

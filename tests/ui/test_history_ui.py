@@ -21,7 +21,7 @@ from buddy_tui.ui.widgets.transcript import (
     UserMessage,
 )
 from tests.fake_api import FakeAnthropic, HttpError, Reply, StreamError, split_text
-from tests.helpers import dead_owner, make_app, settled, submit, text_of, wait_for
+from tests.helpers import connected, dead_owner, make_app, settled, submit, text_of, wait_for
 
 ANSWER = "Use keyset pagination.\n\n```sql\nSELECT * FROM orders WHERE id > $1 LIMIT 50;\n```\n\nAnd an index.\n"
 
@@ -48,7 +48,7 @@ async def test_the_question_is_stored_before_the_request_leaves_and_the_reply_is
     online.on_message = on_arrival
     app = make_app(project)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.chat.client is not None)
+        await connected(pilot, app)
         await submit(pilot, app, "how should orders be paginated?")
         await wait_for(pilot, lambda: online.message_requests(), what="the request")
         assert seen_by_the_server == [["how should orders be paginated?"]]
@@ -73,7 +73,7 @@ async def test_continue_brings_the_conversation_back_and_it_goes_on_with_its_con
     online.queue(Reply.of(ANSWER), Reply.of("Add a composite index."))
     app = make_app(project)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.chat.client is not None)
+        await connected(pilot, app)
         await submit(pilot, app, "paginate orders?")
         await wait_for(pilot, lambda: settled(app) and app.query(AssistantMessage).last().text)
     again = make_app(project, resume_latest=True)
@@ -82,8 +82,8 @@ async def test_continue_brings_the_conversation_back_and_it_goes_on_with_its_con
         assert [m.text for m in again.query(UserMessage)] == ["paginate orders?"]
         assert again.query_one(AssistantMessage).text == ANSWER
         assert "in 25" in status(again.query_one(AssistantMessage))
-        assert "last turn in 25 · out" in text_of(again.chat.query_one("#usage", Static))
-        await wait_for(pilot, lambda: again.chat.client is not None)
+        assert "last in 25 out" in text_of(again.chat.query_one("#usage", Static))
+        await connected(pilot, again)
         await submit(pilot, again, "and the index?")
         await wait_for(pilot, lambda: len(online.message_requests()) == 2 and settled(again))
         body = online.message_requests()[1].body
@@ -116,7 +116,7 @@ async def test_a_reply_cut_by_a_crash_comes_back_marked_and_ctrl_r_sends_the_sam
         assert "interrupted: buddy-tui stopped while this reply was streaming" in status(reply)
         assert any("stopped while a reply was streaming" in text_of(n) for n in app.query(Note))
         assert app.query_one(UserMessage).files == ("app/models.py (531 B ~130 tok)",)
-        await wait_for(pilot, lambda: app.chat.client is not None)
+        await connected(pilot, app)
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: online.message_requests() and settled(app), what="the retry")
         body = online.message_requests()[0].body
@@ -171,7 +171,7 @@ async def test_export_copy_and_cost(project: Path, online: FakeAnthropic) -> Non
                           cache_creation_input_tokens=50))
     app = make_app(project)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.chat.client is not None)
+        await connected(pilot, app)
         await submit(pilot, app, "paginate orders?")
         await wait_for(pilot, lambda: settled(app) and app.query(AssistantMessage).last().text)
         await submit(pilot, app, "/export notes/pagination.md")
@@ -200,7 +200,7 @@ async def test_export_copy_and_cost(project: Path, online: FakeAnthropic) -> Non
         await wait_for(pilot, lambda: "Tokens" in app.query(MarkdownNote).last().source)
         table = app.query(MarkdownNote).last().source
         assert "| Last turn | 900 | 120 | 800 | 50 |" in table
-        assert "last turn in 900 · out 120 · cache r 800 w 50" in text_of(
+        assert "last in 900 out 120 cache 800/50" in text_of(
             app.chat.query_one("#usage", Static))
 
 
@@ -209,7 +209,7 @@ async def test_sdk_retries_are_shown_while_they_wait_then_the_answer_arrives(
     online.queue(HttpError(529, "overloaded_error", "Overloaded", retry_after_ms=1500), Reply.of("Back again."))
     app = make_app(project, max_retries=2)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.chat.client is not None)
+        await connected(pilot, app)
         await submit(pilot, app, "anything")
         await wait_for(pilot, lambda: app.query(AssistantMessage) and "retrying" in status(
             app.query_one(AssistantMessage)), what="the retry notice")
@@ -224,7 +224,7 @@ async def test_a_failed_reply_is_stored_marked_and_retried_with_ctrl_r(project: 
     online.queue(StreamError(["Partial ", "text"], delay=0.05), Reply.of("Complete answer."))
     app = make_app(project)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.chat.client is not None)
+        await connected(pilot, app)
         await submit(pilot, app, "explain the outbox pattern")
         await wait_for(pilot, lambda: settled(app) and "partial answer" in status(app.query_one(AssistantMessage)))
         assert "Ctrl+R or /retry" in status(app.query_one(AssistantMessage))
@@ -248,7 +248,7 @@ async def test_history_off_still_chats_and_says_so(project: Path, online: FakeAn
     app = make_app(project)
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for(pilot, lambda: any("History is off" in text_of(n) for n in app.query(Note)))
-        await wait_for(pilot, lambda: app.chat.client is not None)
+        await connected(pilot, app)
         await submit(pilot, app, "hello")
         await wait_for(pilot, lambda: settled(app) and app.query_one(AssistantMessage).text == "Still here.")
         await submit(pilot, app, "/export")

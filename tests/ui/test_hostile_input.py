@@ -16,7 +16,7 @@ from buddy_tui.ui.widgets.file_browser import FilePreview
 from buddy_tui.ui.widgets.prompt import Chip
 from buddy_tui.ui.widgets.transcript import AssistantMessage, Note
 from tests.fake_api import Cut, FakeAnthropic, Hang, HttpError, Reply, StreamError
-from tests.helpers import make_app, settled, submit, text_of, wait_for
+from tests.helpers import connected, make_app, settled, submit, text_of, wait_for
 
 
 def shown(title: object) -> Content:
@@ -69,7 +69,7 @@ async def test_secrets_behind_a_symlink_or_in_a_secrets_folder_need_consent(proj
 async def test_escape_in_the_secrets_dialog_cancels_sending(project: Path, online: FakeAnthropic) -> None:
     app = make_app(project)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.chat.client is not None)
+        await connected(pilot, app)
         await submit(pilot, app, "what is in @.env ?")
         await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen) and app.screen.query("#dialog-title"))
         await pilot.press("escape")
@@ -92,7 +92,7 @@ async def test_mentioning_a_file_in_an_unreadable_folder_does_not_crash(
     online.queue(Reply(["ok"]))
     app = make_app(project)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.chat.client is not None)
+        await connected(pilot, app)
         await submit(pilot, app, "look at @locked/inner/a.py")
         await wait_for(pilot, lambda: online.message_requests() and settled(app))
         assert app.is_running and "<source>" not in json.dumps(online.message_requests()[0].body)
@@ -102,7 +102,7 @@ async def test_clear_while_waiting_does_not_bring_the_question_back(project: Pat
     online.queue(Hang(5.0))
     app = make_app(project)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.chat.client is not None)
+        await connected(pilot, app)
         await submit(pilot, app, "slow question")
         await wait_for(pilot, lambda: app.chat.busy)
         await submit(pilot, app, "/clear")
@@ -115,7 +115,7 @@ async def test_a_failed_question_survives_typing_and_retry_sends_it(project: Pat
     online.queue(StreamError(["par", "tial "], delay=0.3), Reply(["second time lucky"]))
     app = make_app(project)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.chat.client is not None)
+        await connected(pilot, app)
         await submit(pilot, app, "first question")
         await wait_for(pilot, lambda: app.chat.busy)
         app.chat.prompt.input.value = "something new"
@@ -141,7 +141,7 @@ async def test_lost_connection_and_server_error_through_the_app(
     online.queue(script)
     app = make_app(project)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.chat.client is not None)
+        await connected(pilot, app)
         await submit(pilot, app, "will it survive?")
         await wait_for(pilot, lambda: online.message_requests() and settled(app))
         assert words in status(app)
@@ -178,7 +178,7 @@ async def test_over_budget_the_user_chooses_what_gives(project: Path, online: Fa
     online.queue(Reply(["fits now"]))
     app = make_app(project, max_tokens=1000)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.chat.client is not None)
+        await connected(pilot, app)
         await submit(pilot, app, "explain @dump.sql please")
         await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen) and app.screen.query("#dialog-title"))
         title = text_of(app.screen.query_one("#dialog-title", Static))
@@ -210,7 +210,7 @@ async def test_secret_values_are_flagged_before_sending(project: Path, online: F
     online.queue(Reply(["noted"]))
     app = make_app(project)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.chat.client is not None)
+        await connected(pilot, app)
         await submit(pilot, app, "review @settings.py")
         await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen) and app.screen.query("#dialog-detail"))
         detail = text_of(app.screen.query_one("#dialog-detail", Static))

@@ -13,7 +13,7 @@ from buddy_tui.core.paths import data_dir
 from buddy_tui.ui.widgets.file_browser import FilePreview
 from buddy_tui.ui.widgets.transcript import AssistantMessage
 from tests.fake_api import FakeAnthropic, Reply
-from tests.helpers import make_app, settled, submit, wait_for
+from tests.helpers import connected, make_app, settled, submit, wait_for
 
 KEY = "sk-ant-api03-NEVER-WRITE-THIS-KEY-0123456789"
 
@@ -26,7 +26,7 @@ async def test_the_key_is_in_no_file_buddy_tui_writes(project: Path, online: Fak
     app = make_app(project)
     async with app.run_test(size=(160, 48)) as pilot:
         app.query_one(FilePreview).show(project / "deploy.sh")
-        await wait_for(pilot, lambda: app.chat.client is not None)
+        await connected(pilot, app)
         await submit(pilot, app, f"is {KEY} a valid key?")
         await wait_for(pilot, lambda: settled(app) and "rotate" in app.query_one(AssistantMessage).text)
         headers = online.message_requests()[0].headers
@@ -40,7 +40,8 @@ async def test_the_key_is_in_no_file_buddy_tui_writes(project: Path, online: Fak
     report = crash.write_report(RuntimeError(f"request with {KEY} failed"), tmp_path / "logs")
     assert report is not None
 
-    written = [*data_dir().iterdir(), project / "conversation.md", tmp_path / "shot.svg", report]
+    written = [*(p for p in data_dir().rglob("*") if p.is_file()), project / "conversation.md",
+               tmp_path / "shot.svg", report]
     assert any(p.name.startswith("history.sqlite3") for p in written)
     for path in written:
         raw = path.read_bytes()

@@ -11,7 +11,7 @@ from buddy_tui.ui.screens.problems import ProblemsScreen
 from buddy_tui.ui.widgets.prompt import CommandMenu
 from buddy_tui.ui.widgets.transcript import AssistantMessage, MarkdownNote, Note
 from tests.fake_api import FakeAnthropic, Reply
-from tests.helpers import make_app, settled, text_of, wait_for
+from tests.helpers import connected, make_app, settled, text_of, wait_for
 
 
 def activation(app: object) -> str:
@@ -29,7 +29,7 @@ async def test_the_chosen_expert_is_shown_before_sending_and_answers(
     online.queue(Reply(["Use a parameterised query."]))
     app = make_app(claude_project)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.chat.client is not None)
+        await connected(pilot, app)
         assert header(app) == "● Backend"
         await pilot.press(*"is the login form open to sql injection?")
         await wait_for(pilot, lambda: "Security takes over" in activation(app), what="the suggestion")
@@ -51,7 +51,7 @@ async def test_f2_picks_another_expert_and_f3_pins(claude_project: Path, online:
     online.queue(Reply(["one"]), Reply(["two"]))
     app = make_app(claude_project)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.chat.client is not None)
+        await connected(pilot, app)
         await pilot.press(*"the deploy pipeline leaks a secret")
         await wait_for(pilot, lambda: "takes over" in activation(app))
         first = activation(app)
@@ -124,7 +124,7 @@ async def test_project_commands_complete_with_their_source(claude_project: Path,
     online.queue(Reply(["Roll back first."]))
     app = make_app(claude_project)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.chat.client is not None)
+        await connected(pilot, app)
         await pilot.press("/", "d", "e", "p")
         await pilot.pause()
         menu = app.query_one(CommandMenu)

@@ -14,7 +14,7 @@ from textual.widgets import DirectoryTree, Static
 
 from buddy_tui.ui.widgets.file_browser import FilePreview
 from tests.fake_api import FakeAnthropic, Reply
-from tests.helpers import make_app, make_project, settled, wait_for
+from tests.helpers import connected, make_app, make_project, settled, wait_for
 
 ANSWER = (
     "## What could go wrong under load\n\n"
@@ -66,7 +66,7 @@ def test_main_screen_after_an_answer(snap_compare: object, tmp_path: Path, monke
 
     async def run_before(pilot: Pilot[None]) -> None:
         chat = pilot.app.chat  # type: ignore[attr-defined]
-        await wait_for(pilot, lambda: chat.client is not None, what="the client")
+        await connected(pilot, pilot.app)  # type: ignore[arg-type]
         await select_models_py(pilot)
         chat.prompt.input.value = "what could go wrong with these models under load?"
         await pilot.press("enter")

@@ -13,7 +13,7 @@ from buddy_tui.ui.screens.choice import ChoiceScreen
 from buddy_tui.ui.widgets.tool_line import ToolLine
 from buddy_tui.ui.widgets.transcript import AssistantMessage
 from tests.fake_api import FakeAnthropic, Reply, ToolUse
-from tests.helpers import make_app, settled, text_of, wait_for
+from tests.helpers import connected, make_app, settled, text_of, wait_for
 
 OLD = 'orders = db.query("SELECT * FROM orders WHERE user_id = %s" % user_id)'
 NEW = 'orders = db.query("SELECT * FROM orders WHERE user_id = %s", (user_id,))'
@@ -40,7 +40,7 @@ async def test_review_reads_through_tools_and_the_approved_edit_lands_on_disk(
     online.queue(*review_script())
     app = make_app(project)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.chat.client is not None)
+        await connected(pilot, app)
         app.chat.prompt.input.value = "/buddy:review app"
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ApprovalScreen) and app.screen.query("#approval-diff"),
@@ -88,7 +88,7 @@ async def test_denying_an_edit_tells_the_model_why_and_writes_nothing(project: P
     before = (project / "app" / "models.py").read_text()
     app = make_app(project)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.chat.client is not None)
+        await connected(pilot, app)
         app.chat.prompt.input.value = "fix the query in app/models.py"
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ApprovalScreen) and app.screen.query("#approval-reason"),
@@ -114,7 +114,7 @@ async def test_allow_for_the_conversation_and_escape_during_an_approval(project:
     )
     app = make_app(project)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.chat.client is not None)
+        await connected(pilot, app)
         app.chat.prompt.input.value = "write the docs"
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ApprovalScreen) and app.screen.query("#always"),
@@ -147,7 +147,7 @@ async def test_tools_the_persona_does_not_allow_are_refused(tmp_path: Path, onli
     online.queue(Reply([], tools=[ToolUse("w", "Write", {"path": "x.py", "content": "boom"})]), Reply(["ok"]))
     app = make_app(root, persona="reader")
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.chat.client is not None)
+        await connected(pilot, app)
         app.chat.prompt.input.value = "write x.py"
         await pilot.press("enter")
         await wait_for(pilot, lambda: len(online.message_requests()) == 2 and settled(app), timeout=10)
@@ -162,7 +162,7 @@ async def test_reading_a_secrets_file_needs_consent(project: Path, online: FakeA
     online.queue(Reply([], tools=[ToolUse("r", "Read", {"path": ".env"})]), Reply(["I will not."]))
     app = make_app(project)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.chat.client is not None)
+        await connected(pilot, app)
         app.chat.prompt.input.value = "what is the database url?"
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen) and app.screen.query("#dialog-title"),
@@ -184,7 +184,7 @@ async def test_a_stopped_tool_turn_stays_in_the_conversation(project: Path, onli
     )
     app = make_app(project)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.chat.client is not None)
+        await connected(pilot, app)
         app.chat.prompt.input.value = "read the models"
         await pilot.press("enter")
         await wait_for(pilot, lambda: len(online.message_requests()) == 2 and "tick" in app.query(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,6 @@ from textual.screen import ModalScreen
 from textual.widget import MountError
 from textual.widgets import Input, Static
 
-from buddy_tui.core.activation import Choice
 from buddy_tui.core.chat import (
     ChatEvent,
     Retrying,
@@ -34,7 +34,7 @@ from buddy_tui.core.chat import (
     TurnFinished,
     stream_turn,
 )
-from buddy_tui.core.config import Connection, connect
+from buddy_tui.core.config import ANTHROPIC_API, Connection, connect, endpoint, precheck
 from buddy_tui.core.context import (
     Attachment,
     ContextError,
@@ -46,13 +46,10 @@ from buddy_tui.core.context import (
 )
 from buddy_tui.core.personas import Persona
 from buddy_tui.core.records import TurnRecord
-from buddy_tui.core.secrets import redact_attachments, scan_attachments
 from buddy_tui.core.session import AppAction, Refusal, Session, TurnPlan
 from buddy_tui.ui.safe import literal, markdown_literal
-from buddy_tui.ui.screens.confirm import confirm
-from buddy_tui.ui.screens.secrets import secrets_found
 from buddy_tui.ui.tool_runner import ToolRunner
-from buddy_tui.ui.widgets import attachments, history_view, sending
+from buddy_tui.ui.widgets import attachments, experts, history_view, sending
 from buddy_tui.ui.widgets.prompt import PromptBar
 from buddy_tui.ui.widgets.sending import Turn
 from buddy_tui.ui.widgets.tool_line import ToolLine
@@ -113,15 +110,17 @@ class ChatPane(Vertical):
         self._asking: ChatPane.AskUser | None = None
         self._tool_lines: dict[str, ToolLine] = {}
         self._turn_ids = 0
-        self._waiting: str | None = None  # a question sent before the client was ready
+        self._waiting: Callable[[], Awaitable[None]] | None = None  # what to do once the client is ready
+        self._connecting = False
 
     # ----------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
         with Horizontal(id="chat-header"):
             yield Static(id="persona-name", markup=False)
-            yield Static(printable(self.session.settings.model), id="connection", markup=False)
+            yield Static(printable(self._where(endpoint())), id="connection", markup=False)
         yield Static("", id="usage", markup=False)
-        yield VerticalScroll(id="transcript")
+        with VerticalScroll(id="transcript"):
+            yield from self._greeting()
         yield PromptBar(self.session.catalog.commands, id="prompt")
 
     @property
@@ -139,8 +138,9 @@ class ChatPane(Vertical):
         """True while a reply is streaming."""
         return self.turn is not None
 
-    async def on_mount(self) -> None:
-        self.refresh_header()
+    def _greeting(self) -> ComposeResult:
+        """Who is ready, how to start, and anything found wrong with the persona files; part of the
+        first frame (composed, not mounted later), so the chat is there as soon as the app is."""
         persona = self.session.current
         memory = ", ".join(f"`{m.path}` ({human_size(len(m.text.encode()))})" for m in self.session.memory)
         lines = [f"**{markdown_literal(persona.title)}** is ready. {markdown_literal(persona.summary)}", "",
@@ -149,16 +149,28 @@ class ChatPane(Vertical):
                  "(F2 to pick another, F3 to pin one)."]
         if memory:
             lines += ["", f"Project memory in the system prompt: {memory}."]
-        await self.add(MarkdownNote("\n".join(lines)))
+        yield MarkdownNote("\n".join(lines))
         for override in self.session.catalog.overrides:
-            await self.note(override)
+            yield Note(override)
         if problems := self.session.catalog.problems:
-            await self.note(f"{len(problems)} persona or command file(s) could not be read: /problems shows "
-                            "which, and why.", "warning")
+            yield Note(f"{len(problems)} persona or command file(s) could not be read: /problems shows "
+                       "which, and why.", "warning")
+
+    async def on_mount(self) -> None:
+        self.refresh_header()
         self.transcript.anchor()
         self.set_interval(0.5, self._flush_checkpoint)
         await history_view.startup(self, self.resume_latest)
-        self._connect()
+        if (early := precheck()) is not None:  # no credentials anywhere: say so now, SDK not needed
+            self._connecting = True
+            self.post_message(self.Connected(None, early))
+
+    def connect_now(self) -> None:
+        """Build the client, loading the SDK (most of a second, ~70 MB), unless under way already.
+        It is deferred until the user starts typing a question: browsing files never pays for it."""
+        if not self._connecting:
+            self._connecting = True
+            self._connect()
 
     async def on_unmount(self) -> None:
         if (turn := self.turn) is not None:  # quitting mid-reply is a stop, not a crash: save it so
@@ -181,16 +193,32 @@ class ChatPane(Vertical):
     @on(Connected)
     async def _connected(self, event: Connected) -> None:
         self.client, self.connection = event.client, event.connection
-        where = "" if not event.connection.local else f" @ {event.connection.base_url}"
         state = "" if event.connection.ready else " · no API key"
-        model = self.session.settings.model
-        self.query_one("#connection", Static).update(printable(f"{model}{where}{state}"))
+        self.query_one("#connection", Static).update(printable(self._where(event.connection.base_url) + state))
         if not event.connection.ready:
             await self.add(Note(event.connection.message, "warning"))
         if (waiting := self._waiting) is not None:
             self._waiting = None
             self.update_activation()
-            await self._submitted(PromptBar.Submitted(self.prompt, waiting))
+            await waiting()
+
+    def _where(self, base_url: str) -> str:
+        """``model`` for Anthropic's API, ``model @ URL`` for anything else."""
+        model = self.session.settings.model
+        return model if base_url.startswith(ANTHROPIC_API) else f"{model} @ {base_url}"
+
+    async def when_connected(self, then: Callable[[], Awaitable[None]]) -> bool:
+        """False when the client is ready (go ahead); else arrange ``then`` for when it is, or
+        say why there is none."""
+        if self.client is not None:
+            return False
+        if self.connection is None:
+            self._waiting = then
+            self.connect_now()
+            self.prompt.show_activation("connecting… the question goes out as soon as the client is ready")
+        else:
+            await self.note(self.connection.message, "error")
+        return True
 
     def refresh_header(self) -> None:
         """Show the current persona (pinned or not) with its description on hover."""
@@ -209,54 +237,17 @@ class ChatPane(Vertical):
         """Show a message from buddy-tui itself."""
         await self.add(Note(text, kind))
 
-    # ----------------------------------------------------------------- who answers
-    def suggestion(self) -> Choice:
-        """Who would answer what is in the prompt now."""
-        return self.session.suggest(self.prompt.input.value, [a.path for a in self.prompt.attachments])
-
-    def update_activation(self) -> None:
-        """Refresh the line above the prompt that says who will answer, and why."""
-        text = self.prompt.input.value.strip()
-        if not text or text.startswith("/"):
-            self.prompt.show_activation("")
-            return
-        if self.override is not None:
-            self.prompt.show_activation(f"→ {self.override.title} (your pick: F2 for the next, Esc to undo)")
-            return
-        choice = self.suggestion()
-        if choice.reason == "pinned":
-            line = f"→ {choice.persona.title} 📌 pinned (F3 to unpin)"
-        elif choice.match is None:
-            line = f"→ {choice.persona.title} (no signal in the question; F2 to pick another)"
-        else:
-            verb = "takes over" if choice.switched else "answers"
-            line = f"→ {choice.persona.title} {verb} · {choice.match.explain()} · F2 other · F3 pin"
-        self.prompt.show_activation(line)
+    # ----------------------------------------------------------------- who answers (experts.py)
+    suggestion = experts.suggestion
+    update_activation = experts.update_activation
+    cycle_persona = experts.cycle_persona
+    toggle_pin = experts.toggle_pin
 
     @on(Input.Changed, "#prompt-input")
-    def _typed(self) -> None:
+    def _typed(self, event: Input.Changed) -> None:
+        if event.value.strip():  # a question is coming: load the SDK meanwhile
+            self.connect_now()
         self.update_activation()
-
-    def cycle_persona(self) -> None:
-        """F2: offer the next expert in the ranking for this message."""
-        choice = self.suggestion()
-        ranking = [m.persona for m in choice.ranking]
-        if not ranking:
-            return
-        shown = self.override or choice.persona
-        index = next((i for i, p in enumerate(ranking) if p.name == shown.name), -1)
-        self.override = ranking[(index + 1) % len(ranking)]
-        self.update_activation()
-
-    def toggle_pin(self) -> None:
-        """F3: pin the persona that would answer now (or unpin)."""
-        target = self.override or self.suggestion().persona
-        pinned = self.session.toggle_pin(target)
-        self.override = None
-        self.refresh_header()
-        self.update_activation()
-        self.app.notify(f"{self.session.current.title} is pinned for this conversation." if pinned
-                        else "Unpinned: the best expert is chosen for each question again.")
 
     # ----------------------------------------------------------------- attachments (attachments.py)
     attach = attachments.attach
@@ -294,17 +285,15 @@ class ChatPane(Vertical):
         if self.busy:
             self.app.notify("A reply is still streaming: press Esc to stop it, or wait.", severity="warning")
             return
-        if self.client is None and self.connection is None:  # sent the moment the client is ready
-            self._waiting = event.text
-            self.prompt.show_activation("connecting… the question goes out as soon as the client is ready")
-            return
-        if self.client is None:
-            await self.note(self.connection.message if self.connection else "", "error")
+        text = event.text
+        if await self.when_connected(lambda: self._submitted(PromptBar.Submitted(self.prompt, text))):
             return
         sensitive = [p for p in plan.mentions if is_sensitive(p)]
         if not sensitive:
             await self._send(plan, set())
             return
+        from buddy_tui.ui.screens.confirm import confirm
+
         names = ", ".join(self._describe(p) for p in sensitive)
 
         def decided(answer: str | None) -> None:
@@ -330,6 +319,9 @@ class ChatPane(Vertical):
                 continue
             if all(a.key != attachment.key for a in attachments):
                 attachments.append(attachment)
+        from buddy_tui.core.secrets import redact_attachments, scan_attachments  # loaded when first needed
+        from buddy_tui.ui.screens.secrets import secrets_found
+
         findings = await asyncio.to_thread(scan_attachments, attachments)
         if not findings:
             await self._send_within_budget(plan, chips, attachments)

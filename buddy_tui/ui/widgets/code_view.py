@@ -14,7 +14,6 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
-from rich.syntax import Syntax
 from rich.text import Text
 from textual.actions import SkipAction
 from textual.binding import Binding, BindingType
@@ -33,6 +32,8 @@ def highlight_lines(code: str, lexer: str) -> list[Strip]:
     Pure computation with a private console: safe to call from a worker thread.
     """
     console = Console(width=10_000, force_terminal=True, color_system="truecolor", legacy_windows=False)
+    from rich.syntax import Syntax  # with Pygments: loaded when the first file is shown, not at start
+
     text = Syntax(code, lexer, theme=THEME, word_wrap=False).highlight(code)
     text.rstrip()
     lines = text.split("\n", allow_blank=True)

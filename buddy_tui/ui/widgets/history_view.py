@@ -14,15 +14,12 @@ from typing import TYPE_CHECKING
 from textual.widgets import Static
 
 from buddy_tui.core.chat import Usage
-from buddy_tui.core.clipboard import code_blocks, save_fallback, system_copy
 from buddy_tui.core.commands import split_arguments
 from buddy_tui.core.crash import scrub
-from buddy_tui.core.export import default_export_name, export_markdown, write_export
 from buddy_tui.core.history import HistoryError
 from buddy_tui.core.records import ConversationSummary, StoredConversation
 from buddy_tui.core.session import TurnPlan
 from buddy_tui.ui.safe import markdown_literal
-from buddy_tui.ui.screens.confirm import confirm
 from buddy_tui.ui.widgets.transcript import AssistantMessage, MarkdownNote, UserMessage
 
 if TYPE_CHECKING:
@@ -34,10 +31,10 @@ def _count(n: int) -> str:
 
 
 def compact(usage: Usage) -> str:
-    """``in 1.2k · out 380 · cache r 1.1k w 50``: a token count that fits the header."""
-    text = f"in {_count(usage.input_tokens)} · out {_count(usage.output_tokens)}"
+    """``in 1.2k out 380 cache 1.1k/50``: a token count that fits the header (cache read/written)."""
+    text = f"in {_count(usage.input_tokens)} out {_count(usage.output_tokens)}"
     if usage.cache_read_tokens or usage.cache_write_tokens:
-        text += f" · cache r {_count(usage.cache_read_tokens)} w {_count(usage.cache_write_tokens)}"
+        text += f" cache {_count(usage.cache_read_tokens)}/{_count(usage.cache_write_tokens)}"
     return text
 
 
@@ -46,7 +43,7 @@ def show_usage(pane: ChatPane) -> None:
     turns = pane.session.turns
     last = turns[-1].usage if turns else None
     total = pane.session.conversation.usage
-    text = "" if last is None else f"tokens · last turn {compact(last)}  │  conversation {compact(total)}  (/cost)"
+    text = "" if last is None else f"tokens: last {compact(last)} · total {compact(total)} · /cost"
     line = pane.query_one("#usage", Static)
     line.update(text)
     line.display = bool(text)
@@ -147,8 +144,7 @@ async def retry(pane: ChatPane) -> None:
     if not isinstance(plan, TurnPlan):
         await pane.note("That question can no longer be sent as it was; edit it and send it again.", "warning")
         return
-    if pane.client is None:
-        await pane.note(pane.connection.message if pane.connection else "Still connecting; try again.", "error")
+    if await pane.when_connected(pane.retry):
         return
     pane.unsent = None
     if pane.prompt.input.value == record.typed:  # it was put back in the prompt: it is being sent now
@@ -171,6 +167,8 @@ def current(pane: ChatPane) -> StoredConversation:
 def export_target(arguments: str, summary: ConversationSummary, root: Path) -> Path:
     """Where ``/export [PATH]`` writes: PATH (relative to the project, ``~`` expanded), or a dated
     file named after the conversation in the project folder."""
+    from buddy_tui.core.export import default_export_name
+
     typed = " ".join(split_arguments(arguments))  # "a b.md" in quotes is one name
     target = Path(typed).expanduser() if typed else Path(default_export_name(summary))
     return target if target.is_absolute() else root / target
@@ -182,6 +180,9 @@ async def export(pane: ChatPane, arguments: str) -> None:
     if not conversation.turns:
         await pane.note("Nothing to export yet: ask something first.")
         return
+    from buddy_tui.core.export import export_markdown, write_export
+    from buddy_tui.ui.screens.confirm import confirm
+
     path = export_target(arguments, conversation.summary, pane.session.root)
     text = export_markdown(conversation, project=pane.session.project_key)
 
@@ -216,6 +217,8 @@ async def copy(pane: ChatPane, arguments: str) -> None:
     if not word:
         await copy_text(pane, text, "the last reply")
         return
+    from buddy_tui.core.clipboard import code_blocks
+
     blocks = code_blocks(text)
     if not blocks:
         await pane.note("The last reply has no code blocks; /copy copies the whole reply.", "warning")
@@ -232,6 +235,8 @@ async def copy_text(pane: ChatPane, text: str, what: str) -> None:
     """Copy through the terminal (OSC 52) and the system clipboard; where neither can be confirmed,
     also save the text to a file, so the copy is never lost. The API key is copied by name only,
     as the chat shows it."""
+    from buddy_tui.core.clipboard import save_fallback, system_copy
+
     text = scrub(text)
     pane.app.copy_to_clipboard(text)
     tool = await asyncio.to_thread(system_copy, text)

@@ -89,8 +89,9 @@ class PromptInput(Input):
 
     def action_menu(self, step: int) -> None:
         """Move the menu highlight."""
-        menu = self.screen.query_one(CommandMenu)
-        if menu.display and menu.option_count:
+        found = self.screen.query(CommandMenu)
+        menu = found.first() if found else None
+        if menu is not None and menu.display and menu.option_count:
             menu.highlighted = ((menu.highlighted or 0) + step) % menu.option_count
 
     def action_delete_left(self) -> None:
@@ -128,12 +129,9 @@ class PromptBar(Vertical):
         self.attachments: list[Attachment] = []
         #: Finds project paths for ``@`` completion; set once the file index is built.
         self.find_paths: Callable[[str], list[str]] | None = None
+        self._menu: CommandMenu | None = None
 
     def compose(self) -> ComposeResult:
-        menu = CommandMenu(id="command-menu")
-        menu.display = False
-        menu.can_focus = False
-        yield menu
         activation = Static("", id="activation", markup=False)
         activation.display = False
         yield activation
@@ -148,8 +146,22 @@ class PromptBar(Vertical):
 
     @property
     def menu(self) -> CommandMenu:
-        """The command menu."""
-        return self.query_one(CommandMenu)
+        """The command menu, made the first time it is needed (it costs the first paint ~20 ms)."""
+        if self._menu is None:
+            self._menu = CommandMenu(id="command-menu")
+            self._menu.display = False
+            self._menu.can_focus = False
+            self.mount(self._menu, before=0)
+        return self._menu
+
+    @property
+    def menu_open(self) -> bool:
+        """True while the menu shows (without making it)."""
+        return self._menu is not None and bool(self._menu.display)
+
+    def _hide_menu(self) -> None:
+        if self._menu is not None:
+            self._menu.display = False
 
     def _mention_at_cursor(self) -> re.Match[str] | None:
         before = self.input.value[: self.input.cursor_position]
@@ -164,7 +176,7 @@ class PromptBar(Vertical):
         elif mention is not None and self.find_paths is not None:
             self.menu.show_paths(self.find_paths(mention.group(1))[:8])
         else:
-            self.menu.display = False
+            self._hide_menu()
 
     def show_activation(self, text: str) -> None:
         """Say who will answer the question being typed (empty text hides the line)."""
@@ -175,10 +187,9 @@ class PromptBar(Vertical):
     def complete(self) -> bool:
         """Replace the typed command or ``@`` mention with the highlighted one; False when there
         was nothing to do."""
-        name = self.menu.selected_name
-        if name is None:
+        if self._menu is None or (name := self._menu.selected_name) is None:
             return False
-        if self.menu.mode == "mention":
+        if self._menu.mode == "mention":
             mention = self._mention_at_cursor()
             if mention is None:
                 return False
@@ -189,28 +200,29 @@ class PromptBar(Vertical):
         else:
             self.input.value = f"/{name} "
             self.input.cursor_position = len(self.input.value)
-        self.menu.display = False
+        self._hide_menu()
         return True
 
     def close_menu(self) -> bool:
         """Hide the menu; True when it was open."""
-        was_open = bool(self.menu.display)
-        self.menu.display = False
+        was_open = self.menu_open
+        self._hide_menu()
         return was_open
 
     @on(Input.Submitted, "#prompt-input")
     def _submit(self, event: Input.Submitted) -> None:
         event.stop()
         typed = event.value.strip()
-        selected = self.menu.selected_name
+        selected = self._menu.selected_name if self._menu is not None else None
+        mentioning = self._menu is not None and self._menu.mode == "mention"
         mention = self._mention_at_cursor()
-        if selected is not None and self.menu.mode == "mention" and (mention is None or mention.group(1) != selected):
+        if selected is not None and mentioning and (mention is None or mention.group(1) != selected):
             self.complete()  # Enter on a partial @mention picks the highlighted file
             return
         if selected is not None and typed != f"/{selected}" and " " not in typed:
             self.complete()  # Enter on a partial name completes it first
             return
-        self.menu.display = False
+        self._hide_menu()
         if typed:
             self.post_message(self.Submitted(self, typed))
 

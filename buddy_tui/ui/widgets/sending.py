@@ -13,7 +13,6 @@ from buddy_tui.core.context import Attachment
 from buddy_tui.core.records import TurnRecord
 from buddy_tui.core.session import TurnPlan
 from buddy_tui.core.turnlog import TurnLog
-from buddy_tui.ui.screens.budget import over_budget
 from buddy_tui.ui.widgets.transcript import AssistantMessage, UserMessage
 
 if TYPE_CHECKING:
@@ -43,6 +42,8 @@ async def send_within_budget(pane: ChatPane, plan: TurnPlan, chips: list[Attachm
         await pane._budget_decided("head", plan, chips, attachments, measured.over_by, shorten_rounds)
         return
     if measured.over_by and attachments:
+        from buddy_tui.ui.screens.budget import over_budget
+
         def decided(choice: str | None) -> None:
             pane.call_later(pane._budget_decided, choice, plan, chips, attachments, measured.over_by)
 

@@ -1,0 +1,1 @@
+"""buddy-tui's benchmark suite: ``python -m benchmarks`` runs every figure (see __main__.py)."""

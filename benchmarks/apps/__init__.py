@@ -1,0 +1,1 @@
+"""Baseline programs the benchmarks compare buddy-tui with."""
