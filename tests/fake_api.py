@@ -126,6 +126,9 @@ class Reply:
     cache_creation_input_tokens: int = 0
     cache_read_input_tokens: int = 0
     model: str | None = None
+    #: Seconds between chunks on a fixed schedule from the first one (e.g. 0.001 for 1,000 deltas a
+    #: second, however long each write takes); used instead of ``delay`` when set.
+    pace: float | None = None
 
     @classmethod
     def of(cls, text: str, size: int = 8, **fields: Any) -> Reply:
@@ -577,8 +580,13 @@ class _Handler(BaseHTTPRequestHandler):
                     {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
                 )
             self._write_event("ping", {"type": "ping"})
-            for chunk in reply.chunks:
-                if reply.delay > 0 and not self._pause(reply.delay):
+            started = time.monotonic()
+            for index, chunk in enumerate(reply.chunks):
+                if reply.pace is not None:
+                    wait = started + index * reply.pace - time.monotonic()
+                    if wait > 0 and not self._pause(wait):
+                        raise _ClientGone
+                elif reply.delay > 0 and not self._pause(reply.delay):
                     raise _ClientGone
                 self._write_event(
                     "content_block_delta",
@@ -589,6 +597,8 @@ class _Handler(BaseHTTPRequestHandler):
                     },
                 )
                 self.fake._sent(chunk)
+                if self.fake.on_chunk is not None:
+                    self.fake.on_chunk(index, len(reply.chunks))
             if isinstance(script, Cut):
                 self._close_now()
                 return
@@ -715,6 +725,8 @@ class FakeAnthropic:
         self.on_message: Callable[[dict[str, Any]], None] | None = None
         #: The text deltas written so far, over every stream (what a client could have seen).
         self.sent_text = ""
+        #: Called (on the server's thread) after each text delta is written: (index, how many).
+        self.on_chunk: Callable[[int, int], None] | None = None
         self.server_errors: list[BaseException] = []
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)

@@ -19,9 +19,11 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
+from textual.timer import Timer
 from textual.widget import MountError
 from textual.widgets import Input, Static
 
+from buddy_tui.core.batching import batched
 from buddy_tui.core.chat import (
     ChatEvent,
     Retrying,
@@ -34,7 +36,7 @@ from buddy_tui.core.chat import (
     TurnFinished,
     stream_turn,
 )
-from buddy_tui.core.config import ANTHROPIC_API, Connection, connect, endpoint, precheck
+from buddy_tui.core.config import Connection, connect, endpoint, precheck
 from buddy_tui.core.context import (
     Attachment,
     ContextError,
@@ -49,7 +51,7 @@ from buddy_tui.core.records import TurnRecord
 from buddy_tui.core.session import AppAction, Refusal, Session, TurnPlan
 from buddy_tui.ui.safe import literal, markdown_literal
 from buddy_tui.ui.tool_runner import ToolRunner
-from buddy_tui.ui.widgets import attachments, experts, history_view, sending
+from buddy_tui.ui.widgets import attachments, connecting, experts, history_view, sending
 from buddy_tui.ui.widgets.prompt import PromptBar
 from buddy_tui.ui.widgets.sending import Turn
 from buddy_tui.ui.widgets.tool_line import ToolLine
@@ -112,6 +114,7 @@ class ChatPane(Vertical):
         self._turn_ids = 0
         self._waiting: Callable[[], Awaitable[None]] | None = None  # what to do once the client is ready
         self._connecting = False
+        self._fold_timer: Timer | None = None
 
     # ----------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -159,18 +162,12 @@ class ChatPane(Vertical):
     async def on_mount(self) -> None:
         self.refresh_header()
         self.transcript.anchor()
+        self.watch(self.transcript, "scroll_y", self.fold_soon, init=False)
         self.set_interval(0.5, self._flush_checkpoint)
         await history_view.startup(self, self.resume_latest)
         if (early := precheck()) is not None:  # no credentials anywhere: say so now, SDK not needed
             self._connecting = True
             self.post_message(self.Connected(None, early))
-
-    def connect_now(self) -> None:
-        """Build the client, loading the SDK (most of a second, ~70 MB), unless under way already.
-        It is deferred until the user starts typing a question: browsing files never pays for it."""
-        if not self._connecting:
-            self._connecting = True
-            self._connect()
 
     async def on_unmount(self) -> None:
         if (turn := self.turn) is not None:  # quitting mid-reply is a stop, not a crash: save it so
@@ -202,24 +199,6 @@ class ChatPane(Vertical):
             self.update_activation()
             await waiting()
 
-    def _where(self, base_url: str) -> str:
-        """``model`` for Anthropic's API, ``model @ URL`` for anything else."""
-        model = self.session.settings.model
-        return model if base_url.startswith(ANTHROPIC_API) else f"{model} @ {base_url}"
-
-    async def when_connected(self, then: Callable[[], Awaitable[None]]) -> bool:
-        """False when the client is ready (go ahead); else arrange ``then`` for when it is, or
-        say why there is none."""
-        if self.client is not None:
-            return False
-        if self.connection is None:
-            self._waiting = then
-            self.connect_now()
-            self.prompt.show_activation("connecting… the question goes out as soon as the client is ready")
-        else:
-            await self.note(self.connection.message, "error")
-        return True
-
     def refresh_header(self) -> None:
         """Show the current persona (pinned or not) with its description on hover."""
         persona = self.session.current
@@ -236,6 +215,13 @@ class ChatPane(Vertical):
     async def note(self, text: str, kind: NoteKind = "info") -> None:
         """Show a message from buddy-tui itself."""
         await self.add(Note(text, kind))
+
+    # ----------------------------------------------------------------- connecting, folding (connecting.py)
+    connect_now = connecting.connect_now
+    when_connected = connecting.when_connected
+    _where = connecting.where
+    fold_soon = connecting.fold_soon
+    _fold_now = connecting.fold_now
 
     # ----------------------------------------------------------------- who answers (experts.py)
     suggestion = experts.suggestion
@@ -355,7 +341,8 @@ class ChatPane(Vertical):
         def retrying(event: Retrying) -> None:
             self.post_message(self.TurnEvent(turn_id, event))
 
-        async for event in stream_turn(self.client, request, execute if tools else None, on_retry=retrying):
+        events = stream_turn(self.client, request, execute if tools else None, on_retry=retrying)
+        async for event in batched(events):  # deltas joined: a few updates a second, not a thousand
             self.post_message(self.TurnEvent(turn_id, event))
 
     async def _ask(self, screen: ModalScreen[Any]) -> Any:
@@ -408,8 +395,11 @@ class ChatPane(Vertical):
         if turn.log.feed(event) and not isinstance(event, TurnFinished | TurnFailed):
             self.session.save(turn.log)  # a checkpoint: a crash now loses at most the last moment
         if isinstance(event, TextDelta):
-            await turn.view.append(event.text)
-        elif isinstance(event, Retrying):
+            turn.view.feed(event.text)
+            self.fold_soon()
+            return
+        await turn.view.drain()  # everything before this event is on screen first
+        if isinstance(event, Retrying):
             turn.view.retrying(event.notice)
         elif isinstance(event, ToolStarted):
             self._tool_lines[event.call.id] = ToolLine(event.call, event.round, event.max_rounds)

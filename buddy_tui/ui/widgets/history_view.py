@@ -128,6 +128,7 @@ async def show_conversation(pane: ChatPane, stored: StoredConversation) -> None:
         pane.app.refresh_bindings()
     pane.transcript.scroll_end(animate=False)
     pane.transcript.anchor()
+    pane.fold_soon()
 
 
 async def retry(pane: ChatPane) -> None:

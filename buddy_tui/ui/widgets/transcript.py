@@ -7,17 +7,25 @@ Textual markup), after control characters have been made visible.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from rich import box
+from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.message import Message
+from textual.style import Style as TextualStyle
 from textual.timer import Timer
-from textual.widget import Widget
+from textual.widget import MountError, Widget
 from textual.widgets import Markdown, Static
+from textual.widgets._markdown import MarkdownTable  # not re-exported; the table block to replace
 from textual.widgets.markdown import MarkdownBlock, MarkdownFence, MarkdownStream
 
 from buddy_tui.core.chat import Usage
@@ -25,7 +33,9 @@ from buddy_tui.core.context import printable
 from buddy_tui.core.errors import Failure
 from buddy_tui.core.records import ToolNote, TurnRecord
 from buddy_tui.core.retries import RetryNotice
+from buddy_tui.core.splitter import BlockSplitter
 from buddy_tui.ui.safe import shown
+from buddy_tui.ui.widgets.folding import Folded, Folder, Segment, estimate_height
 
 NoteKind = Literal["info", "warning", "error"]
 
@@ -63,17 +73,54 @@ class CopyableFence(MarkdownFence):
         self.post_message(self.CopyRequested(self.code))
 
 
-class ReplyMarkdown(Markdown):
-    """Markdown for replies: its code blocks copy themselves when clicked."""
+def _rich_text(content: Content) -> Text:
+    """A cell's Content as Rich Text, keeping its inline styles (bold, code...)."""
+    text = Text(content.plain)
+    for span in content.spans:
+        style = span.style
+        if isinstance(style, TextualStyle):
+            text.stylize(style.rich_style, span.start, span.end)
+    return text
 
-    BLOCKS: dict[str, type[MarkdownBlock]] = {**Markdown.BLOCKS, "fence": CopyableFence, "code_block": CopyableFence}  # noqa: RUF012
+
+def _rich_table(headers: list[Content], rows: list[list[Content]]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, header_style="bold", expand=False, pad_edge=False)
+    for header in headers:
+        table.add_column(_rich_text(header), overflow="fold")
+    for row in rows:
+        table.add_row(*(_rich_text(cell) for cell in row[: len(headers) or None]))
+    return table
+
+
+class CompactTable(MarkdownTable):
+    """A table in a reply as one widget (Textual's builds a widget per cell: a reply with a few
+    dozen tables became thousands of widgets, and streaming it saturated the UI)."""
+
+    def compose(self) -> ComposeResult:
+        self._headers, self._rows = self._get_headers_and_rows()
+        yield Static(_rich_table(self._headers, self._rows), classes="compact-table")
+
+    async def _update_from_block(self, block: MarkdownBlock) -> None:
+        if isinstance(block, MarkdownTable) and self.query(Static):
+            self._headers, self._rows = block._get_headers_and_rows()
+            self.query_one(Static).update(_rich_table(self._headers, self._rows))
+            return
+        await super()._update_from_block(block)
+
+
+class ReplyMarkdown(Markdown):
+    """Markdown for replies: code blocks copy themselves when clicked; tables are one widget each."""
+
+    BLOCKS: dict[str, type[MarkdownBlock]] = {**Markdown.BLOCKS, "fence": CopyableFence,  # noqa: RUF012
+                                              "code_block": CopyableFence, "table_open": CompactTable}
 
 
 class AssistantMessage(Vertical):
     """A reply: Markdown that grows as deltas arrive, tool calls in between, a status line under it.
 
     Each stretch of text between tool calls is its own Markdown segment, so the answer reads in the
-    order it happened: text, the tools it used, more text.
+    order it happened: text, the tools it used, more text. A long stretch is cut into pieces at
+    block boundaries (core/splitter.py) so pieces far from the view can be folded (folding.py).
     """
 
     def __init__(self, author: str, why: str = "") -> None:
@@ -81,8 +128,11 @@ class AssistantMessage(Vertical):
         self.author = author
         self.why = why  # why this persona was chosen, when it took over automatically
         self._pieces: list[str] = []  # the reply so far; joined only when read
-        self._segments: list[tuple[Markdown, list[str]]] = []
-        self._open: tuple[Markdown, list[str]] | None = None
+        self._segments: list[Segment] = []
+        self._open: Segment | None = None
+        self._splitter = BlockSplitter()
+        self._incoming: list[str] = []
+        self._renderer: asyncio.Task[None] | None = None
         self._stream: MarkdownStream | None = None
         self._countdown: Timer | None = None
 
@@ -129,25 +179,81 @@ class AssistantMessage(Vertical):
         tick()
         self._countdown = self.set_interval(1.0, tick)
 
+    def feed(self, fragment: str) -> None:
+        """Take a delta and render it soon. Rendering runs as its own task and takes everything
+        that arrived meanwhile in one go, so a slow render means fewer, larger updates rather than
+        a queue that falls ever further behind (and the UI stays free to echo keys)."""
+        self._incoming.append(fragment)
+        if self._renderer is None or self._renderer.done():
+            self._renderer = asyncio.create_task(self._render_incoming())
+
+    async def _render_incoming(self) -> None:
+        while self._incoming:
+            text = "".join(self._incoming)
+            self._incoming.clear()
+            with contextlib.suppress(MountError):  # the app is closing
+                await self.append(text)
+
+    async def drain(self) -> None:
+        """Wait until every delta fed so far is on screen."""
+        while self._renderer is not None and not self._renderer.done():
+            await self._renderer
+
     async def append(self, fragment: str) -> None:
-        """Add a delta; the stream coalesces fragments while the widget is busy rendering."""
+        """Add text now. Whole pieces that arrive together with more text after them start
+        folded (they are off screen by the time the rest is shown); folding unfolds them if near."""
+        self._pieces.append(fragment)  # appending a str per delta would copy the reply each time
+        parts = self._splitter.feed(fragment)
+        for index, part in enumerate(parts):
+            if index:  # a cut point: what follows starts a new piece
+                await self._close_segment()
+            if not part:
+                continue
+            if 0 < index < len(parts) - 1:
+                folded = Folded(estimate_height(part, self.size.width))
+                await self.mount(folded, before=self._status_line)
+                self._segments.append(Segment(folded, [part]))
+            else:
+                await self._write(part)
+
+    async def _write(self, part: str) -> None:
         if self._open is None:
             markdown = ReplyMarkdown("", open_links=False)
             await self.mount(markdown, before=self._status_line)
-            self._open = (markdown, [])
+            self._open = Segment(markdown)
             self._segments.append(self._open)
             self._stream = Markdown.get_stream(markdown)
             self.status("streaming…  (Esc to stop)")
-        self._pieces.append(fragment)  # appending a str per delta would copy the reply each time
-        self._open[1].append(fragment)
+        self._open.pieces.append(part)
         assert self._stream is not None
-        await self._stream.write(shown(fragment))
+        await self._stream.write(shown(part))
+
+    async def _close_segment(self) -> None:
+        await self._close_stream()
+        self._open = None
 
     async def add_tool(self, line: Widget) -> None:
         """Show a tool call where it happened; text after it starts a new segment."""
-        await self._close_stream()
-        self._open = None
+        await self._close_segment()
+        self._splitter = BlockSplitter()
         await self.mount(line, before=self._status_line)
+
+    @property
+    def folder(self) -> Folder:
+        """The closed pieces of this reply, for the folding pass."""
+        return Folder([s for s in self._segments if s is not self._open], self._fold, self._unfold)
+
+    async def _fold(self, segment: Segment) -> None:
+        folded = Folded(segment.widget.outer_size.height)
+        await self.mount(folded, before=segment.widget)
+        await segment.widget.remove()
+        segment.widget = folded
+
+    async def _unfold(self, segment: Segment) -> None:
+        markdown = ReplyMarkdown(shown(segment.text), open_links=False)
+        await self.mount(markdown, before=segment.widget)
+        await segment.widget.remove()
+        segment.widget = markdown
 
     async def _close_stream(self) -> None:
         if self._stream is not None:
@@ -156,9 +262,11 @@ class AssistantMessage(Vertical):
 
     async def _render_whole(self) -> None:
         """Render each segment once more in full (code fences streamed in pieces can lag)."""
-        await self._close_stream()
-        for markdown, pieces in self._segments:
-            await markdown.update(shown("".join(pieces)))
+        await self.drain()
+        await self._close_segment()
+        for segment in self._segments:
+            if isinstance(segment.widget, Markdown):
+                await segment.widget.update(shown(segment.text))
 
     async def finish(self, text: str, usage: Usage, stop_reason: str | None) -> None:
         """The reply is complete."""
@@ -200,7 +308,10 @@ class AssistantMessage(Vertical):
                                         classes="tool-note error" if part.is_error else "tool-note",
                                         markup=False), before=self._status_line)
             else:
-                await self.mount(ReplyMarkdown(shown(part), open_links=False), before=self._status_line)
+                for piece in BlockSplitter().feed(part):
+                    markdown = ReplyMarkdown(shown(piece), open_links=False)
+                    await self.mount(markdown, before=self._status_line)
+                    self._segments.append(Segment(markdown, [piece]))
         self._pieces = [record.reply]
         if record.state == "complete":
             self.status(record.usage.summary(), "done")

@@ -1,0 +1,105 @@
+"""Streaming a long answer cheaply: deltas joined into a few updates a second, and the answer cut
+into pieces only where the cut cannot change how it renders."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from markdown_it import MarkdownIt
+
+from benchmarks.reply import chunks, long_reply
+from buddy_tui.core.batching import batched
+from buddy_tui.core.chat import ChatEvent, TextDelta, ToolCall, ToolStarted, TurnFinished, Usage
+from buddy_tui.core.splitter import BlockSplitter
+
+DONE = TurnFinished("", "end_turn", Usage())
+
+
+def split(text: str, size: int, fragment: int = 7) -> list[str]:
+    splitter, pieces = BlockSplitter(size), [""]
+    for part in chunks(text, fragment):
+        first, *rest = splitter.feed(part)
+        pieces[-1] += first
+        pieces += rest
+    return pieces
+
+
+def test_pieces_rejoin_exactly_and_each_renders_as_it_did_in_the_whole() -> None:
+    text = long_reply(6_000)
+    pieces = split(text, 800)
+    assert "".join(pieces) == text and len(pieces) > 5
+    assert all(len(p) >= 800 for p in pieces[:-1])
+    parser = MarkdownIt("commonmark").enable("table")
+    whole = parser.render(text)
+    assert "".join(parser.render(p) for p in pieces) == whole  # cutting changed nothing
+
+
+def test_never_cuts_inside_a_fence_or_before_an_indented_line() -> None:
+    text = ("para one\n\n```python\nx = 1\n\ny = 2\n```\n\n~~~~\nraw\n\n~~~\nstill inside\n~~~~\n\n"
+            "- item\n\n    continued\n\nlast\n")
+    pieces = split(text * 20, 1, fragment=3)
+    for piece in pieces[1:]:
+        assert not piece[:1].isspace()
+        assert piece.startswith(("para", "```", "~~~~", "- item", "last"))
+    assert "".join(pieces) == text * 20
+
+
+async def source(*items: ChatEvent | float) -> AsyncIterator[ChatEvent]:
+    for item in items:
+        if isinstance(item, float):
+            await asyncio.sleep(item)
+        else:
+            yield item
+
+
+async def collect(events: AsyncIterator[ChatEvent], interval: float = 0.1) -> list[ChatEvent]:
+    return [event async for event in batched(events, interval)]
+
+
+async def test_neighbouring_deltas_are_joined_and_order_is_kept() -> None:
+    call = ToolStarted(ToolCall("t", "Read", {}), 1, 12)
+    got = await collect(source(TextDelta("a"), TextDelta("b"), call, TextDelta("c"), 0.25, TextDelta("d"), DONE))
+    assert got == [TextDelta("ab"), call, TextDelta("c"), TextDelta("d"), DONE]
+
+
+async def test_text_is_not_held_back_when_the_stream_goes_quiet() -> None:
+    seen: list[tuple[float, ChatEvent]] = []
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    async for event in batched(source(TextDelta("early"), 0.6, DONE), 0.05):
+        seen.append((loop.time() - start, event))
+    assert seen[0][1] == TextDelta("early") and seen[0][0] < 0.4  # flushed long before the next event
+
+
+async def test_a_failure_in_the_source_reaches_the_consumer() -> None:
+    async def broken() -> AsyncIterator[ChatEvent]:
+        yield TextDelta("x")
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await collect(broken())
+
+
+async def test_stopping_the_consumer_closes_the_source() -> None:
+    closed = asyncio.Event()
+
+    async def endless() -> AsyncIterator[ChatEvent]:
+        try:
+            while True:
+                yield TextDelta("x")
+                await asyncio.sleep(0.01)
+        finally:
+            closed.set()
+
+    async def consume() -> None:
+        async for _ in batched(endless(), 0.02):
+            pass
+
+    task = asyncio.create_task(consume())
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.wait_for(closed.wait(), 1)

@@ -1,0 +1,40 @@
+"""A long answer through the app: it is cut into pieces, pieces far from the view are folded to
+blank space of their height and come back when scrolled to, and no text is ever lost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Markdown
+
+from benchmarks.reply import chunks, long_reply
+from buddy_tui.ui.widgets.folding import Folded
+from buddy_tui.ui.widgets.transcript import AssistantMessage
+from tests.fake_api import FakeAnthropic, Reply
+from tests.helpers import connected, make_app, settled, submit, wait_for
+
+
+async def test_a_long_answer_is_folded_away_from_the_view_and_unfolds_when_scrolled_to(
+        project: Path, online: FakeAnthropic) -> None:
+    answer = long_reply(8_000)
+    online.queue(Reply(chunks(answer, 64), pace=0.001))
+    app = make_app(project)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await connected(pilot, app)
+        await submit(pilot, app, "review every hot path")
+        await wait_for(pilot, lambda: online.completed_streams and settled(app), timeout=30, what="the answer")
+        reply = app.query_one(AssistantMessage)
+        await wait_for(pilot, lambda: reply.query(Folded), what="pieces folded away")
+        assert reply.text == answer  # folding never loses text
+        live_blocks = len(list(reply.walk_children()))
+        assert live_blocks < 400, live_blocks  # bounded by the view, not by the answer
+        transcript = app.chat.transcript
+        transcript.scroll_home(animate=False)
+        await wait_for(pilot, lambda: "# Reliability review" in first_markdown(reply), what="the top unfolded")
+        await submit(pilot, app, "/copy")
+        await wait_for(pilot, lambda: app.clipboard == answer, what="the whole answer copied")
+
+
+def first_markdown(reply: AssistantMessage) -> str:
+    found = reply.query(Markdown)
+    return found.first().source if found else ""
