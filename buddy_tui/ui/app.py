@@ -59,6 +59,8 @@ class BuddyApp(App[None]):
         Binding("f4", "toggle_ignored", "Show ignored", id="app.toggle_ignored", show=False),
         Binding("pageup", "scroll_chat(-1)", "Scroll chat up", id="app.chat_up", show=False),
         Binding("pagedown", "scroll_chat(1)", "Scroll chat down", id="app.chat_down", show=False),
+        Binding("ctrl+home", "chat_end(0)", "Top of the chat", id="app.chat_top", show=False, priority=True),
+        Binding("ctrl+end", "chat_end(1)", "End of the chat", id="app.chat_bottom", show=False, priority=True),
     ]
 
     def __init__(self, session: Session, *, resume_latest: bool = False) -> None:
@@ -196,6 +198,14 @@ class BuddyApp(App[None]):
             transcript.scroll_page_up()
         else:
             transcript.scroll_page_down()
+
+    def action_chat_end(self, bottom: int) -> None:
+        """Jump to the start (0) or the end (1) of the conversation."""
+        transcript = self.chat.transcript
+        if bottom:
+            transcript.scroll_end(animate=False)
+        else:
+            transcript.scroll_home(animate=False)
 
     def action_focus_prompt(self) -> None:
         """Put the cursor in the prompt."""

@@ -253,3 +253,25 @@ async def test_history_off_still_chats_and_says_so(project: Path, online: FakeAn
         await wait_for(pilot, lambda: settled(app) and app.query_one(AssistantMessage).text == "Still here.")
         await submit(pilot, app, "/export")
         await wait_for(pilot, lambda: any("Exported 1 turn to" in text_of(n) for n in app.query(Note)))
+
+
+async def test_a_long_conversation_opens_with_only_the_newest_turns_built(project: Path, online: FakeAnthropic) -> None:
+    from buddy_tui.ui.widgets.turn_stubs import BUILT_TURNS, TurnStub
+
+    db = stored()
+    conversation = db.create_conversation(str(project), "Long one", "backend", "m")
+    for n in range(1, 41):
+        record = TurnRecord(f"question {n}", "backend", "Backend Buddy", "m")
+        db.begin_turn(conversation, record)
+        record.reply, record.state = f"Answer number {n}.\n\n" + "More detail here. " * 40, "complete"
+        db.save_turn(record)
+    app = make_app(project, resume_latest=True)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for(pilot, lambda: app.query(TurnStub), what="the older turns as stubs")
+        assert len(app.query(AssistantMessage)) == BUILT_TURNS
+        assert app.query(AssistantMessage).last().text.startswith("Answer number 40.")
+        await pilot.press("ctrl+home")
+        await wait_for(pilot, lambda: app.query(UserMessage).first().text == "question 1", what="the first turn built")
+        await wait_for(pilot, lambda: app.query(AssistantMessage).first().text.startswith("Answer number 1."),
+                       what="its reply shown")
+        assert app.chat.session.turns[0].typed == "question 1" and len(app.chat.session.turns) == 40

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from buddy_tui.core.config import ANTHROPIC_API
+from buddy_tui.ui.widgets import turn_stubs
 from buddy_tui.ui.widgets.folding import refold
 from buddy_tui.ui.widgets.transcript import AssistantMessage
 
@@ -30,7 +31,9 @@ def fold_soon(pane: ChatPane) -> None:
 
 
 async def fold_now(pane: ChatPane) -> None:
+    """Build stubbed turns near the view, then fold and unfold reply pieces by distance."""
     pane._fold_timer = None
+    await turn_stubs.expand_near(pane.transcript)
     messages = [child.folder for child in pane.transcript.children if isinstance(child, AssistantMessage)]
     await refold(messages, pane.transcript.region)
 

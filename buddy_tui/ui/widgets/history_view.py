@@ -20,7 +20,8 @@ from buddy_tui.core.history import HistoryError
 from buddy_tui.core.records import ConversationSummary, StoredConversation
 from buddy_tui.core.session import TurnPlan
 from buddy_tui.ui.safe import markdown_literal
-from buddy_tui.ui.widgets.transcript import AssistantMessage, MarkdownNote, UserMessage
+from buddy_tui.ui.widgets import turn_stubs
+from buddy_tui.ui.widgets.transcript import AssistantMessage, MarkdownNote
 
 if TYPE_CHECKING:
     from buddy_tui.ui.widgets.chat_pane import ChatPane
@@ -116,11 +117,7 @@ async def show_conversation(pane: ChatPane, stored: StoredConversation) -> None:
     count = f"{len(stored.turns)} turn{'' if len(stored.turns) == 1 else 's'}"
     await pane.add(MarkdownNote(f"Resumed **{markdown_literal(summary.title)}** ({count}, last used {when})."
                                 f"{elsewhere}"))
-    for record in stored.turns:
-        await pane.add(UserMessage(record.typed, record.files))
-        view = AssistantMessage(record.persona_title)
-        await pane.add(view)
-        await view.restore(record)
+    await turn_stubs.show_turns(pane.transcript, stored.turns)  # older turns built when scrolled to
     last = stored.turns[-1] if stored.turns else None
     if (last is not None and last.state in ("failed", "interrupted")) or (
             last is not None and last.state == "stopped" and not last.reply):

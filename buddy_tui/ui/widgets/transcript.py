@@ -123,8 +123,9 @@ class AssistantMessage(Vertical):
     block boundaries (core/splitter.py) so pieces far from the view can be folded (folding.py).
     """
 
-    def __init__(self, author: str, why: str = "") -> None:
+    def __init__(self, author: str, why: str = "", record: TurnRecord | None = None) -> None:
         super().__init__(classes="message assistant")
+        self._record = record  # a stored reply to show once mounted (see restore)
         self.author = author
         self.why = why  # why this persona was chosen, when it took over automatically
         self._pieces: list[str] = []  # the reply so far; joined only when read
@@ -141,6 +142,11 @@ class AssistantMessage(Vertical):
     def text(self) -> str:
         """The reply's text so far (all segments)."""
         return "".join(self._pieces)
+
+    async def on_mount(self) -> None:
+        if self._record is not None:
+            record, self._record = self._record, None
+            await self.restore(record)
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="author-line"):
