@@ -38,6 +38,8 @@ from buddy_tui.ui.safe import shown
 from buddy_tui.ui.widgets.folding import Folded, Folder, Segment, estimate_height
 
 NoteKind = Literal["info", "warning", "error"]
+#: Longest pause between two renders of a reply that arrives faster than it can be drawn.
+RENDER_REST = 0.1
 
 
 class UserMessage(Vertical):
@@ -194,11 +196,16 @@ class AssistantMessage(Vertical):
             self._renderer = asyncio.create_task(self._render_incoming())
 
     async def _render_incoming(self) -> None:
+        loop = asyncio.get_running_loop()
         while self._incoming:
             text = "".join(self._incoming)
             self._incoming.clear()
+            started = loop.time()
             with contextlib.suppress(MountError):  # the app is closing
                 await self.append(text)
+            if self._incoming:  # text came faster than it renders: rest as long as rendering took
+                # (capped), so keys keep echoing and the next update takes more at once
+                await asyncio.sleep(min(loop.time() - started, RENDER_REST))
 
     async def drain(self) -> None:
         """Wait until every delta fed so far is on screen."""
