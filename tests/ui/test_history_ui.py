@@ -248,6 +248,7 @@ async def test_history_off_still_chats_and_says_so(project: Path, online: FakeAn
     app = make_app(project)
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for(pilot, lambda: any("History is off" in text_of(n) for n in app.query(Note)))
+        assert app.chat.session.store is None
         await connected(pilot, app)
         await submit(pilot, app, "hello")
         await wait_for(pilot, lambda: settled(app) and app.query_one(AssistantMessage).text == "Still here.")
