@@ -159,11 +159,6 @@ class AssistantMessage(Vertical):
         yield Static("thinking…", classes="status", markup=False)
 
     @property
-    def markdown(self) -> Markdown:
-        """The first (for a reply without tools, the only) Markdown segment."""
-        return self.query_one(Markdown)
-
-    @property
     def _status_line(self) -> Static:
         return self.query_one(".status", Static)
 
