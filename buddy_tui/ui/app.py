@@ -59,8 +59,8 @@ class BuddyApp(App[None]):
         Binding("f4", "toggle_ignored", "Show ignored", id="app.toggle_ignored", show=False),
         Binding("pageup", "scroll_chat(-1)", "Scroll chat up", id="app.chat_up", show=False),
         Binding("pagedown", "scroll_chat(1)", "Scroll chat down", id="app.chat_down", show=False),
-        Binding("ctrl+home", "chat_end(0)", "Top of the chat", id="app.chat_top", show=False, priority=True),
-        Binding("ctrl+end", "chat_end(1)", "End of the chat", id="app.chat_bottom", show=False, priority=True),
+        Binding("ctrl+home", "chat_end(0)", "Top of the chat", id="app.chat_top", show=False),
+        Binding("ctrl+end", "chat_end(1)", "End of the chat", id="app.chat_bottom", show=False),
     ]
 
     def __init__(self, session: Session, *, resume_latest: bool = False) -> None:
@@ -121,7 +121,8 @@ class BuddyApp(App[None]):
     @on(Indexed)
     def _indexed(self, event: Indexed) -> None:
         self.finder, self.index_stats = event.finder, event.stats
-        self.chat.prompt.find_paths = event.finder.search
+        for chat in self.query(ChatPane):  # none when the index lands while the app is closing
+            chat.prompt.find_paths = event.finder.search
         if event.stats.truncated:
             self.notify(f"Indexed the first {event.stats.files:,} files only; the finder covers those.",
                         severity="warning")
@@ -156,6 +157,8 @@ class BuddyApp(App[None]):
                 return False
             chat = self.chat
             return chat.busy or chat.prompt.menu_open
+        if action in ("chat_end", "scroll_chat"):  # the chat is on the main screen only
+            return self._main_screen_active()
         if action == "retry":  # only when there is a question to send again
             return self._main_screen_active() and self.chat.unsent is not None and not self.chat.busy
         return True

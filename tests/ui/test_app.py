@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from textual.widgets import DirectoryTree, Static
+from textual.widgets import DirectoryTree, Markdown, Static
 from textual.widgets.tree import TreeNode
 
 from buddy_tui.ui.screens.choice import ChoiceScreen
@@ -134,11 +134,11 @@ async def test_question_with_selected_file_streams_markdown_answer(project: Path
         reply = replies(app)[0]
         await wait_for(pilot, lambda: not app.chat.busy and "in 900" in status(reply), what="the answer to finish")
         assert reply.text == ANSWER
-        assert reply.markdown.source == ANSWER
+        assert reply.query_one(Markdown).source == ANSWER
         assert "in 900 · out" in status(reply) and "cache read 800" in status(reply)
-        headings = [text_of(h) for h in reply.markdown.query("MarkdownH2")]
+        headings = [text_of(h) for h in reply.query_one(Markdown).query("MarkdownH2")]
         assert headings == ["Risks under load"]
-        assert len(reply.markdown.query("MarkdownFence")) == 1
+        assert len(reply.query_one(Markdown).query("MarkdownFence")) == 1
         sent = online.message_requests()[0].body
         assert sent is not None
         assert sent["system"][0]["text"] == app.session.current.prompt
@@ -335,7 +335,7 @@ async def test_text_from_files_names_and_model_is_shown_literally(tmp_path: Path
         await submit(pilot, app, "[bold]question[/bold]")
         await wait_for(pilot, lambda: replies(app) and settled(app))
         assert text_of(app.query_one(UserMessage).query_one(".body", Static)) == "[bold]question[/bold]"
-        shown = replies(app)[0].markdown.source
+        shown = replies(app)[0].query_one(Markdown).source
         assert "[b]still literal[/b]" in shown and "\x1b" not in shown and "␛[2J" in shown
 
 

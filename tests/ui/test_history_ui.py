@@ -276,3 +276,21 @@ async def test_a_long_conversation_opens_with_only_the_newest_turns_built(projec
         await wait_for(pilot, lambda: app.query(AssistantMessage).first().text.startswith("Answer number 1."),
                        what="its reply shown")
         assert app.chat.session.turns[0].typed == "question 1" and len(app.chat.session.turns) == 40
+
+
+async def test_chat_keys_do_nothing_while_a_dialog_is_open(project: Path, online: FakeAnthropic) -> None:
+    from buddy_tui.ui.screens.choice import ChoiceScreen
+
+    stored().create_conversation(str(project), "Something to delete", "backend", "m")
+    app = make_app(project)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await submit(pilot, app, "/resume")
+        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
+        await pilot.press("f8")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+        await pilot.pause(0.1)
+        await pilot.press("ctrl+home", "ctrl+end", "pageup", "pagedown")  # chat keys: the chat is not on this screen
+        await pilot.pause()
+        assert isinstance(app.screen, ChoiceScreen) and app.return_code is None
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))

@@ -399,6 +399,8 @@ class ChatPane(Vertical):
             self.fold_soon()
             return
         await turn.view.drain()  # everything before this event is on screen first
+        if self.turn is not turn:  # stopped (Esc) while the text was being drawn: the stop recorded it
+            return
         if isinstance(event, Retrying):
             turn.view.retrying(event.notice)
         elif isinstance(event, ToolStarted):
@@ -468,6 +470,7 @@ class ChatPane(Vertical):
         """Start a new conversation: stop any reply, forget the turns, empty the transcript."""
         await self.stop(restore=False)
         self.unsent = None
+        self._waiting = None  # a question waiting for the client belonged to the old conversation
         self.runner.reset()
         kept = self.session.store is not None and self.session.turns and not deleted
         self.session.new_conversation()

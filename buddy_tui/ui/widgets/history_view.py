@@ -96,6 +96,7 @@ async def open_conversation(pane: ChatPane, conversation_id: int) -> bool:
         await pane.note("That conversation is no longer in the history.", "warning")
         return False
     pane.runner.reset()
+    pane._waiting = None
     pane.session.resume(stored)
     pane.unsent = None
     await pane.transcript.remove_children()

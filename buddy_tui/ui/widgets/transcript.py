@@ -196,8 +196,15 @@ class AssistantMessage(Vertical):
             text = "".join(self._incoming)
             self._incoming.clear()
             started = loop.time()
-            with contextlib.suppress(MountError):  # the app is closing
+            try:
                 await self.append(text)
+            except MountError:  # the app is closing
+                return
+            except Exception as exc:
+                self.log.error(f"rendering a reply failed: {exc!r}")
+                with contextlib.suppress(MountError):
+                    await self._close_segment()
+                    await self.mount(Static(shown(text), markup=False), before=self._status_line)
             if self._incoming:  # text came faster than it renders: rest as long as rendering took
                 # (capped), so keys keep echoing and the next update takes more at once
                 await asyncio.sleep(min(loop.time() - started, RENDER_REST))
@@ -272,9 +279,10 @@ class AssistantMessage(Vertical):
         """Render each segment once more in full (code fences streamed in pieces can lag)."""
         await self.drain()
         await self._close_segment()
-        for segment in self._segments:
-            if isinstance(segment.widget, Markdown):
-                await segment.widget.update(shown(segment.text))
+        for segment in list(self._segments):
+            widget = segment.widget  # folding may swap it meanwhile: a removed widget is skipped
+            if isinstance(widget, Markdown) and widget.parent is not None:
+                await widget.update(shown(segment.text))
 
     async def finish(self, text: str, usage: Usage, stop_reason: str | None) -> None:
         """The reply is complete."""
