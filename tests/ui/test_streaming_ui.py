@@ -3,8 +3,10 @@ blank space of their height and come back when scrolled to, and no text is ever 
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+import pytest
 from textual.widgets import Markdown
 
 from benchmarks.reply import chunks, long_reply
@@ -38,3 +40,29 @@ async def test_a_long_answer_is_folded_away_from_the_view_and_unfolds_when_scrol
 def first_markdown(reply: AssistantMessage) -> str:
     found = reply.query(Markdown)
     return found.first().source if found else ""
+
+
+async def test_esc_while_a_finished_reply_is_still_being_drawn_records_it_once(
+        project: Path, online: FakeAnthropic, monkeypatch: pytest.MonkeyPatch) -> None:
+    original = AssistantMessage.append
+    app = make_app(project)
+    pressed: list[bool] = []
+
+    async def slow_append(self: AssistantMessage, fragment: str) -> None:
+        await asyncio.sleep(0.3)  # drawing lags behind the stream, which has ended meanwhile
+        if online.completed_streams and not pressed:
+            pressed.append(True)
+            asyncio.get_running_loop().create_task(app.action_stop())  # Esc, while the end waits for this
+            await asyncio.sleep(0.3)
+        await original(self, fragment)
+
+    monkeypatch.setattr(AssistantMessage, "append", slow_append)
+    online.queue(Reply(["A short answer."]))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await connected(pilot, app)
+        await submit(pilot, app, "quick one")
+        await wait_for(pilot, lambda: pressed and settled(app) and not app.chat.busy, what="the stop")
+        await pilot.pause(0.5)
+        messages = app.chat.session.conversation.messages
+        assert [m["role"] for m in messages] == ["user", "assistant"]  # recorded once, not twice
+        assert len(app.chat.session.turns) == 1
