@@ -183,13 +183,14 @@ class Conversation:
         """Keep a finished (or interrupted, non-empty) exchange for the next turn's context:
         the question, then either the reply's text or the messages the turn added (tool calls,
         their results, and the final answer)."""
-        self.messages.append({"role": "user", "content": user})
-        if isinstance(reply, str):
-            self.messages.append({"role": "assistant", "content": [{"type": "text", "text": reply}]})
-        else:
-            self.messages.extend(reply)
-        if usage is not None:
-            self.usage = self.usage + usage
+        answer = [{"role": "assistant", "content": [{"type": "text", "text": reply}]}] if isinstance(reply, str) \
+            else list(reply)
+        self.extend([{"role": "user", "content": user}, *answer], usage or Usage())
+
+    def extend(self, messages: Sequence[dict[str, Any]], usage: Usage) -> None:
+        """Add what a turn leaves in the context (its question first) and the tokens it cost."""
+        self.messages.extend(messages)
+        self.usage = self.usage + usage
 
     def clear(self) -> None:
         """Forget every turn."""

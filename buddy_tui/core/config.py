@@ -80,7 +80,12 @@ class Connection:
     @property
     def local(self) -> bool:
         """True when talking to something other than Anthropic's own API."""
-        return not self.base_url.rstrip("/").startswith(ANTHROPIC_API)
+        return is_local(self.base_url)
+
+
+def is_local(base_url: str) -> bool:
+    """True for an endpoint other than Anthropic's own API (a local or compatible server)."""
+    return not base_url.rstrip("/").startswith(ANTHROPIC_API)
 
 
 def _client(kwargs: dict[str, object]) -> AsyncAnthropic:
@@ -127,7 +132,7 @@ def precheck(env: Mapping[str, str] | None = None) -> Connection | None:
     decides when the client is built (:func:`connect`)."""
     env = os.environ if env is None else env
     base_url = endpoint(env)
-    if any(env.get(name) for name in _CREDENTIAL_VARIABLES) or not base_url.startswith(ANTHROPIC_API):
+    if any(env.get(name) for name in _CREDENTIAL_VARIABLES) or is_local(base_url):
         return None
     if sdk_config_dir(env).exists():  # profiles on disk: only the SDK can read them
         return None
@@ -156,7 +161,7 @@ def connect(settings: Settings) -> tuple[AsyncAnthropic | None, Connection]:
         return client, Connection(True, base_url, "auth token")
     if getattr(client, "credentials", None) is not None:
         return client, Connection(True, base_url, "SDK profile")
-    if not base_url.startswith(ANTHROPIC_API):
+    if is_local(base_url):
         local = _client({"api_key": LOCAL_PLACEHOLDER_KEY, **kwargs})
         return local, Connection(True, base_url, "none (local server)")
     return None, Connection(False, base_url, "none", f"No API key is set. {CREDENTIALS_HINT}")

@@ -66,6 +66,9 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+#: Conversations with their turn counts, as the history screen lists them.
+_SUMMARIES = ("SELECT c.*, (SELECT COUNT(*) FROM turns t WHERE t.conversation = c.id) AS turn_count "
+              "FROM conversations c")
 BUSY_TIMEOUT_MS = 5_000
 #: A streaming turn whose writer cannot be checked (another host) counts as dead after this long.
 STALE_SECONDS = 6 * 3600
@@ -213,8 +216,7 @@ class Store:
             args += [pattern, pattern, pattern]
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         rows = self._rows(
-            "SELECT c.*, (SELECT COUNT(*) FROM turns t WHERE t.conversation = c.id) AS turn_count "
-            f"FROM conversations c {clause} ORDER BY c.updated DESC, c.id DESC LIMIT ?", (*args, limit))
+            f"{_SUMMARIES} {clause} ORDER BY c.updated DESC, c.id DESC LIMIT ?", (*args, limit))
         return [_summary(row) for row in rows]
 
     def latest(self, project: str) -> ConversationSummary | None:
@@ -227,8 +229,7 @@ class Store:
         with self._lock:  # both reads in one snapshot
             self._db.execute("BEGIN")
             try:
-                found = self._rows("SELECT c.*, (SELECT COUNT(*) FROM turns t WHERE t.conversation = c.id) AS "
-                                   "turn_count FROM conversations c WHERE c.id = ?", (conversation_id,))
+                found = self._rows(f"{_SUMMARIES} WHERE c.id = ?", (conversation_id,))
                 turns = self._rows("SELECT * FROM turns WHERE conversation = ? ORDER BY seq", (conversation_id,))
             finally:
                 self._db.execute("COMMIT")

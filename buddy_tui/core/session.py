@@ -258,8 +258,7 @@ class Session:
     def end_turn(self, log: TurnLog) -> None:
         """The turn is over, however it ended: keep its context for the next turn, and store it."""
         record = log.snapshot()
-        self.conversation.messages.extend(record.recorded)
-        self.conversation.usage = self.conversation.usage + record.usage
+        self.conversation.extend(record.recorded, record.usage)
         self.save(log)
 
     def resume(self, stored: StoredConversation) -> None:

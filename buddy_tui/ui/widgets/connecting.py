@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from buddy_tui.core.config import ANTHROPIC_API
+from buddy_tui.core.config import is_local
 from buddy_tui.ui.widgets import turn_stubs
 from buddy_tui.ui.widgets.folding import refold
 from buddy_tui.ui.widgets.transcript import AssistantMessage
@@ -41,7 +41,7 @@ async def fold_now(pane: ChatPane) -> None:
 def where(pane: ChatPane, base_url: str) -> str:
     """``model`` for Anthropic's API, ``model @ URL`` for anything else."""
     model = pane.session.settings.model
-    return model if base_url.startswith(ANTHROPIC_API) else f"{model} @ {base_url}"
+    return f"{model} @ {base_url}" if is_local(base_url) else model
 
 
 async def when_connected(pane: ChatPane, then: Callable[[], Awaitable[None]]) -> bool:
