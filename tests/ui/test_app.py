@@ -6,12 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from textual.widgets import DirectoryTree, Markdown, Static
+from textual.widgets import DirectoryTree, Static
 from textual.widgets.tree import TreeNode
 
 from buddy_tui.ui.screens.choice import ChoiceScreen
 from buddy_tui.ui.widgets.file_browser import FilePreview
 from buddy_tui.ui.widgets.prompt import Chip, CommandMenu
+from buddy_tui.ui.widgets.reply_view import ReplyView
 from buddy_tui.ui.widgets.transcript import AssistantMessage, MarkdownNote, Note, UserMessage
 from tests.fake_api import FakeAnthropic, HttpError, Reply
 from tests.helpers import connected, make_app, make_project, settled, submit, text_of, wait_for
@@ -134,11 +135,12 @@ async def test_question_with_selected_file_streams_markdown_answer(project: Path
         reply = replies(app)[0]
         await wait_for(pilot, lambda: not app.chat.busy and "in 900" in status(reply), what="the answer to finish")
         assert reply.text == ANSWER
-        assert reply.query_one(Markdown).source == ANSWER
+        view = reply.query_one(ReplyView)
+        assert view.source == ANSWER
         assert "in 900 · out" in status(reply) and "cache read 800" in status(reply)
-        headings = [text_of(h) for h in reply.query_one(Markdown).query("MarkdownH2")]
-        assert headings == ["Risks under load"]
-        assert len(reply.query_one(Markdown).query("MarkdownFence")) == 1
+        assert [b.source for b in view.blocks if b.kind == "heading_open"] == ["## Risks under load"]
+        assert "Risks under load" in view.shown_lines  # drawn as a heading: no hashes
+        assert len(view.code_rows()) == 1
         sent = online.message_requests()[0].body
         assert sent is not None
         assert sent["system"][0]["text"] == app.session.current.prompt
@@ -335,8 +337,10 @@ async def test_text_from_files_names_and_model_is_shown_literally(tmp_path: Path
         await submit(pilot, app, "[bold]question[/bold]")
         await wait_for(pilot, lambda: replies(app) and settled(app))
         assert text_of(app.query_one(UserMessage).query_one(".body", Static)) == "[bold]question[/bold]"
-        shown = replies(app)[0].query_one(Markdown).source
-        assert "[b]still literal[/b]" in shown and "\x1b" not in shown and "␛[2J" in shown
+        view = replies(app)[0].query_one(ReplyView)
+        assert "[b]still literal[/b]" in view.source and "\x1b" not in view.source and "␛[2J" in view.source
+        drawn = "\n".join(view.shown_lines)  # as drawn: no markup read, no escape sent
+        assert "[b]still literal[/b]" in drawn and "␛[2J done" in drawn
 
 
 async def test_quit_with_ctrl_q(project: Path) -> None:

@@ -12,9 +12,9 @@ from buddy_tui.core.history import Store
 from buddy_tui.core.paths import data_dir, history_path
 from buddy_tui.core.records import TurnRecord
 from buddy_tui.ui.screens.history import HistoryScreen, TitleScreen
+from buddy_tui.ui.widgets.reply_view import ReplyView
 from buddy_tui.ui.widgets.transcript import (
     AssistantMessage,
-    CopyableFence,
     CopyLink,
     MarkdownNote,
     Note,
@@ -188,7 +188,10 @@ async def test_export_copy_and_cost(project: Path, online: FakeAnthropic) -> Non
         await wait_for(pilot, lambda: app.clipboard == "SELECT * FROM orders WHERE id > $1 LIMIT 50;")
         assert (data_dir() / "clipboard.txt").read_text() == app.clipboard  # the fallback without OSC 52
         app.copy_to_clipboard("")
-        await pilot.click(CopyableFence)
+        view = app.query_one(AssistantMessage).query_one(ReplyView)
+        view.scroll_visible(animate=False)
+        await pilot.pause(0.1)
+        await pilot.click(view, offset=(4, view.code_rows()[0]))
         await wait_for(pilot, lambda: app.clipboard == "SELECT * FROM orders WHERE id > $1 LIMIT 50;")
         app.query_one(UserMessage).scroll_visible(animate=False)
         await pilot.pause(0.1)

@@ -63,7 +63,7 @@ async def test_review_reads_through_tools_and_the_approved_edit_lands_on_disk(
         assert [line.call.name for line in lines] == ["Glob", "Read", "Edit"]
         reply = app.query(AssistantMessage).last()
         assert reply.text.endswith("Fixed: the query is parameterised now.")
-        assert len(reply.query("Markdown")) == 3  # text, tools, text, tools, text
+        assert len(reply.query("ReplyView")) == 3  # text, tools, text, tools, text
         # The whole exchange is kept, tool calls included, so the next turn has the context.
         roles = [m["role"] for m in app.session.conversation.messages]
         assert roles == ["user", "assistant", "user", "assistant", "user", "assistant"]

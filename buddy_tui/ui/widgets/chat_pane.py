@@ -53,9 +53,10 @@ from buddy_tui.ui.safe import literal, markdown_literal
 from buddy_tui.ui.tool_runner import ToolRunner
 from buddy_tui.ui.widgets import attachments, connecting, experts, history_view, sending
 from buddy_tui.ui.widgets.prompt import PromptBar
+from buddy_tui.ui.widgets.reply_view import ReplyView
 from buddy_tui.ui.widgets.sending import Turn
 from buddy_tui.ui.widgets.tool_line import ToolLine
-from buddy_tui.ui.widgets.transcript import CopyableFence, CopyLink, MarkdownNote, Note, NoteKind
+from buddy_tui.ui.widgets.transcript import CopyLink, MarkdownNote, Note, NoteKind, Transcript
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
@@ -122,7 +123,7 @@ class ChatPane(Vertical):
             yield Static(id="persona-name", markup=False)
             yield Static(printable(self._where(endpoint())), id="connection", markup=False)
         yield Static("", id="usage", markup=False)
-        with VerticalScroll(id="transcript"):
+        with Transcript(id="transcript"):
             yield from self._greeting()
         yield PromptBar(self.session.catalog.commands, id="prompt")
 
@@ -371,8 +372,8 @@ class ChatPane(Vertical):
     async def _copy_message(self, event: CopyLink.CopyRequested) -> None:
         await self.copy_text(event.text, event.what)
 
-    @on(CopyableFence.CopyRequested)
-    async def _copy_code(self, event: CopyableFence.CopyRequested) -> None:
+    @on(ReplyView.CopyRequested)
+    async def _copy_code(self, event: ReplyView.CopyRequested) -> None:
         await self.copy_text(event.code, "the code block")
 
     @on(ToolLine.UndoRequested)

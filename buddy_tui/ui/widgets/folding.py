@@ -3,9 +3,10 @@
 A long answer full of tables and code becomes thousands of widgets, and every layout pass visits
 all of them: a 20,000-token answer made the whole app lag seconds behind and stop echoing keys.
 Replies are therefore made of pieces (see core/splitter.py), and a piece that is more than a
-screen away from the view is *folded*: its Markdown is replaced by a blank :class:`Folded` of
-the same height. When the view comes near it again it is unfolded, rendered afresh from its text.
-The text itself is never dropped, so copying, exporting and retrying see all of it.
+screen away from the view is *folded*: its :class:`ReplyView` drops its rendered lines and draws
+blank space of the same height (no widget is mounted or removed, so folding needs no layout
+pass). When the view comes near it again it is unfolded, rendered afresh from its text. The text
+itself is never dropped, so copying, exporting and retrying see all of it.
 """
 
 from __future__ import annotations
@@ -14,23 +15,15 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from textual.geometry import Region
-from textual.widget import Widget
-from textual.widgets import Static
 
-
-class Folded(Static):
-    """Blank space standing in for a folded piece of a reply (as tall as the piece was)."""
-
-    def __init__(self, height: int) -> None:
-        super().__init__("", classes="folded", markup=False)
-        self.styles.height = max(1, height)
+from buddy_tui.ui.widgets.reply_view import ReplyView
 
 
 @dataclass
 class Segment:
-    """One piece of a reply: its text, and the widget showing it (Markdown, or :class:`Folded`)."""
+    """One piece of a reply: its text, and the widget showing it."""
 
-    widget: Widget
+    widget: ReplyView
     pieces: list[str] = field(default_factory=list)
 
     @property
@@ -41,7 +34,7 @@ class Segment:
     @property
     def folded(self) -> bool:
         """True while the piece is folded away."""
-        return isinstance(self.widget, Folded)
+        return self.widget.folded
 
 
 @dataclass(frozen=True)

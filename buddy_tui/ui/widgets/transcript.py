@@ -1,8 +1,8 @@
 """The messages in the chat: the user's questions, the persona's streamed replies, and notes.
 
 Everything from a file, a file name, the user or the model is shown literally: plain text goes
-through ``markup=False`` widgets, and replies through the Markdown widget (which does not read
-Textual markup), after control characters have been made visible.
+through ``markup=False`` widgets, and replies through :class:`ReplyView` (Rich's Markdown, which
+never reads console markup), after control characters have been made visible.
 """
 
 from __future__ import annotations
@@ -14,19 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from rich import box
-from rich.table import Table
-from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.content import Content
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.geometry import Size
 from textual.message import Message
-from textual.style import Style as TextualStyle
+from textual.reactive import Reactive
 from textual.timer import Timer
 from textual.widget import MountError, Widget
 from textual.widgets import Markdown, Static
-from textual.widgets._markdown import MarkdownTable  # not re-exported; the table block to replace
-from textual.widgets.markdown import MarkdownBlock, MarkdownFence, MarkdownStream
 
 from buddy_tui.core.chat import Usage
 from buddy_tui.core.context import printable
@@ -35,11 +30,24 @@ from buddy_tui.core.records import ToolNote, TurnRecord
 from buddy_tui.core.retries import RetryNotice
 from buddy_tui.core.splitter import BlockSplitter
 from buddy_tui.ui.safe import shown
-from buddy_tui.ui.widgets.folding import Folded, Folder, Segment, estimate_height
+from buddy_tui.ui.widgets.folding import Folder, Segment, estimate_height
+from buddy_tui.ui.widgets.reply_view import ReplyView
 
 NoteKind = Literal["info", "warning", "error"]
 #: Longest pause between two renders of a reply that arrives faster than it can be drawn.
 RENDER_REST = 0.1
+
+
+class Transcript(VerticalScroll):
+    """The scrolling list of messages.
+
+    Textual lays a widget out a second time whenever its virtual size changes; while a reply
+    streams that is every update, and the second pass cost as much as the first. Here (and in
+    :class:`AssistantMessage` and :class:`ReplyView`) it is skipped: the first pass already
+    placed everything, and a scroll bar that appears or goes asks for its own layout.
+    """
+
+    virtual_size = Reactive(Size(0, 0), layout=False)
 
 
 class UserMessage(Vertical):
@@ -59,64 +67,6 @@ class UserMessage(Vertical):
             yield Static("  ".join(f"📎 {printable(name)}" for name in self.files), classes="files", markup=False)
 
 
-class CopyableFence(MarkdownFence):
-    """A code block in a reply: clicking it copies the code."""
-
-    @dataclass
-    class CopyRequested(Message):
-        """Copy ``code`` to the clipboard."""
-
-        code: str
-
-    def on_mount(self) -> None:
-        self.tooltip = "Click to copy this code"
-
-    def on_click(self) -> None:
-        self.post_message(self.CopyRequested(self.code))
-
-
-def _rich_text(content: Content) -> Text:
-    """A cell's Content as Rich Text, keeping its inline styles (bold, code...)."""
-    text = Text(content.plain)
-    for span in content.spans:
-        style = span.style
-        if isinstance(style, TextualStyle):
-            text.stylize(style.rich_style, span.start, span.end)
-    return text
-
-
-def _rich_table(headers: list[Content], rows: list[list[Content]]) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, header_style="bold", expand=False, pad_edge=False)
-    for header in headers:
-        table.add_column(_rich_text(header), overflow="fold")
-    for row in rows:
-        table.add_row(*(_rich_text(cell) for cell in row[: len(headers) or None]))
-    return table
-
-
-class CompactTable(MarkdownTable):
-    """A table in a reply as one widget (Textual's builds a widget per cell: a reply with a few
-    dozen tables became thousands of widgets, and streaming it saturated the UI)."""
-
-    def compose(self) -> ComposeResult:
-        self._headers, self._rows = self._get_headers_and_rows()
-        yield Static(_rich_table(self._headers, self._rows), classes="compact-table")
-
-    async def _update_from_block(self, block: MarkdownBlock) -> None:
-        if isinstance(block, MarkdownTable) and self.query(Static):
-            self._headers, self._rows = block._get_headers_and_rows()
-            self.query_one(Static).update(_rich_table(self._headers, self._rows))
-            return
-        await super()._update_from_block(block)
-
-
-class ReplyMarkdown(Markdown):
-    """Markdown for replies: code blocks copy themselves when clicked; tables are one widget each."""
-
-    BLOCKS: dict[str, type[MarkdownBlock]] = {**Markdown.BLOCKS, "fence": CopyableFence,  # noqa: RUF012
-                                              "code_block": CopyableFence, "table_open": CompactTable}
-
-
 class AssistantMessage(Vertical):
     """A reply: Markdown that grows as deltas arrive, tool calls in between, a status line under it.
 
@@ -124,6 +74,8 @@ class AssistantMessage(Vertical):
     order it happened: text, the tools it used, more text. A long stretch is cut into pieces at
     block boundaries (core/splitter.py) so pieces far from the view can be folded (folding.py).
     """
+
+    virtual_size = Reactive(Size(0, 0), layout=False)  # see Transcript
 
     def __init__(self, author: str, why: str = "", record: TurnRecord | None = None) -> None:
         super().__init__(classes="message assistant")
@@ -136,7 +88,6 @@ class AssistantMessage(Vertical):
         self._splitter = BlockSplitter()
         self._incoming: list[str] = []
         self._renderer: asyncio.Task[None] | None = None
-        self._stream: MarkdownStream | None = None
         self._countdown: Timer | None = None
 
 
@@ -225,26 +176,27 @@ class AssistantMessage(Vertical):
             if not part:
                 continue
             if 0 < index < len(parts) - 1:
-                folded = Folded(estimate_height(part, self.size.width))
-                await self.mount(folded, before=self._status_line)
-                self._segments.append(Segment(folded, [part]))
+                view = ReplyView(shown(part), folded=estimate_height(part, self.size.width))
+                await self.mount(view, before=self._status_line)
+                self._segments.append(Segment(view, [part]))
             else:
                 await self._write(part)
 
     async def _write(self, part: str) -> None:
+        """Append to the open piece. Its blocks are re-parsed from the last one on, so what a
+        streamed piece shows is what the whole text shows (tests/test_mdblocks.py): a finished
+        reply needs no second render."""
         if self._open is None:
-            markdown = ReplyMarkdown("", open_links=False)
-            await self.mount(markdown, before=self._status_line)
-            self._open = Segment(markdown)
+            view = ReplyView()
+            await self.mount(view, before=self._status_line)
+            self._open = Segment(view)
             self._segments.append(self._open)
-            self._stream = Markdown.get_stream(markdown)
             self.status("streaming…  (Esc to stop)")
         self._open.pieces.append(part)
-        assert self._stream is not None
-        await self._stream.write(shown(part))
+        assert isinstance(self._open.widget, ReplyView)
+        self._open.widget.append(shown(part))
 
     async def _close_segment(self) -> None:
-        await self._close_stream()
         self._open = None
 
     async def add_tool(self, line: Widget) -> None:
@@ -259,30 +211,22 @@ class AssistantMessage(Vertical):
         return Folder([s for s in self._segments if s is not self._open], self._fold, self._unfold)
 
     async def _fold(self, segment: Segment) -> None:
-        folded = Folded(segment.widget.outer_size.height)
-        await self.mount(folded, before=segment.widget)
-        await segment.widget.remove()
-        segment.widget = folded
+        segment.widget.fold()
 
     async def _unfold(self, segment: Segment) -> None:
-        markdown = ReplyMarkdown(shown(segment.text), open_links=False)
-        await self.mount(markdown, before=segment.widget)
-        await segment.widget.remove()
-        segment.widget = markdown
-
-    async def _close_stream(self) -> None:
-        if self._stream is not None:
-            await self._stream.stop()
-            self._stream = None
+        segment.widget.unfold()
 
     async def _render_whole(self) -> None:
-        """Render each segment once more in full (code fences streamed in pieces can lag)."""
+        """Wait for the last delta to be drawn, then redraw only a piece whose text reads
+        differently whole than delta by delta (the API key split across two deltas)."""
         await self.drain()
         await self._close_segment()
         for segment in list(self._segments):
             widget = segment.widget  # folding may swap it meanwhile: a removed widget is skipped
-            if isinstance(widget, Markdown) and widget.parent is not None:
-                await widget.update(shown(segment.text))
+            whole = shown(segment.text)
+            if (isinstance(widget, ReplyView) and widget.parent is not None
+                    and whole != "".join(shown(piece) for piece in segment.pieces)):
+                widget.set_text(whole)
 
     async def finish(self, text: str, usage: Usage, stop_reason: str | None) -> None:
         """The reply is complete."""
@@ -325,9 +269,9 @@ class AssistantMessage(Vertical):
                                         markup=False), before=self._status_line)
             else:
                 for piece in BlockSplitter().feed(part):
-                    markdown = ReplyMarkdown(shown(piece), open_links=False)
-                    await self.mount(markdown, before=self._status_line)
-                    self._segments.append(Segment(markdown, [piece]))
+                    view = ReplyView(shown(piece))
+                    await self.mount(view, before=self._status_line)
+                    self._segments.append(Segment(view, [piece]))
         self._pieces = [record.reply]
         if record.state == "complete":
             self.status(record.usage.summary(), "done")

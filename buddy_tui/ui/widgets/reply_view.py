@@ -1,0 +1,360 @@
+"""A piece of a reply's Markdown, drawn as one widget, block by block.
+
+Textual's Markdown widget builds a widget for every paragraph, list item and bullet. That is
+fine for a page of help, but a long reply streaming at a thousand deltas a second made each
+update a layout pass over hundreds of widgets, and the UI fell behind: keys stopped echoing.
+Here a piece is one widget. Its top-level blocks (core/mdblocks.py) are rendered with Rich,
+cached by block, and an appended delta re-renders only the last block.
+
+The text is shown literally: Rich's Markdown never reads console markup, raw HTML is shown as
+text, links show their address instead of hiding it, and control characters were made visible
+before the text got here (ui/safe.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.color import Color
+from rich.markdown import CodeBlock, Heading, ListItem
+from rich.markdown import Markdown as RichMarkdown
+from rich.segment import Segment
+from rich.style import Style
+from rich.syntax import Syntax
+from rich.text import Text
+from rich.theme import Theme
+from textual import events
+from textual.cache import LRUCache
+from textual.color import Color as TextualColor
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import Reactive
+from textual.selection import Selection
+from textual.strip import Strip
+from textual.widget import Widget
+
+from buddy_tui.core.mdblocks import Block, MarkdownBlocks, parser
+
+if TYPE_CHECKING:
+    from markdown_it.token import Token
+    from rich.console import Console, ConsoleOptions, RenderResult
+
+
+class _LeftHeading(Heading):
+    """Headings at the left margin (Rich centres the first level), as a chat reads."""
+
+    LEVEL_ALIGN: ClassVar = dict.fromkeys(("h1", "h2", "h3", "h4", "h5", "h6"), "left")
+
+
+class _Code(CodeBlock):
+    """A code block on the theme's panel colour, padded by one cell at the sides."""
+
+    @classmethod
+    def create(cls, markdown: RichMarkdown, token: Token) -> _Code:
+        block = cls((token.info or "").partition(" ")[0] or "text", markdown.code_theme)
+        block.background = getattr(markdown, "code_background", None)  # type: ignore[attr-defined]
+        return block
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield Syntax(str(self.text).rstrip(), self.lexer_name, theme=self.theme, word_wrap=True, padding=(0, 1),
+                     background_color=getattr(self, "background", None))
+
+
+class _Item(ListItem):
+    """A list item whose number reads "1." as written, not a bare "1"."""
+
+    def render_number(self, console: Console, options: ConsoleOptions, number: int,
+                      last_number: int) -> RenderResult:
+        gutter = len(str(last_number)) + 3  # digits, the full stop and a space, after one space
+        style = console.get_style("markdown.item.number", default="none")
+        body = console.render_lines(self.elements, options.update(width=options.max_width - gutter), style=self.style)
+        for row, line in enumerate(body):
+            yield Segment(f"{number}.".rjust(gutter - 1) + " " if row == 0 else " " * gutter, style)
+            yield from line
+            yield Segment.line()
+
+
+class _Markdown(RichMarkdown):
+    elements: ClassVar = {**RichMarkdown.elements, "heading_open": _LeftHeading, "fence": _Code,
+                          "code_block": _Code, "list_item_open": _Item}
+
+    def __init__(self, markup: str, code_theme: str, code_background: str | None) -> None:
+        # Rich's own __init__ builds a new parser for every document, which cost more than
+        # rendering a block; these are the attributes it sets, parsed with the shared parser.
+        self.markup = markup
+        self.parsed = parser().parse(markup)
+        for token in self.parsed:  # inline HTML is shown as the text it is (Rich would drop it)
+            for child in token.children or ():
+                if child.type == "html_inline":
+                    child.type = "text"
+        self.code_theme = code_theme
+        self.justify = None
+        self.style = "none"
+        self.hyperlinks = False
+        self.inline_code_lexer = None
+        self.inline_code_theme = code_theme
+        self.code_background = code_background
+
+
+@dataclass(frozen=True)
+class Look:
+    """What a block's rendering depends on besides its text: the width and the colours."""
+
+    width: int
+    theme_name: str
+    dark: bool
+    theme: Theme = field(compare=False)
+    code_theme: str
+    code_background: str | None
+    base: Style
+
+
+#: Rendered blocks shared by every piece: a piece folded away and shown again, or a reply opened
+#: again from history, costs no rendering for the blocks seen before (same text, width, colours).
+_RENDERED: LRUCache[tuple[Look, str, str], list[Strip]] = LRUCache(1024)
+
+
+def _colour(value: str, under: str) -> str | None:
+    """A theme variable as a Rich colour (translucent ones blended onto ``under``)."""
+    if not value or value in ("transparent", "auto") or value.startswith("auto"):
+        return None
+    try:
+        colour = TextualColor.parse(value)
+        if colour.a < 1:
+            colour = TextualColor.parse(under) + colour
+    except Exception:  # an unparsable theme value: fall back to the terminal's own colour
+        return None
+    return colour.hex6
+
+
+def markdown_theme(variables: dict[str, str]) -> Theme:
+    """Rich's Markdown styles, taken from the Textual theme's variables."""
+    background = variables.get("background", "#000000")
+
+    def style(colour: str, extra: str = "", bgcolor: str = "") -> Style:
+        fg = _colour(variables.get(colour, ""), background)
+        bg = _colour(variables.get(bgcolor, ""), background) if bgcolor else None
+        return Style.parse(extra or "none") + Style(color=fg, bgcolor=bg)
+
+    styles = {f"markdown.h{n}": style(f"markdown-h{n}-color", variables.get(f"markdown-h{n}-text-style", "bold"))
+              for n in range(1, 7)}
+    styles.update({
+        "markdown.code": style("text-accent", "", "panel"),
+        "markdown.code_block": style("foreground", "", "panel"),
+        "markdown.block_quote": style("foreground-muted", "italic"),
+        "markdown.item.bullet": style("text-primary", "bold"),
+        "markdown.item.number": style("text-primary"),
+        "markdown.link": style("text-primary", "underline"),
+        "markdown.link_url": style("foreground-muted"),
+        "markdown.hr": style("foreground-muted"),
+        "markdown.table.border": style("primary"),
+        "markdown.table.header": style("foreground", "bold"),
+        "markdown.h1.border": style("primary"),
+    })
+    return Theme(styles, inherit=True)
+
+
+def render_block(block: Block, console: Console, look: Look) -> list[Strip]:
+    """One block as lines ``look.width`` cells wide (from the cache when rendered before)."""
+    key = (look, block.kind, block.source)
+    strips = _RENDERED.get(key)
+    if strips is None:
+        strips = _RENDERED[key] = _render(block, console, look)
+    return strips
+
+
+def _render(block: Block, console: Console, look: Look) -> list[Strip]:
+    if block.kind == "html_block":  # shown as the text it is
+        renderable: Text | _Markdown = Text(block.source)
+    else:
+        renderable = _Markdown(block.source, look.code_theme, look.code_background)
+    options = console.options.update(width=max(1, look.width), height=None, highlight=False, markup=False)
+    console.push_theme(look.theme)
+    try:
+        lines = console.render_lines(renderable, options, style=look.base, pad=False)
+    finally:
+        console.pop_theme()
+    start, end = 0, len(lines)  # Rich pads some blocks with blank lines; the gaps are ours to set
+    background = look.base.bgcolor
+    while start < end and _blank(lines[start], background):
+        start += 1
+    while end > start and _blank(lines[end - 1], background):
+        end -= 1
+    return [Strip(line) for line in lines[start:end]]
+
+
+def _blank(line: list[Segment], background: Color | None) -> bool:
+    """A line with nothing to see: no text, and no background of its own (a code block's has)."""
+    return all(not segment.text.strip() and (segment.style is None or segment.style.bgcolor in (None, background))
+               for segment in line)
+
+
+class ReplyView(Widget):
+    """A piece of a reply (up to a few thousand characters) as Markdown, in one widget."""
+
+    ALLOW_SELECT = True
+    # It never scrolls: a new virtual size needs no second layout pass (see Transcript).
+    virtual_size = Reactive(Size(0, 0), layout=False)
+
+    @dataclass
+    class CopyRequested(Message):
+        """Copy ``code`` (a code block that was clicked) to the clipboard."""
+
+        code: str
+
+    def __init__(self, text: str = "", folded: int = 0) -> None:
+        """``folded``: start folded, as blank space this many lines tall (0: start unfolded)."""
+        super().__init__(classes="reply-piece")
+        self._blocks = MarkdownBlocks(text)
+        self._folded_height = max(1, folded) if folded else 0
+        self._look: Look | None = None
+        self._cache: list[tuple[Block, list[Strip]]] = []  # by block, rendered with self._cache_look
+        self._cache_look: Look | None = None
+        self._lines: list[Strip] = []
+        self._plain: list[str] = []
+        self._owner: list[int] = []  # the block each line belongs to (-1 for the gaps)
+        self._stale = True
+
+    @property
+    def source(self) -> str:
+        """The Markdown shown."""
+        return self._blocks.text
+
+    @property
+    def blocks(self) -> list[Block]:
+        """The top-level blocks shown, in order."""
+        return self._blocks.blocks
+
+    @property
+    def folded(self) -> bool:
+        """True while the piece stands folded away as blank space (see folding.py)."""
+        return self._folded_height > 0
+
+    def fold(self) -> None:
+        """Draw blank space as tall as the piece is now, and let its rendered lines go."""
+        if not self.folded:
+            self._folded_height = max(1, len(self._lines))
+            self._lines, self._plain, self._owner, self._cache = [], [], [], []
+            self._stale = True
+            self.refresh()  # same height: no layout pass
+
+    def unfold(self) -> None:
+        """Show the text again (rendered blocks come from the shared cache)."""
+        if self.folded:
+            self._folded_height = 0
+            self._changed()
+
+    @property
+    def shown_lines(self) -> list[str]:
+        """The text of each line as drawn (empty while folded or before the first layout)."""
+        return list(self._plain)
+
+    def code_rows(self) -> list[int]:
+        """The first row of each code block, top to bottom (where a click copies it)."""
+        blocks = self._blocks.blocks
+        return [row for row, owner in enumerate(self._owner)
+                if owner >= 0 and blocks[owner].code is not None and (row == 0 or self._owner[row - 1] != owner)]
+
+    def append(self, text: str) -> None:
+        """Add text at the end (a streamed delta)."""
+        self._blocks.append(text)
+        self._changed()
+
+    def set_text(self, text: str) -> None:
+        """Show ``text`` instead."""
+        self._blocks.set(text)
+        self._changed()
+
+    def _changed(self) -> None:
+        self._stale = True
+        self.refresh(layout=True)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._look = None  # the theme may have changed: render again
+        self._stale = True
+
+    def _current_look(self, width: int) -> Look:
+        look = self._look
+        if look is None or look.width != width:
+            app = self.app
+            variables = app.theme_variables
+            dark = app.current_theme.dark
+            look = self._look = Look(width, app.theme, dark, markdown_theme(variables),
+                                     "monokai" if dark else "friendly",
+                                     _colour(variables.get("panel", ""), variables.get("background", "#000000")),
+                                     self.rich_style)
+            self._stale = True
+        return look
+
+    def _layout_lines(self, width: int) -> list[Strip]:
+        """The piece's lines at ``width``: cached blocks reused, changed ones rendered again."""
+        look = self._current_look(width)
+        if not self._stale:
+            return self._lines
+        if self._cache_look is not look:
+            self._cache, self._cache_look = [], look
+        console = self.app.console
+        blocks = self._blocks.blocks
+        lines: list[Strip] = []
+        owner: list[int] = []
+        cache: list[tuple[Block, list[Strip]]] = []
+        for index, block in enumerate(blocks):
+            if index < len(self._cache) and self._cache[index][0] == block:
+                strips = self._cache[index][1]
+            else:
+                strips = render_block(block, console, look)
+            cache.append((block, strips))
+            if index and strips:
+                lines.append(Strip.blank(width, look.base))
+                owner.append(-1)
+            lines.extend(strips)
+            owner.extend([index] * len(strips))
+        self._cache, self._lines, self._owner, self._stale = cache, lines, owner, False
+        self._plain = [strip.text.rstrip() for strip in lines]
+        return lines
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        return container.width
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return self._folded_height or len(self._layout_lines(width))
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        lines = [] if self.folded else self._layout_lines(width)
+        if y >= len(lines):
+            return Strip.blank(width, self.rich_style)
+        line = lines[y]
+        selection = self.text_selection
+        if selection is not None and (span := selection.get_span(y)) is not None:
+            line = self._highlight(line, *span)
+        return line.crop_extend(0, width, self.rich_style).apply_offsets(0, y)
+
+    def _highlight(self, line: Strip, start: int, end: int) -> Strip:
+        """``line`` with cells ``start`` to ``end`` (-1: to the end) drawn as selected."""
+        length = line.cell_length
+        end = length if end == -1 else min(end, length)
+        start = min(start, end)
+        style = self.screen.get_component_rich_style("screen--selection")
+        before, chosen, after = line.divide([start, end, length])
+        chosen = Strip(Segment.apply_style(list(chosen), post_style=style), chosen.cell_length)
+        return Strip.join([before, chosen, after])
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        return selection.extract("\n".join(self._plain)), "\n"
+
+    def selection_updated(self, selection: Selection | None) -> None:
+        self.refresh()
+
+    def on_click(self, event: events.Click) -> None:
+        """A click on a code block copies its code."""
+        y = event.y
+        if self.folded:
+            return
+        if 0 <= y < len(self._owner) and self._owner[y] >= 0:
+            block = self._blocks.blocks[self._owner[y]]
+            if block.code is not None:
+                event.stop()
+                self.post_message(self.CopyRequested(block.code))
