@@ -35,7 +35,7 @@ from buddy_tui.ui.widgets.chat_pane import ChatPane
 from buddy_tui.ui.widgets.file_browser import FileBrowser, FilePreview, ProjectTree
 from buddy_tui.ui.widgets.key_hints import KeyHints
 from buddy_tui.ui.widgets.prompt import PromptBar
-from buddy_tui.ui.widgets.transcript import MarkdownNote, ReferenceLink
+from buddy_tui.ui.widgets.transcript import ReferenceLink
 
 
 class BuddyApp(App[None]):
@@ -238,6 +238,8 @@ class BuddyApp(App[None]):
 
     async def action_help(self) -> None:
         """Show commands, personas and keys in the chat."""
+        from buddy_tui.ui.widgets.markdown_note import MarkdownNote
+
         await self.chat.add(MarkdownNote(help_markdown(self.session, self)))
 
     def action_switch_persona(self) -> None:
@@ -290,6 +292,8 @@ class BuddyApp(App[None]):
         if not name:
             listing = "\n".join(f"- **{markdown_literal(p.name)}** ({p.source}): {markdown_literal(p.summary)}"
                                  for p in self.session.personas)
+            from buddy_tui.ui.widgets.markdown_note import MarkdownNote
+
             await self.chat.add(MarkdownNote(f"Personas (`/persona NAME` to switch):\n\n{listing}"))
             return
         persona = self.session.switch(name)

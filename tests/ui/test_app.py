@@ -11,9 +11,10 @@ from textual.widgets.tree import TreeNode
 
 from buddy_tui.ui.screens.choice import ChoiceScreen
 from buddy_tui.ui.widgets.file_browser import FilePreview
+from buddy_tui.ui.widgets.markdown_note import MarkdownNote
 from buddy_tui.ui.widgets.prompt import Chip, CommandMenu
 from buddy_tui.ui.widgets.reply_view import ReplyView
-from buddy_tui.ui.widgets.transcript import AssistantMessage, MarkdownNote, Note, UserMessage
+from buddy_tui.ui.widgets.transcript import AssistantMessage, Note, UserMessage
 from tests.fake_api import FakeAnthropic, HttpError, Reply
 from tests.helpers import connected, make_app, make_project, settled, submit, text_of, wait_for
 

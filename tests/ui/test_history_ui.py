@@ -12,11 +12,11 @@ from buddy_tui.core.history import Store
 from buddy_tui.core.paths import data_dir, history_path
 from buddy_tui.core.records import TurnRecord
 from buddy_tui.ui.screens.history import HistoryScreen, TitleScreen
+from buddy_tui.ui.widgets.markdown_note import MarkdownNote
 from buddy_tui.ui.widgets.reply_view import ReplyView
 from buddy_tui.ui.widgets.transcript import (
     AssistantMessage,
     CopyLink,
-    MarkdownNote,
     Note,
     UserMessage,
 )

@@ -8,8 +8,9 @@ from pathlib import Path
 from textual.widgets import DataTable, Static
 
 from buddy_tui.ui.screens.problems import ProblemsScreen
+from buddy_tui.ui.widgets.markdown_note import MarkdownNote
 from buddy_tui.ui.widgets.prompt import CommandMenu
-from buddy_tui.ui.widgets.transcript import AssistantMessage, MarkdownNote, Note
+from buddy_tui.ui.widgets.transcript import AssistantMessage, Greeting, Note
 from tests.fake_api import FakeAnthropic, Reply
 from tests.helpers import connected, make_app, settled, text_of, wait_for
 
@@ -102,8 +103,8 @@ async def test_startup_reports_overrides_problems_and_memory(claude_project: Pat
     app = make_app(claude_project)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause(0.2)
-        welcome = app.query(MarkdownNote).first().source
-        assert "Project memory in the system prompt: `CLAUDE.md`" in welcome
+        welcome = app.query_one(Greeting).source
+        assert "Project memory in the system prompt: CLAUDE.md (" in welcome
         notes = [text_of(n) for n in app.query(Note)]
         assert any("project persona 'backend'" in n and "overrides the bundled one" in n for n in notes)
         assert any(n.startswith("4 persona or command file(s) could not be read: /problems") for n in notes)

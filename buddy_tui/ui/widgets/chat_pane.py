@@ -20,7 +20,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.timer import Timer
-from textual.widget import MountError
+from textual.widget import MountError, Widget
 from textual.widgets import Input, Static
 
 from buddy_tui.core.batching import batched
@@ -49,14 +49,14 @@ from buddy_tui.core.context import (
 from buddy_tui.core.personas import Persona
 from buddy_tui.core.records import TurnRecord
 from buddy_tui.core.session import AppAction, Refusal, Session, TurnPlan
-from buddy_tui.ui.safe import literal, markdown_literal
+from buddy_tui.ui.safe import literal
 from buddy_tui.ui.tool_runner import ToolRunner
 from buddy_tui.ui.widgets import attachments, connecting, experts, history_view, sending
 from buddy_tui.ui.widgets.prompt import PromptBar
 from buddy_tui.ui.widgets.reply_view import ReplyView
 from buddy_tui.ui.widgets.sending import Turn
 from buddy_tui.ui.widgets.tool_line import ToolLine
-from buddy_tui.ui.widgets.transcript import CopyLink, MarkdownNote, Note, NoteKind, Transcript
+from buddy_tui.ui.widgets.transcript import CopyLink, Greeting, Note, NoteKind, Transcript
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
@@ -146,14 +146,18 @@ class ChatPane(Vertical):
         """Who is ready, how to start, and anything found wrong with the persona files; part of the
         first frame (composed, not mounted later), so the chat is there as soon as the app is."""
         persona = self.session.current
-        memory = ", ".join(f"`{m.path}` ({human_size(len(m.text.encode()))})" for m in self.session.memory)
-        lines = [f"**{markdown_literal(persona.title)}** is ready. {markdown_literal(persona.summary)}", "",
-                 "Select a file in the tree to attach it, mention one as `@path`, ask a question, "
-                 "or type `/` for commands. The best expert for each question is chosen as you type "
-                 "(F2 to pick another, F3 to pin one)."]
-        if memory:
-            lines += ["", f"Project memory in the system prompt: {memory}."]
-        yield MarkdownNote("\n".join(lines))
+        code = "$text-accent"
+        parts: list[str | tuple[str, str]] = [
+            (" ".join(persona.title.split()), "bold"), f" is ready. {' '.join(persona.summary.split())}\n\n",
+            "Select a file in the tree to attach it, mention one as ", ("@path", code),
+            ", ask a question, or type ", ("/", code), " for commands. The best expert for each question is "
+            "chosen as you type (F2 to pick another, F3 to pin one)."]
+        if self.session.memory:
+            parts.append("\n\nProject memory in the system prompt: ")
+            for index, memory in enumerate(self.session.memory):
+                parts += [", " if index else "", (memory.path, code), f" ({human_size(len(memory.text.encode()))})"]
+            parts.append(".")
+        yield Greeting(*parts)
         for override in self.session.catalog.overrides:
             yield Note(override)
         if problems := self.session.catalog.problems:
@@ -208,7 +212,7 @@ class ChatPane(Vertical):
         label.update(printable(f"● {persona.title}{pin}"))
         label.tooltip = literal(f"{persona.name} ({persona.source}): {persona.description}")
 
-    async def add(self, widget: Static | Vertical | MarkdownNote) -> None:
+    async def add(self, widget: Widget) -> None:
         """Append a widget to the transcript (which follows the bottom while the user is there)."""
         with contextlib.suppress(MountError):  # the app is closing (Ctrl+Q during start-up)
             await self.transcript.mount(widget)

@@ -21,7 +21,7 @@ from buddy_tui.core.records import ConversationSummary, StoredConversation
 from buddy_tui.core.session import TurnPlan
 from buddy_tui.ui.safe import markdown_literal
 from buddy_tui.ui.widgets import turn_stubs
-from buddy_tui.ui.widgets.transcript import AssistantMessage, MarkdownNote
+from buddy_tui.ui.widgets.transcript import AssistantMessage
 
 if TYPE_CHECKING:
     from buddy_tui.ui.widgets.chat_pane import ChatPane
@@ -116,6 +116,8 @@ async def show_conversation(pane: ChatPane, stored: StoredConversation) -> None:
         elsewhere = (f" It was held in `{markdown_literal(summary.project)}`; files and tools now refer to this "
                      "project.")
     count = f"{len(stored.turns)} turn{'' if len(stored.turns) == 1 else 's'}"
+    from buddy_tui.ui.widgets.markdown_note import MarkdownNote
+
     await pane.add(MarkdownNote(f"Resumed **{markdown_literal(summary.title)}** ({count}, last used {when})."
                                 f"{elsewhere}"))
     await turn_stubs.show_turns(pane.transcript, stored.turns)  # older turns built when scrolled to
@@ -265,5 +267,7 @@ async def cost(pane: ChatPane) -> None:
     table = ["| | input | output | cache read | cache write |", "|---|---:|---:|---:|---:|"]
     table += [f"| {name} | {u.input_tokens:,} | {u.output_tokens:,} | {u.cache_read_tokens:,} | "
               f"{u.cache_write_tokens:,} |" for name, u in rows]
+    from buddy_tui.ui.widgets.markdown_note import MarkdownNote
+
     await pane.add(MarkdownNote("**Tokens**\n\n" + "\n".join(table) + "\n\nCounted by the API for each reply "
                                 "(a reply that failed part-way counts only its finished rounds)."))

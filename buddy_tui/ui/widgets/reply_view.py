@@ -14,15 +14,10 @@ before the text got here (ui/safe.py).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
-from rich.color import Color
-from rich.markdown import CodeBlock, Heading, ListItem
-from rich.markdown import Markdown as RichMarkdown
 from rich.segment import Segment
 from rich.style import Style
-from rich.syntax import Syntax
-from rich.text import Text
 from rich.theme import Theme
 from textual import events
 from textual.cache import LRUCache
@@ -34,67 +29,10 @@ from textual.selection import Selection
 from textual.strip import Strip
 from textual.widget import Widget
 
-from buddy_tui.core.mdblocks import Block, MarkdownBlocks, parser
+from buddy_tui.core.mdblocks import Block, MarkdownBlocks
 
 if TYPE_CHECKING:
-    from markdown_it.token import Token
-    from rich.console import Console, ConsoleOptions, RenderResult
-
-
-class _LeftHeading(Heading):
-    """Headings at the left margin (Rich centres the first level), as a chat reads."""
-
-    LEVEL_ALIGN: ClassVar = dict.fromkeys(("h1", "h2", "h3", "h4", "h5", "h6"), "left")
-
-
-class _Code(CodeBlock):
-    """A code block on the theme's panel colour, padded by one cell at the sides."""
-
-    @classmethod
-    def create(cls, markdown: RichMarkdown, token: Token) -> _Code:
-        block = cls((token.info or "").partition(" ")[0] or "text", markdown.code_theme)
-        block.background = getattr(markdown, "code_background", None)  # type: ignore[attr-defined]
-        return block
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield Syntax(str(self.text).rstrip(), self.lexer_name, theme=self.theme, word_wrap=True, padding=(0, 1),
-                     background_color=getattr(self, "background", None))
-
-
-class _Item(ListItem):
-    """A list item whose number reads "1." as written, not a bare "1"."""
-
-    def render_number(self, console: Console, options: ConsoleOptions, number: int,
-                      last_number: int) -> RenderResult:
-        gutter = len(str(last_number)) + 3  # digits, the full stop and a space, after one space
-        style = console.get_style("markdown.item.number", default="none")
-        body = console.render_lines(self.elements, options.update(width=options.max_width - gutter), style=self.style)
-        for row, line in enumerate(body):
-            yield Segment(f"{number}.".rjust(gutter - 1) + " " if row == 0 else " " * gutter, style)
-            yield from line
-            yield Segment.line()
-
-
-class _Markdown(RichMarkdown):
-    elements: ClassVar = {**RichMarkdown.elements, "heading_open": _LeftHeading, "fence": _Code,
-                          "code_block": _Code, "list_item_open": _Item}
-
-    def __init__(self, markup: str, code_theme: str, code_background: str | None) -> None:
-        # Rich's own __init__ builds a new parser for every document, which cost more than
-        # rendering a block; these are the attributes it sets, parsed with the shared parser.
-        self.markup = markup
-        self.parsed = parser().parse(markup)
-        for token in self.parsed:  # inline HTML is shown as the text it is (Rich would drop it)
-            for child in token.children or ():
-                if child.type == "html_inline":
-                    child.type = "text"
-        self.code_theme = code_theme
-        self.justify = None
-        self.style = "none"
-        self.hyperlinks = False
-        self.inline_code_lexer = None
-        self.inline_code_theme = code_theme
-        self.code_background = code_background
+    from rich.console import Console
 
 
 @dataclass(frozen=True)
@@ -160,34 +98,11 @@ def render_block(block: Block, console: Console, look: Look) -> list[Strip]:
     key = (look, block.kind, block.source)
     strips = _RENDERED.get(key)
     if strips is None:
-        strips = _RENDERED[key] = _render(block, console, look)
+        # Rich's Markdown and Syntax (with Pygments) load with the first reply, not at start.
+        from buddy_tui.ui.widgets.markdown_render import render
+
+        strips = _RENDERED[key] = render(block, console, look)
     return strips
-
-
-def _render(block: Block, console: Console, look: Look) -> list[Strip]:
-    if block.kind == "html_block":  # shown as the text it is
-        renderable: Text | _Markdown = Text(block.source)
-    else:
-        renderable = _Markdown(block.source, look.code_theme, look.code_background)
-    options = console.options.update(width=max(1, look.width), height=None, highlight=False, markup=False)
-    console.push_theme(look.theme)
-    try:
-        lines = console.render_lines(renderable, options, style=look.base, pad=False)
-    finally:
-        console.pop_theme()
-    start, end = 0, len(lines)  # Rich pads some blocks with blank lines; the gaps are ours to set
-    background = look.base.bgcolor
-    while start < end and _blank(lines[start], background):
-        start += 1
-    while end > start and _blank(lines[end - 1], background):
-        end -= 1
-    return [Strip(line) for line in lines[start:end]]
-
-
-def _blank(line: list[Segment], background: Color | None) -> bool:
-    """A line with nothing to see: no text, and no background of its own (a code block's has)."""
-    return all(not segment.text.strip() and (segment.style is None or segment.style.bgcolor in (None, background))
-               for segment in line)
 
 
 class ReplyView(Widget):

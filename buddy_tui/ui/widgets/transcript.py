@@ -16,12 +16,13 @@ from typing import Literal
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import Reactive
 from textual.timer import Timer
 from textual.widget import MountError, Widget
-from textual.widgets import Markdown, Static
+from textual.widgets import Static
 
 from buddy_tui.core.chat import Usage
 from buddy_tui.core.context import printable
@@ -336,8 +337,12 @@ class Note(Static):
         super().__init__(shown(text), markup=False, classes=f"note {kind}")
 
 
-class MarkdownNote(Markdown):
-    """Help and other text that buddy-tui writes itself, in Markdown."""
+class Greeting(Static):
+    """The first note: who is ready and how to start, styled without Markdown (see markdown_note).
+    ``parts`` are plain strings, shown literally, or ``(text, style)`` pairs."""
 
-    def __init__(self, markdown: str) -> None:
-        super().__init__(markdown, classes="note info", open_links=False)
+    def __init__(self, *parts: str | tuple[str, str]) -> None:
+        self.source = "".join(part if isinstance(part, str) else part[0] for part in parts)
+        super().__init__(Content.assemble(*((printable(part), "") if isinstance(part, str) else
+                                            (printable(part[0]), part[1]) for part in parts)),
+                         classes="note info greeting")
