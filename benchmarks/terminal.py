@@ -16,6 +16,7 @@ import pty
 import re
 import signal
 import struct
+import sys
 import termios
 import threading
 import time
@@ -53,6 +54,10 @@ class Terminal:
 
     def start(self) -> Terminal:
         """Start the program; ``started`` is the moment just before it was forked."""
+        # The reader thread notes when output arrives. With Python's default 5 ms switch interval
+        # it could wait that long for the GIL behind the fake server's thread, which made the
+        # program look slower while a reply streamed than when idle.
+        sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
         env = {"TERM": "xterm-256color", "COLUMNS": str(self.cols), "LINES": str(self.rows), **self.env}
         self.started = time.monotonic()
         pid, fd = pty.fork()

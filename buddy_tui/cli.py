@@ -85,6 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from buddy_tui.ui.app import BuddyApp
 
     app = BuddyApp(session, resume_latest=args.resume_latest)
+    # Textual reads keys and writes frames on threads of its own. While a reply streams the main
+    # thread is busy, and each hand-over of the GIL waited out Python's default 5 ms: a key then
+    # took twice that to be read and drawn. 1 ms keeps typing as quick as in an idle app.
+    sys.setswitchinterval(0.001)
     try:
         app.run()
     except KeyboardInterrupt:

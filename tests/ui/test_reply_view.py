@@ -115,7 +115,7 @@ async def test_folding_keeps_the_height_and_unfolding_draws_the_text_again() -> 
         await pilot.pause()
         assert view.folded and view.size.height == height and view.shown_lines == []
         assert view.render_line(0).text.strip() == ""
-        view.unfold()
+        await view.unfold()
         await pilot.pause()
         assert not view.folded and view.shown_lines == lines
 

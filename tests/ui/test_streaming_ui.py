@@ -4,6 +4,7 @@ blank space of their height and come back when scrolled to, and no text is ever 
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,38 @@ async def test_esc_while_a_finished_reply_is_still_being_drawn_records_it_once(
         messages = app.chat.session.conversation.messages
         assert [m["role"] for m in messages] == ["user", "assistant"]  # recorded once, not twice
         assert len(app.chat.session.turns) == 1
+
+
+async def test_typing_holds_a_streaming_reply_back_briefly_and_never_for_long(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keys typed while a reply streams are drawn first: the reply's next update waits until the
+    typing pauses for TYPING_HOLD, but never more than TYPING_MAX_HOLD in a row."""
+    from buddy_tui.ui.widgets import transcript
+    from buddy_tui.ui.widgets.prompt import PromptInput
+
+    monkeypatch.setattr(transcript, "TYPING_HOLD", 0.2)
+    monkeypatch.setattr(transcript, "TYPING_MAX_HOLD", 0.5)
+    loop = asyncio.get_running_loop()
+    monkeypatch.setattr(PromptInput, "typed_at", 0.0)
+    started = loop.time()
+    await AssistantMessage._let_typing_through()
+    assert loop.time() - started < 0.15  # nobody typing: no wait
+
+    monkeypatch.setattr(PromptInput, "typed_at", time.monotonic())
+    started = loop.time()
+    await AssistantMessage._let_typing_through()
+    assert 0.19 <= loop.time() - started < 0.45  # one key: wait until it has been quiet for the hold
+
+    async def typing() -> None:
+        while True:
+            PromptInput.typed_at = time.monotonic()
+            await asyncio.sleep(0.05)
+
+    typist = asyncio.create_task(typing())
+    await asyncio.sleep(0)  # the first key
+    try:
+        started = loop.time()
+        await AssistantMessage._let_typing_through()
+        assert 0.49 <= loop.time() - started < 1.5  # endless typing: held for the longest hold, then drawn
+    finally:
+        typist.cancel()

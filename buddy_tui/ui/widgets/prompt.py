@@ -7,6 +7,7 @@ through it, Tab (or Enter on a partial name) completes, Esc closes it.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
@@ -16,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.events import Click
+from textual.events import Click, Key
 from textual.message import Message
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
@@ -86,6 +87,12 @@ class PromptInput(Input):
         Binding("down", "menu(1)", "Next", show=False),
         Binding("tab", "complete", "Complete", show=False),
     ]
+    #: When a key last reached the prompt (time.monotonic): a streaming reply holds its screen
+    #: updates for a moment after it, so what the user types is drawn first (see transcript.py).
+    typed_at: ClassVar[float] = 0.0
+
+    def on_key(self, event: Key) -> None:
+        PromptInput.typed_at = time.monotonic()
 
     def action_menu(self, step: int) -> None:
         """Move the menu highlight."""

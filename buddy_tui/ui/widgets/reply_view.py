@@ -13,6 +13,7 @@ before the text got here (ui/safe.py).
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -130,6 +131,7 @@ class ReplyView(Widget):
         self._plain: list[str] = []
         self._owner: list[int] = []  # the block each line belongs to (-1 for the gaps)
         self._stale = True
+        self._drawn: dict[int, Strip] = {}  # lines as last handed to the compositor, by row
 
     @property
     def source(self) -> str:
@@ -146,17 +148,21 @@ class ReplyView(Widget):
         """True while the piece stands folded away as blank space (see folding.py)."""
         return self._folded_height > 0
 
-    def fold(self) -> None:
-        """Draw blank space as tall as the piece is now, and let its rendered lines go."""
+    def fold(self, estimate: int = 0) -> None:
+        """Draw blank space as tall as the piece is now, and let its rendered lines go. A piece
+        with text not yet drawn takes ``estimate`` lines (if given) instead of being rendered."""
         if not self.folded:
-            self._folded_height = max(1, len(self._lines))
+            self._folded_height = max(1, estimate if self._stale and estimate else len(self._lines))
             self._lines, self._plain, self._owner, self._cache = [], [], [], []
+            self._drawn.clear()
             self._stale = True
             self.refresh()  # same height: no layout pass
 
-    def unfold(self) -> None:
-        """Show the text again (rendered blocks come from the shared cache)."""
+    async def unfold(self) -> None:
+        """Show the text again (rendered blocks come from the shared cache, the rest are
+        rendered first, a block at a time)."""
         if self.folded:
+            await self.prerender()
             self._folded_height = 0
             self._changed()
 
@@ -172,9 +178,31 @@ class ReplyView(Widget):
                 if owner >= 0 and blocks[owner].code is not None and (row == 0 or self._owner[row - 1] != owner)]
 
     def append(self, text: str) -> None:
-        """Add text at the end (a streamed delta)."""
+        """Add text at the end, and draw it with the next frame."""
         self._blocks.append(text)
         self._changed()
+
+    async def write(self, text: str) -> None:
+        """Add a streamed delta, and draw it once its new blocks are rendered (see prerender)."""
+        self._blocks.append(text)
+        await self.prerender()
+        self._changed()
+
+    async def prerender(self) -> None:
+        """Render the blocks not rendered yet, one at a time with a pause between them. Left to
+        the next frame, a large update held the screen (and every key typed meanwhile) for tens
+        of milliseconds; here keys and frames get through between blocks."""
+        width = self.size.width
+        if not width and isinstance(self.parent, Widget):  # not laid out yet: as wide as it will be
+            width = self.parent.size.width - self.styles.gutter.width
+        if width <= 0:
+            return
+        look = self._current_look(width)
+        console = self.app.console
+        for block in self._blocks.blocks:
+            if (look, block.kind, block.source) not in _RENDERED:
+                render_block(block, console, look)
+                await asyncio.sleep(0)
 
     def set_text(self, text: str) -> None:
         """Show ``text`` instead."""
@@ -228,6 +256,7 @@ class ReplyView(Widget):
             owner.extend([index] * len(strips))
         self._cache, self._lines, self._owner, self._stale = cache, lines, owner, False
         self._plain = [strip.text.rstrip() for strip in lines]
+        self._drawn.clear()
         return lines
 
     def get_content_width(self, container: Size, viewport: Size) -> int:
@@ -241,11 +270,16 @@ class ReplyView(Widget):
         lines = [] if self.folded else self._layout_lines(width)
         if y >= len(lines):
             return Strip.blank(width, self.rich_style)
-        line = lines[y]
         selection = self.text_selection
+        if selection is None and (drawn := self._drawn.get(y)) is not None:
+            return drawn
+        line = lines[y]
         if selection is not None and (span := selection.get_span(y)) is not None:
             line = self._highlight(line, *span)
-        return line.crop_extend(0, width, self.rich_style).apply_offsets(0, y)
+        drawn = line.crop_extend(0, width, self.rich_style).apply_offsets(0, y)
+        if selection is None:  # a scroll draws the same lines again: keep them until they change
+            self._drawn[y] = drawn
+        return drawn
 
     def _highlight(self, line: Strip, start: int, end: int) -> Strip:
         """``line`` with cells ``start`` to ``end`` (-1: to the end) drawn as selected."""
@@ -261,6 +295,7 @@ class ReplyView(Widget):
         return selection.extract("\n".join(self._plain)), "\n"
 
     def selection_updated(self, selection: Selection | None) -> None:
+        self._drawn.clear()
         self.refresh()
 
     def on_click(self, event: events.Click) -> None:

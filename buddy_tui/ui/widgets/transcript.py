@@ -32,11 +32,19 @@ from buddy_tui.core.retries import RetryNotice
 from buddy_tui.core.splitter import BlockSplitter
 from buddy_tui.ui.safe import shown
 from buddy_tui.ui.widgets.folding import Folder, Segment, estimate_height
+from buddy_tui.ui.widgets.prompt import PromptInput
 from buddy_tui.ui.widgets.reply_view import ReplyView
 
 NoteKind = Literal["info", "warning", "error"]
 #: Longest pause between two renders of a reply that arrives faster than it can be drawn.
 RENDER_REST = 0.1
+#: After a key reaches the prompt, a streaming reply waits this long before drawing more...
+TYPING_HOLD = 0.3
+#: ...but never longer than this in a row, however fast the typing.
+TYPING_MAX_HOLD = 0.6
+#: A piece closed with at least this much text after it in the same update is off screen when
+#: the view follows the reply (a screen is about 2,000 characters), so it starts folded.
+FOLD_AHEAD = 3_000
 
 
 class Transcript(VerticalScroll):
@@ -49,6 +57,11 @@ class Transcript(VerticalScroll):
     """
 
     virtual_size = Reactive(Size(0, 0), layout=False)
+
+    @property
+    def at_bottom(self) -> bool:
+        """True while the view shows the end of the chat (and so follows a streaming reply)."""
+        return self.scroll_y >= self.max_scroll_y
 
 
 class UserMessage(Vertical):
@@ -145,6 +158,7 @@ class AssistantMessage(Vertical):
     async def _render_incoming(self) -> None:
         loop = asyncio.get_running_loop()
         while self._incoming:
+            await self._let_typing_through()
             text = "".join(self._incoming)
             self._incoming.clear()
             started = loop.time()
@@ -161,6 +175,17 @@ class AssistantMessage(Vertical):
                 # (capped), so keys keep echoing and the next update takes more at once
                 await asyncio.sleep(min(loop.time() - started, RENDER_REST))
 
+    @staticmethod
+    async def _let_typing_through() -> None:
+        """Typing comes first: while keys are arriving, hold the next update of the reply (its
+        rendering and the frame it needs) until the typing pauses, or for a bounded time."""
+        started = time.monotonic()
+        while (quiet := time.monotonic() - PromptInput.typed_at) < TYPING_HOLD:
+            left = TYPING_MAX_HOLD - (time.monotonic() - started)
+            if left <= 0:
+                return
+            await asyncio.sleep(min(TYPING_HOLD - quiet, left))
+
     async def drain(self) -> None:
         """Wait until every delta fed so far is on screen."""
         while self._renderer is not None and not self._renderer.done():
@@ -171,9 +196,13 @@ class AssistantMessage(Vertical):
         folded (they are off screen by the time the rest is shown); folding unfolds them if near."""
         self._pieces.append(fragment)  # appending a str per delta would copy the reply each time
         parts = self._splitter.feed(fragment)
+        following = isinstance(self.parent, Transcript) and self.parent.at_bottom
         for index, part in enumerate(parts):
             if index:  # a cut point: what follows starts a new piece
+                closed = self._open
                 await self._close_segment()
+                if closed is not None and following and sum(map(len, parts[index:])) >= FOLD_AHEAD:
+                    closed.widget.fold(estimate_height(closed.text, self.size.width))
             if not part:
                 continue
             if 0 < index < len(parts) - 1:
@@ -194,8 +223,7 @@ class AssistantMessage(Vertical):
             self._segments.append(self._open)
             self.status("streaming…  (Esc to stop)")
         self._open.pieces.append(part)
-        assert isinstance(self._open.widget, ReplyView)
-        self._open.widget.append(shown(part))
+        await self._open.widget.write(shown(part))
 
     async def _close_segment(self) -> None:
         self._open = None
@@ -215,7 +243,7 @@ class AssistantMessage(Vertical):
         segment.widget.fold()
 
     async def _unfold(self, segment: Segment) -> None:
-        segment.widget.unfold()
+        await segment.widget.unfold()
 
     async def _render_whole(self) -> None:
         """Wait for the last delta to be drawn, then redraw only a piece whose text reads
