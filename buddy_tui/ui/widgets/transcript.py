@@ -36,8 +36,6 @@ from buddy_tui.ui.widgets.prompt import PromptInput
 from buddy_tui.ui.widgets.reply_view import ReplyView
 
 NoteKind = Literal["info", "warning", "error"]
-#: Longest pause between two renders of a reply that arrives faster than it can be drawn.
-RENDER_REST = 0.1
 #: After a key reaches the prompt, a streaming reply waits this long before drawing more...
 TYPING_HOLD = 0.3
 #: ...but never longer than this in a row, however fast the typing.
@@ -156,12 +154,10 @@ class AssistantMessage(Vertical):
             self._renderer = asyncio.create_task(self._render_incoming())
 
     async def _render_incoming(self) -> None:
-        loop = asyncio.get_running_loop()
         while self._incoming:
             await self._let_typing_through()
             text = "".join(self._incoming)
             self._incoming.clear()
-            started = loop.time()
             try:
                 await self.append(text)
             except MountError:  # the app is closing
@@ -171,9 +167,6 @@ class AssistantMessage(Vertical):
                 with contextlib.suppress(MountError):
                     await self._close_segment()
                     await self.mount(Static(shown(text), markup=False), before=self._status_line)
-            if self._incoming:  # text came faster than it renders: rest as long as rendering took
-                # (capped), so keys keep echoing and the next update takes more at once
-                await asyncio.sleep(min(loop.time() - started, RENDER_REST))
 
     @staticmethod
     async def _let_typing_through() -> None:
