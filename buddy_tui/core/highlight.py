@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pygments.lexers import get_lexer_for_filename
-from pygments.util import ClassNotFound
-
 #: Names Pygments does not map on its own but that backend projects are full of.
 _BY_NAME = {"Dockerfile": "docker", "Makefile": "make", "Procfile": "text", "Jenkinsfile": "groovy",
             ".env": "bash", ".gitignore": "text", ".dockerignore": "text"}
@@ -22,6 +19,9 @@ def lexer_for(path: Path) -> str:
         return _BY_NAME[path.name]
     if path.suffix.lower() in _BY_SUFFIX:
         return _BY_SUFFIX[path.suffix.lower()]
+    from pygments.lexers import get_lexer_for_filename  # with the first file shown, not at start
+    from pygments.util import ClassNotFound
+
     try:
         lexer = get_lexer_for_filename(path.name)
     except ClassNotFound:

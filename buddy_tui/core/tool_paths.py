@@ -12,7 +12,6 @@ import difflib
 import errno
 import os
 import re
-import secrets
 import stat
 from collections.abc import Callable
 from contextlib import suppress
@@ -251,6 +250,8 @@ def atomic_write(path: Path, data: bytes, mode: int | None) -> None:
     folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
+    import secrets  # writing is rare: hashlib and hmac stay off the start path
+
     for _ in range(10):
         temp = folder / f".{path.name[:200]}.{secrets.token_hex(6)}.buddy-tmp"
         try:
