@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import os
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -237,10 +237,11 @@ class BuddyApp(App[None]):
         self.chat.prompt.take_attachments()
 
     async def action_help(self) -> None:
-        """Show commands, personas and keys in the chat."""
-        from buddy_tui.ui.widgets.markdown_note import MarkdownNote
+        """F1 and /help: every key, command and persona on a help screen."""
+        from buddy_tui.ui.screens.help import HelpScreen
 
-        await self.chat.add(MarkdownNote(help_markdown(self.session, self)))
+        if not isinstance(self.screen, HelpScreen):
+            await self.push_screen(HelpScreen(help_markdown(self.session, self)))
 
     def action_switch_persona(self) -> None:
         """F2: let another expert answer the next question."""
@@ -283,6 +284,24 @@ class BuddyApp(App[None]):
             await self.chat.manage_files(name, arguments)
         elif name == "persona":
             await self._persona_command(arguments)
+        elif name == "model":
+            self.action_choose_model(arguments)
+
+    def action_choose_model(self, name: str = "") -> None:
+        """/model NAME switches at once; /model alone opens the picker."""
+        if name:
+            self._use_model(name)
+            return
+        from buddy_tui.ui.screens.models import ModelScreen
+
+        self.push_screen(ModelScreen(self.session.settings.model, self.chat.client),
+                         lambda chosen: self._use_model(chosen) if chosen else None)
+
+    def _use_model(self, name: str) -> None:
+        """Ask the next questions of ``name``, and remember it for this project."""
+        self.session.settings = replace(self.session.settings, model=name)
+        self.chat.refresh_header()
+        self.notify(printable(f"Model: {name} (remembered for this project)"), markup=False)
 
     def run_persona_command(self, name: str) -> None:
         """Switch persona from the command palette."""

@@ -15,6 +15,13 @@ PROMPT_KEYS = [("Enter", "Send the question (or complete a partial /command)"),
                ("Tab", "Complete the highlighted /command"),
                ("↑ ↓", "Move through the /command menu"),
                ("Esc", "Close the menu, drop a persona pick, or stop a streaming answer")]
+#: Keys of the other screens and panes: (where, key, what it does).
+OTHER_KEYS = [("File preview", "a / Enter", "Attach the selected lines (or the whole file) to the next question"),
+              ("File preview", "Shift+↑ ↓", "Select lines"),
+              ("Find file (Ctrl+F)", "↑ ↓, Enter, Esc", "Move, open the file, close"),
+              ("Approval", "y / a / n, Esc", "Allow once, allow for this conversation, deny, stop the reply"),
+              ("History (/resume)", "Enter, F2, F8, F4, Esc", "Open, rename, delete, all projects, close"),
+              ("Help", "Esc, F1, q", "Close this page")]
 
 
 _cell = markdown_literal  # text from files, shown literally inside a Markdown table cell
@@ -44,6 +51,9 @@ def help_markdown(session: Session, app: App[Any]) -> str:
             key = keymap.get(binding.id or "", binding.key)
             lines.append(f"| {key_name(key.split(',')[0])} | {_cell(binding.description)} |")
     lines += [f"| {key} | {_cell(action)} |" for key, action in PROMPT_KEYS]
+    lines += ["", "### Elsewhere", "", "| where | key | action |", "|---|---|---|"]
+    lines += [f"| {where} | {key} | {_cell(action)} |" for where, key, action in OTHER_KEYS]
+    lines += ["", "Every action is also in the command palette (Ctrl+P), including the theme and the model."]
     where = f"`{markdown_literal(str(session.store.path))}`" if session.store else "nowhere: history is off"
     lines += ["", f"Conversations are saved as they stream ({where}): /resume opens an earlier one, "
               "`buddy-tui --continue` reopens the latest, /export saves one as Markdown.",

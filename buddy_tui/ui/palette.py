@@ -1,4 +1,6 @@
-"""Command palette entries (Ctrl+P): a persona picker, and the actions that have no key."""
+"""Command palette entries (Ctrl+P): a persona picker, and every action of the app: each key
+binding (with its key as the keymap has it) and each app command that needs no argument. Themes
+come from Textual's own palette entries."""
 
 from __future__ import annotations
 
@@ -13,6 +15,30 @@ from buddy_tui.core.context import printable
 
 if TYPE_CHECKING:
     from buddy_tui.ui.app import BuddyApp
+
+
+def _actions(app: BuddyApp) -> list[tuple[str, str, Callable[[], object]]]:
+    """Every key binding of the app and every app command that needs no argument."""
+    from textual.binding import Binding
+
+    from buddy_tui.core.commands import APP_COMMANDS
+    from buddy_tui.ui.help import key_name
+    from buddy_tui.ui.widgets.chat_pane import ChatPane
+
+    keymap = getattr(app, "_keymap", {}) or {}
+    entries: list[tuple[str, str, Callable[[], object]]] = []
+    for binding in app.BINDINGS:
+        if isinstance(binding, Binding) and binding.description:
+            key = key_name(keymap.get(binding.id or "", binding.key).split(",")[0])
+            entries.append((binding.description, key, partial(app.run_action, binding.action)))
+    for name, (description, hint) in APP_COMMANDS.items():
+        if hint.startswith("[") or not hint:  # runs without an argument
+            if name == "model":
+                entries.append(("Choose the model", f"/{name}: {description}", app.action_choose_model))
+                continue
+            entries.append((f"/{name}", description,
+                            partial(app.chat.post_message, ChatPane.AppCommand(name, ""))))
+    return entries
 
 
 class PersonaCommands(Provider):
@@ -32,7 +58,7 @@ class PersonaCommands(Provider):
         entries.append(("Find file", "Fuzzy-find any file of the project (Ctrl+F)", app.action_find_file))
         entries.append(("Show or hide ignored files", "What .gitignore hides, and .git/ (F4)",
                         app.action_toggle_ignored))
-        return entries
+        return entries + _actions(app)
 
     async def discover(self) -> Hits:
         for text, help_text, command in self._entries():

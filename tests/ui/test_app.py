@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from textual.widgets import DirectoryTree, Static
+from textual.widgets import DirectoryTree, Markdown, Static
 from textual.widgets.tree import TreeNode
 
 from buddy_tui.ui.screens.choice import ChoiceScreen
+from buddy_tui.ui.screens.help import HelpScreen
 from buddy_tui.ui.widgets.file_browser import FilePreview
-from buddy_tui.ui.widgets.markdown_note import MarkdownNote
 from buddy_tui.ui.widgets.prompt import Chip, CommandMenu
 from buddy_tui.ui.widgets.reply_view import ReplyView
 from buddy_tui.ui.widgets.transcript import AssistantMessage, Note, UserMessage
@@ -317,8 +317,12 @@ async def test_help_and_clear(project: Path, online: FakeAnthropic) -> None:
     async with app.run_test(size=(160, 48)) as pilot:
         await connected(pilot, app)
         await submit(pilot, app, "/help")
-        help_text = app.query(MarkdownNote).last().source
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help screen")
+        help_text = app.screen.query_one(Markdown).source
         assert "/buddy:review" in help_text and "| Ctrl+Q | Quit |" in help_text and "/clear" in help_text
+        assert "| History (/resume) | Enter, F2, F8, F4, Esc |" in help_text  # other screens' keys too
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen), what="help to close")
         await submit(pilot, app, "hello")
         await wait_for(pilot, lambda: replies(app) and settled(app))
         assert len(app.session.conversation.messages) == 2

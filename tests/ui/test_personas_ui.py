@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Markdown, Static
 
+from buddy_tui.ui.screens.help import HelpScreen
 from buddy_tui.ui.screens.problems import ProblemsScreen
 from buddy_tui.ui.widgets.markdown_note import MarkdownNote
 from buddy_tui.ui.widgets.prompt import CommandMenu
@@ -146,8 +147,8 @@ async def test_help_lists_personas_and_commands_with_their_source(claude_project
     app = make_app(claude_project)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.press("f1")
-        await pilot.pause()
-        page = app.query(MarkdownNote).last().source
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help screen")
+        page = app.screen.query_one(Markdown).source
         assert "| /deploy \\[environment\\] \\[version\\] | Plan a deployment to an environment |" in page
         assert ".claude/commands/deploy.md" in page
         assert "| db-tuner |" in page and ".claude/agents/db-tuner.md" in page
