@@ -23,7 +23,7 @@ from buddy_tui.core.history import open_store
 from buddy_tui.core.paths import history_path
 from buddy_tui.core.records import TurnRecord
 from buddy_tui.core.resources import personas_dir
-from buddy_tui.headless import HEADLESS_NOTE
+from buddy_tui.headless_tools import HEADLESS_NOTE
 from tests.fake_api import FakeAnthropic, HttpError, Reply, ToolUse
 
 ROOT = Path(__file__).resolve().parents[1]
