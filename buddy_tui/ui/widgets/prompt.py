@@ -1,7 +1,8 @@
-"""The prompt: attachment chips, the slash-command menu, and the input line.
+"""The prompt: attachment chips, the slash-command menu, and the question being written.
 
 Typing ``/`` opens the menu of commands with a one-line description each; up and down move
-through it, Tab (or Enter on a partial name) completes, Esc closes it.
+through it, Tab (or Enter on a partial name) completes, Esc closes it. The question may span
+lines (Ctrl+J or Shift+Enter); up and down on its first and last line walk earlier questions.
 """
 
 from __future__ import annotations
@@ -10,23 +11,29 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from textual import on
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.events import Click, Key
 from textual.message import Message
-from textual.widgets import Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
+from textual.widgets.text_area import Document, Location
 
 from buddy_tui.core.commands import Command, CommandRegistry
 from buddy_tui.core.context import Attachment, printable
+from buddy_tui.core.recall import QuestionHistory, earlier_questions
+from buddy_tui.core.session import Session
 from buddy_tui.ui.safe import literal
 
-_MENTION_PREFIX = re.compile(r"(?:^|(?<=\s))@([^\s\"]*)$")
+_MENTION_PREFIX = re.compile(r"(?:^|(?<=\s))@([^\s\"]*)\Z")
+_SPACE = re.compile(r"\s")
+PLACEHOLDER = "Ask the persona…  (/ for commands, @path to attach a file)"
 
 
 class Chip(Static):
@@ -79,27 +86,155 @@ class CommandMenu(OptionList):
         return self.get_option_at_index(self.highlighted).id
 
 
-class PromptInput(Input):
-    """The input line; up and down drive the command menu while it is open."""
+class PromptInput(TextArea):
+    """The question being written, over as many lines as it needs (the box grows to eight, then
+    scrolls). Enter sends; Ctrl+J, or Shift+Enter where the terminal reports it, starts a new line.
+    Up and down move the command menu while it is open; otherwise, on the first and last line,
+    they walk back through earlier questions (:class:`QuestionHistory`) and forward to the draft."""
 
+    DEFAULT_CSS = """
+    PromptInput {
+        height: auto;
+        max-height: 10;
+        padding: 0 2;
+        scrollbar-size-vertical: 1;
+        &:focus {
+            background-tint: $foreground 5%;
+        }
+    }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "menu(-1)", "Previous", show=False),
-        Binding("down", "menu(1)", "Next", show=False),
-        Binding("tab", "complete", "Complete", show=False),
+        # Not priority bindings: those run as the key arrives, ahead of the keys typed before it
+        # that still wait in the prompt's queue (the end of a fast-typed question would be lost).
+        Binding("enter", "submit", "Send", id="prompt.send", show=False),
+        Binding("ctrl+j,shift+enter", "newline", "New line", id="prompt.newline", show=False),
+        Binding("tab", "complete", "Complete", id="prompt.complete", show=False),
     ]
     #: When a key last reached the prompt (time.monotonic): a streaming reply holds its screen
     #: updates for a moment after it, so what the user types is drawn first (see transcript.py).
     typed_at: ClassVar[float] = 0.0
 
+    class Edited(Input.Changed):
+        """The text changed. It is an :class:`Input.Changed` (``input`` is this prompt) so the
+        handlers written for the one-line prompt, ``@on(Input.Changed, "#prompt-input")``, still
+        run. (Not named ``Changed``: TextArea posts ``self.Changed`` with other arguments.)"""
+
+    @dataclass
+    class Submitted(Message):
+        """Enter was pressed; ``value`` is the whole text."""
+
+        prompt: PromptInput
+        value: str
+
+        @property
+        def control(self) -> PromptInput:
+            return self.prompt
+
+    def __init__(self, history: QuestionHistory, *, placeholder: str = "", id: str | None = None) -> None:
+        super().__init__(placeholder=placeholder, id=id, soft_wrap=True, tab_behavior="focus",
+                         highlight_cursor_line=False)
+        self.questions = history  # not ``history``: TextArea keeps its undo steps under that name
+
+    @property
+    def value(self) -> str:
+        """The whole text; setting it replaces the text and puts the cursor at the end."""
+        return self.text
+
+    @value.setter
+    def value(self, value: str) -> None:
+        if value != self.text:
+            self.load_text(value)
+        self.move_cursor(self.document.end)
+
+    def _location(self, offset: int) -> Location:
+        document = self.document
+        assert isinstance(document, Document)  # no language is set, so never a bare DocumentBase
+        return document.get_location_from_index(max(0, min(offset, len(self.text))))
+
+    @property
+    def cursor_position(self) -> int:
+        """The cursor as an offset into :attr:`value` (as the one-line prompt had it)."""
+        document = self.document
+        assert isinstance(document, Document)
+        return document.get_index_from_location(self.cursor_location)
+
+    @cursor_position.setter
+    def cursor_position(self, offset: int) -> None:
+        self.move_cursor(self._location(offset))
+
+    def replace_span(self, start: int, end: int, text: str) -> None:
+        """Replace ``value[start:end]`` with ``text`` (one undo step) and put the cursor after it."""
+        self.replace(text, self._location(start), self._location(end), maintain_selection_offset=False)
+
     def on_key(self, event: Key) -> None:
         PromptInput.typed_at = time.monotonic()
 
-    def action_menu(self, step: int) -> None:
-        """Move the menu highlight."""
-        found = self.screen.query(CommandMenu)
-        menu = found.first() if found else None
-        if menu is not None and menu.display and menu.option_count:
-            menu.highlighted = ((menu.highlighted or 0) + step) % menu.option_count
+    @on(Key)
+    def _enter_is_not_a_line_break(self, event: Key) -> None:
+        """Keep TextArea from taking Enter as a line break: the key goes on, in turn with the keys
+        before it, to the ``enter`` binding (send)."""
+        if event.key == "enter":
+            event.prevent_default()
+
+    @on(TextArea.Changed)
+    def _changed(self, event: TextArea.Changed) -> None:
+        event.stop()
+        self.questions.edited(self.text)
+        self.post_message(self.Edited(cast(Input, self), self.text))
+
+    def action_submit(self) -> None:
+        """Enter: hand the text to the prompt bar (which may complete a menu entry instead)."""
+        self.post_message(self.Submitted(self, self.text))
+
+    def action_newline(self) -> None:
+        """Ctrl+J / Shift+Enter: a line break where the cursor is (replacing any selection)."""
+        self.replace("\n", *self.selection, maintain_selection_offset=False)
+
+    def _move_menu(self, step: int) -> bool:
+        """Move the menu highlight; False when the menu is not open."""
+        bar = self.screen.query_one(PromptBar)
+        menu = bar.menu if bar.menu_open else None
+        if menu is None or not menu.option_count:
+            return False
+        menu.highlighted = ((menu.highlighted or 0) + step) % menu.option_count
+        return True
+
+    def action_cursor_up(self, select: bool = False) -> None:
+        """Up: the menu, else an earlier question from the first line, else the line above."""
+        if not select and (self._move_menu(-1) or self._recall(older=True)):
+            return
+        super().action_cursor_up(select)
+
+    def action_cursor_down(self, select: bool = False) -> None:
+        """Down: the menu, else a later question (or the draft) from the last line, else the line below."""
+        if not select and (self._move_menu(1) or self._recall(older=False)):
+            return
+        super().action_cursor_down(select)
+
+    def _recall(self, *, older: bool) -> bool:
+        """Show the previous (or next) question when the cursor is on the edge line; False when
+        the key is an ordinary cursor move."""
+        where = self.cursor_location
+        if not self.selection.is_empty:
+            return False
+        if older and self.navigator.is_first_wrapped_line(where):
+            text = self.questions.older(self.text)
+        elif not older and self.questions.browsing and self.navigator.is_last_wrapped_line(where):
+            text = self.questions.newer()
+        else:
+            return False
+        if text is None:
+            return False
+        self.value = text
+        return True
+
+    def action_cursor_page_up(self, select: bool = False) -> None:
+        """Page Up belongs to the app, which pages the chat from the prompt."""
+        raise SkipAction()
+
+    def action_cursor_page_down(self, select: bool = False) -> None:
+        """Page Down belongs to the app, which pages the chat from the prompt."""
+        raise SkipAction()
 
     def action_delete_left(self) -> None:
         """Backspace in an empty prompt removes the last attached file."""
@@ -137,19 +272,31 @@ class PromptBar(Vertical):
         #: Finds project paths for ``@`` completion; set once the file index is built.
         self.find_paths: Callable[[str], list[str]] | None = None
         self._menu: CommandMenu | None = None
+        self._opened = time.time()
+        #: Questions to walk with up and down: this window's, after the project's earlier ones.
+        self.history = QuestionHistory(self._earlier_questions)
 
     def compose(self) -> ComposeResult:
         activation = Static("", id="activation", markup=False)
         activation.display = False
         yield activation
         yield Horizontal(id="chips")
-        yield PromptInput(placeholder="Ask the persona…  (/ for commands, @path to attach a file)",
-                          id="prompt-input")
+        yield PromptInput(self.history, placeholder=PLACEHOLDER, id="prompt-input")
 
     @property
     def input(self) -> PromptInput:
-        """The input line."""
+        """The text area the question is written in."""
         return self.query_one(PromptInput)
+
+    def _earlier_questions(self) -> list[str]:
+        """The project's questions from before this window opened (read when first wanted)."""
+        for node in self.ancestors:
+            session = getattr(node, "session", None)
+            if isinstance(session, Session):
+                if session.store is None:
+                    return []
+                return earlier_questions(session.store, session.project_key, self._opened)
+        return []
 
     @property
     def menu(self) -> CommandMenu:
@@ -174,11 +321,11 @@ class PromptBar(Vertical):
         before = self.input.value[: self.input.cursor_position]
         return _MENTION_PREFIX.search(before)
 
-    @on(Input.Changed, "#prompt-input")
-    def _update_menu(self, event: Input.Changed) -> None:
+    @on(PromptInput.Edited, "#prompt-input")
+    def _update_menu(self, event: PromptInput.Edited) -> None:
         text = event.value
         mention = self._mention_at_cursor()
-        if text.startswith("/") and " " not in text:
+        if text.startswith("/") and not _SPACE.search(text):
             self.menu.show_for(self.registry.complete(text[1:]))
         elif mention is not None and self.find_paths is not None:
             self.menu.show_paths(self.find_paths(mention.group(1))[:8])
@@ -202,11 +349,10 @@ class PromptBar(Vertical):
                 return False
             value, cursor = self.input.value, self.input.cursor_position
             token = f'@"{name}" ' if " " in name else f"@{name} "
-            self.input.value = value[: mention.start()] + token + value[cursor:].lstrip()
-            self.input.cursor_position = mention.start() + len(token)
+            after = len(value[cursor:]) - len(value[cursor:].lstrip(" "))  # spaces, not line breaks
+            self.input.replace_span(mention.start(), cursor + after, token)
         else:
-            self.input.value = f"/{name} "
-            self.input.cursor_position = len(self.input.value)
+            self.input.replace_span(0, len(self.input.value), f"/{name} ")
         self._hide_menu()
         return True
 
@@ -216,8 +362,8 @@ class PromptBar(Vertical):
         self._hide_menu()
         return was_open
 
-    @on(Input.Submitted, "#prompt-input")
-    def _submit(self, event: Input.Submitted) -> None:
+    @on(PromptInput.Submitted, "#prompt-input")
+    def _submit(self, event: PromptInput.Submitted) -> None:
         event.stop()
         typed = event.value.strip()
         selected = self._menu.selected_name if self._menu is not None else None
@@ -226,11 +372,12 @@ class PromptBar(Vertical):
         if selected is not None and mentioning and (mention is None or mention.group(1) != selected):
             self.complete()  # Enter on a partial @mention picks the highlighted file
             return
-        if selected is not None and typed != f"/{selected}" and " " not in typed:
+        if selected is not None and typed != f"/{selected}" and not _SPACE.search(typed):
             self.complete()  # Enter on a partial name completes it first
             return
         self._hide_menu()
         if typed:
+            self.history.add(typed)
             self.post_message(self.Submitted(self, typed))
 
     @on(OptionList.OptionSelected, "#command-menu")
