@@ -1,8 +1,10 @@
-"""Command line: ``buddy-tui [PATH] [--persona NAME|FILE] [--model MODEL]``, and ``buddy-tui ask ...``.
+"""Command line: ``buddy-tui [PATH] [--persona NAME|FILE] [--model MODEL]``, ``buddy-tui ask ...``
+and ``buddy-tui config path|show|init``.
 
 Arguments are checked before Textual is imported, so a mistake is reported in one plain line
 and the terminal is never switched into application mode for nothing. ``ask`` as the first
-argument hands over to :mod:`buddy_tui.headless`, which never imports Textual at all.
+argument hands over to :mod:`buddy_tui.headless`, which never imports Textual at all; ``config``
+is answered here, without Textual either.
 """
 
 from __future__ import annotations
@@ -25,13 +27,17 @@ def build_parser() -> argparse.ArgumentParser:
         "Claude-powered backend persona.",
         epilog="Set ANTHROPIC_API_KEY for Claude, or ANTHROPIC_BASE_URL for an Anthropic-compatible "
         "local server (Ollama, llama.cpp). Type / in the app for commands. For scripts and pipes, "
-        "'buddy-tui ask QUESTION...' answers on standard output without the app (see buddy-tui ask --help; "
-        "open a folder named ask as ./ask).",
+        "'buddy-tui ask QUESTION...' answers on standard output without the app (see buddy-tui ask --help). "
+        "Settings live in config.toml: 'buddy-tui config path' prints where, 'buddy-tui config show' what is "
+        "in effect, 'buddy-tui config init' writes a commented one. Open a folder named ask or config as ./ask "
+        "or ./config.",
     )
     parser.add_argument("path", nargs="?", default=".", help="project folder to open (default: .)")
     parser.add_argument("--persona", metavar="NAME|FILE",
-                        help="a bundled persona's name or a persona Markdown file (default: backend)")
-    parser.add_argument("--model", help="Claude model to use (default: $BUDDY_TUI_MODEL or a current Sonnet)")
+                        help="a bundled persona's name or a persona Markdown file (default: $BUDDY_TUI_PERSONA, "
+                        "else default_persona in config.toml, else backend)")
+    parser.add_argument("--model", help="Claude model to use (default: $BUDDY_TUI_MODEL, else model in "
+                        "config.toml, else a current Sonnet)")
     parser.add_argument("-c", "--continue", dest="resume_latest", action="store_true",
                         help="reopen this project's latest conversation")
     parser.add_argument("--list-personas", action="store_true",
@@ -52,6 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from buddy_tui import headless
 
         return headless.main(arguments[1:])
+    if arguments[:1] == ["config"]:
+        return config_main(arguments[1:])
     args = build_parser().parse_args(arguments)
     if args.list_personas:
         try:
@@ -75,10 +83,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from buddy_tui.core.history import open_store
     from buddy_tui.core.paths import history_path
     from buddy_tui.core.session import open_session
+    from buddy_tui.core.userconfig import load_config
 
+    config, config_problems = load_config()
     store, problem = open_store(history_path())
     try:
-        session = open_session(root.resolve(), args.persona, Settings.from_env(model=args.model), store, problem)
+        session = open_session(root.resolve(), args.persona, Settings.from_config(config, model=args.model), store,
+                               problem, config=config, config_problems=config_problems)
     except DefinitionError as exc:
         return _fail(str(exc))
 
@@ -97,3 +108,93 @@ def main(argv: Sequence[str] | None = None) -> int:
         if session.store is not None:
             session.store.close()
     return app.return_code or 0
+
+
+# ------------------------------------------------------------------------------ buddy-tui config
+
+
+def build_config_parser() -> argparse.ArgumentParser:
+    """The parser of ``buddy-tui config``."""
+    parser = argparse.ArgumentParser(
+        prog="buddy-tui config",
+        description="Where buddy-tui's settings file is, and what is in effect.",
+        epilog="path: print where config.toml is (whether or not it exists yet). show: print every setting, "
+        "its value and where the value came from (default, config.toml or a BUDDY_TUI_* variable), and "
+        "whether credentials are set (never their values). init: write a commented config.toml listing "
+        "every setting, if there is none yet.",
+    )
+    parser.add_argument("action", choices=("path", "show", "init"), help="what to do")
+    return parser
+
+
+def config_main(arguments: Sequence[str]) -> int:
+    """``buddy-tui config ...``; returns the exit code (2 for a usage mistake)."""
+    from buddy_tui.core.userconfig import config_path
+
+    try:
+        args = build_config_parser().parse_args(list(arguments))
+    except SystemExit as exc:  # --help (0) or a usage mistake (2), already printed by argparse
+        return exc.code if isinstance(exc.code, int) else 2
+    path = config_path()
+    if args.action == "path":
+        print(path)
+        return 0
+    if args.action == "init":
+        return _write_template(path)
+    print("\n".join(_show_lines(path)))
+    return 0
+
+
+def _write_template(path: Path) -> int:
+    from buddy_tui.core.userconfig import config_template
+
+    if path.exists():
+        return _fail(f"{path} already exists; edit it, or move it away to get a fresh one")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("x", encoding="utf-8") as out:  # never over a file that appeared meanwhile
+            out.write(config_template())
+    except OSError as exc:
+        print(f"buddy-tui: error: {path} could not be written ({exc.strerror or exc})", file=sys.stderr)
+        return 1
+    print(f"Wrote {path}: every setting is listed there, commented out at its default.")
+    return 0
+
+
+def _show_lines(path: Path) -> list[str]:
+    """What ``config show`` prints: the file, each setting with its value and origin, the problems,
+    and whether credentials are set. A credential's value is never read into the output."""
+    import os
+
+    from buddy_tui.core.config import endpoint
+    from buddy_tui.core.context import printable
+    from buddy_tui.core.userconfig import SETTINGS, load_config, toml_value
+
+    config, problems = load_config(path)
+    exists = path.is_file()
+    lines = [f"Settings file: {printable(str(path))}" + ("" if exists else " (none yet: 'buddy-tui config init' "
+                                                          "writes one)"), ""]
+    for setting in SETTINGS:
+        source = config.source_of(setting.name)
+        lines += [f"{setting.name} = {toml_value(getattr(config, setting.name))}    ({source})",
+                  f"    {setting.metadata['doc']}"]
+    if problems:
+        lines += ["", "Problems:"] + [f"  - {printable(problem)}" for problem in problems]
+    lines += ["", "Credentials (read by the Anthropic SDK; values are never shown):"]
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_PROFILE"):
+        lines.append(f"  {name}: {'set (hidden)' if os.environ.get(name) else 'not set'}")
+    lines.append(f"  endpoint: {printable(_without_secrets(endpoint()))}")
+    return lines
+
+
+def _without_secrets(url: str) -> str:
+    """An endpoint as it may be shown: scheme, host, port and path; no user, password or query."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(not a valid URL)"
+    return f"{parts.scheme}://{host}{port}{parts.path}" if parts.scheme else "(not a valid URL)"

@@ -8,18 +8,18 @@ up). Nothing is ever cut silently: the UI asks the user what to drop or shorten.
 from __future__ import annotations
 
 import asyncio
-import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from buddy_tui.core.context import Attachment, estimate_tokens
+from buddy_tui.core.userconfig import DEFAULT_CONTEXT_BUDGET, load_config
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
 
 #: Every current Claude model takes at least this many input tokens.
-DEFAULT_CONTEXT_WINDOW = 200_000
+DEFAULT_CONTEXT_WINDOW = DEFAULT_CONTEXT_BUDGET
 #: Below this share of the window the estimate alone decides; above it the API is asked.
 COUNT_WITH_API_ABOVE = 0.5
 COUNT_TIMEOUT = 5.0
@@ -46,10 +46,11 @@ class Budget:
                 f"({self.reserve:,} kept for the reply), {how}")
 
 
-def context_window(env: dict[str, str] | None = None) -> int:
-    """The window to budget against: ``BUDDY_TUI_CONTEXT_BUDGET`` if set, else the default."""
-    value = (env if env is not None else os.environ).get("BUDDY_TUI_CONTEXT_BUDGET", "")
-    return int(value) if value.isdigit() and int(value) > 0 else DEFAULT_CONTEXT_WINDOW
+def context_window(env: Mapping[str, str] | None = None) -> int:
+    """The window to budget against: ``BUDDY_TUI_CONTEXT_BUDGET`` if set, else config.toml's
+    ``context_budget``, else the default. Read afresh each time, so an edit counts at once; a wrong
+    value falls back quietly here (the session reports it when it opens)."""
+    return load_config(env=env)[0].context_budget
 
 
 def _texts(value: Any) -> list[str]:

@@ -20,6 +20,8 @@ from buddy_tui.core.errors import CREDENTIALS_HINT
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
 
+    from buddy_tui.core.userconfig import UserConfig
+
 DEFAULT_MODEL = "claude-sonnet-5-5"
 DEFAULT_MAX_TOKENS = 8_192
 ANTHROPIC_API = "https://api.anthropic.com"
@@ -57,15 +59,19 @@ class Settings:
     timeout: float | None = None  # None: the SDK's default
 
     @classmethod
+    def from_config(cls, config: UserConfig, *, model: str | None = None) -> Settings:
+        """Settings from the user's settings (file and variables, already merged), with an
+        explicit ``--model`` taking precedence."""
+        return cls(model=model or config.model, max_tokens=config.max_tokens)
+
+    @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, model: str | None = None) -> Settings:
-        """Settings from ``BUDDY_TUI_*`` variables, with an explicit ``--model`` taking precedence."""
-        env = os.environ if env is None else env
-        max_tokens = env.get("BUDDY_TUI_MAX_TOKENS", "")
-        return cls(
-            model=model or env.get("BUDDY_TUI_MODEL") or DEFAULT_MODEL,
-            max_tokens=int(max_tokens) if max_tokens.isdigit() and int(max_tokens) > 0
-            else DEFAULT_MAX_TOKENS,
-        )
+        """Settings from config.toml and the ``BUDDY_TUI_*`` variables that override it, with an
+        explicit ``--model`` taking precedence. Problems with them are left to whoever loads the
+        config for the session (:func:`buddy_tui.core.session.open_session` reports them)."""
+        from buddy_tui.core.userconfig import load_config
+
+        return cls.from_config(load_config(env=env)[0], model=model)
 
 
 @dataclass(frozen=True)

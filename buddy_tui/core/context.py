@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
@@ -126,20 +127,43 @@ SENSITIVE_DIRS = frozenset({".ssh", ".aws", ".gnupg", ".kube", ".docker", "secre
                             ".azure", "gcloud", ".terraform", ".vercel", ".netlify", ".supabase"})
 
 
-def _sensitive_name(path: Path) -> bool:
+#: The user's own patterns (config.toml's ``sensitive_patterns``), checked besides the built-in ones.
+_user_patterns: tuple[str, ...] = ()
+
+
+def set_user_sensitive_patterns(patterns: Iterable[str]) -> None:
+    """Make ``patterns`` count as sensitive too, everywhere, in addition to (never instead of) the
+    built-in ones; a session sets them from the user's config when it opens."""
+    global _user_patterns
+    _user_patterns = tuple(p.strip().lower() for p in patterns if p.strip())
+
+
+def _matches(path: Path, pattern: str) -> bool:
+    """A pattern without ``/`` judges the file name; one with ``/`` the end of the path."""
+    if "/" not in pattern:
+        return fnmatch(path.name.lower(), pattern)
+    posix = path.as_posix().lower()
+    return fnmatch(posix, pattern) or fnmatch(posix, "*/" + pattern.lstrip("/"))
+
+
+def _sensitive_name(path: Path, extra: tuple[str, ...]) -> bool:
     name = path.name.lower()
     return (any(fnmatch(name, pattern) for pattern in SENSITIVE_PATTERNS)
+            or any(_matches(path, pattern) for pattern in extra)
             or any(part.lower() in SENSITIVE_DIRS for part in path.parts[:-1]))
 
 
-def is_sensitive(path: Path | str) -> bool:
+def is_sensitive(path: Path | str, extra_patterns: Iterable[str] = ()) -> bool:
     """Whether a file probably holds secrets, judged by its name and folders and, for a symlink,
-    by what it points to (``config.txt -> .env`` is as sensitive as ``.env``)."""
+    by what it points to (``config.txt -> .env`` is as sensitive as ``.env``). The built-in
+    patterns always count; so do the user's (:func:`set_user_sensitive_patterns`) and
+    ``extra_patterns``."""
     path = Path(path)
-    if _sensitive_name(path):
+    extra = _user_patterns + tuple(p.strip().lower() for p in extra_patterns if p.strip())
+    if _sensitive_name(path, extra):
         return True
     try:
-        return path.is_symlink() and _sensitive_name(path.resolve())
+        return path.is_symlink() and _sensitive_name(path.resolve(), extra)
     except (OSError, RuntimeError):
         return True  # cannot tell where it leads: ask
 

@@ -18,15 +18,17 @@ from buddy_tui.core.catalog import Catalog, load_catalog
 from buddy_tui.core.chat import Conversation, build_request, user_content
 from buddy_tui.core.commands import Command, parse_invocation
 from buddy_tui.core.config import Settings, resolve_model
-from buddy_tui.core.context import Attachment, find_mentions
+from buddy_tui.core.context import Attachment, find_mentions, set_user_sensitive_patterns
 from buddy_tui.core.files import IgnoreRules
+from buddy_tui.core.frontmatter import DefinitionError
 from buddy_tui.core.fuzzy import best_matches
 from buddy_tui.core.history import HistoryError, Store
-from buddy_tui.core.personas import Persona, resolve_persona
+from buddy_tui.core.personas import DEFAULT_PERSONA, Persona, resolve_persona
 from buddy_tui.core.project import MemoryFile, ProjectFacts, load_memory, scan_project
 from buddy_tui.core.records import StoredConversation, TurnRecord, make_title
 from buddy_tui.core.tool_specs import TOOL_NAMES, tool_definitions
 from buddy_tui.core.turnlog import TurnLog
+from buddy_tui.core.userconfig import UserConfig, load_config
 
 
 @dataclass(frozen=True)
@@ -67,15 +69,36 @@ def file_label(attachment: Attachment) -> str:
 
 
 def open_session(root: Path, persona_spec: str | None, settings: Settings, store: Store | None = None,
-                 history_problem: str = "") -> Session:
-    """Discover everything for ``root`` and pick the starting persona (``--persona NAME|FILE``).
+                 history_problem: str = "", *, config: UserConfig | None = None,
+                 config_problems: Sequence[str] = ()) -> Session:
+    """Discover everything for ``root`` and pick the starting persona (``--persona NAME|FILE``,
+    else the config's ``default_persona``).
 
+    ``config`` is the user's settings with ``config_problems`` met loading them; when not given
+    they are loaded here. Either way the problems join the session's, for the app to show.
     Raises :class:`DefinitionError` when the persona asked for cannot be had.
     """
+    if config is None:
+        config, config_problems = load_config()
+    problems = ([history_problem] if history_problem else []) + list(config_problems)
+    set_user_sensitive_patterns(config.sensitive_patterns)
     catalog = load_catalog(root)
-    persona = resolve_persona(persona_spec, catalog.personas)
+    persona = _starting_persona(persona_spec, config, catalog, problems)
     return Session(root=root, catalog=catalog, settings=settings, current=persona, facts=scan_project(root),
-                   memory=load_memory(root), store=store, problems=[history_problem] if history_problem else [])
+                   memory=load_memory(root), store=store, problems=problems, config=config)
+
+
+def _starting_persona(spec: str | None, config: UserConfig, catalog: Catalog, problems: list[str]) -> Persona:
+    """``--persona`` (its mistakes raise), else the configured default; a configured persona that
+    cannot be had is a problem, and the built-in default starts instead."""
+    if spec or config.source_of("default_persona") == "default":
+        return resolve_persona(spec or config.default_persona, catalog.personas)
+    try:
+        return resolve_persona(config.default_persona, catalog.personas)
+    except DefinitionError as exc:
+        problems.append(f"{config.source_of('default_persona')}: default_persona cannot be used ({exc}); "
+                        f"starting with {DEFAULT_PERSONA}")
+        return resolve_persona(DEFAULT_PERSONA, catalog.personas)
 
 
 @dataclass
@@ -98,8 +121,11 @@ class Session:
     #: This conversation's turns, oldest first (kept in memory too, so export works without history).
     turns: list[TurnRecord] = field(default_factory=list)
     title: str = ""
-    #: Messages about the history for the chat to show once (e.g. the database became unwritable).
+    #: Messages for the chat to show once: the history (e.g. the database became unwritable), the
+    #: user's config.toml or BUDDY_TUI_* variables (a wrong value, an unknown setting).
     problems: list[str] = field(default_factory=list)
+    #: The user's settings in effect (config.toml and variables), for the UI's theme and keymap.
+    config: UserConfig = field(default_factory=UserConfig)
     write_failures: int = 0
     #: The project's .gitignore rules, parsed once and shared by the tree, the index and the tools.
     rules: IgnoreRules = field(init=False)
