@@ -87,8 +87,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     config, config_problems = load_config()
     store, problem = open_store(history_path())
+    model = args.model
+    if model is None and not config.source_of("model").startswith("$"):  # no --model, no $BUDDY_TUI_MODEL
+        from buddy_tui.core.state import UiState
+
+        model = UiState.load().model_for(root.resolve())  # the model last picked in this project, if any
     try:
-        session = open_session(root.resolve(), args.persona, Settings.from_config(config, model=args.model), store,
+        session = open_session(root.resolve(), args.persona, Settings.from_config(config, model=model), store,
                                problem, config=config, config_problems=config_problems)
     except DefinitionError as exc:
         return _fail(str(exc))

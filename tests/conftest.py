@@ -28,7 +28,8 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pyte
     """Keep the developer's own credentials, endpoint and SDK profiles out of every test."""
     for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "ANTHROPIC_PROFILE",
                  "ANTHROPIC_CUSTOM_HEADERS", "ANTHROPIC_IDENTITY_TOKEN", "ANTHROPIC_IDENTITY_TOKEN_FILE",
-                 "BUDDY_TUI_MODEL", "BUDDY_TUI_MAX_TOKENS"):
+                 "BUDDY_TUI_MODEL", "BUDDY_TUI_MAX_TOKENS", "BUDDY_TUI_PERSONA", "BUDDY_TUI_THEME",
+                 "BUDDY_TUI_CONTEXT_BUDGET"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("ANTHROPIC_CONFIG_DIR", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))  # no SDK profile on disk

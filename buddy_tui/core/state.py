@@ -50,6 +50,9 @@ class UiState:
     theme: str = ""
     #: Project path -> model, least recently used first.
     models: dict[str, str] = field(default_factory=dict)
+    #: Project path -> tools allowed "for this conversation", kept for its later conversations too
+    #: when the config's remember_tool_permissions is on.
+    tools: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path | None = None) -> UiState:
@@ -67,6 +70,9 @@ class UiState:
             state.theme = theme
         if isinstance(models := data.get("models"), dict):
             state.models = {k: v for k, v in models.items() if isinstance(k, str) and isinstance(v, str) and v}
+        if isinstance(tools := data.get("tools"), dict):
+            state.tools = {k: sorted({t for t in v if isinstance(t, str)}) for k, v in tools.items()
+                           if isinstance(k, str) and isinstance(v, list)}
         return state
 
     def model_for(self, project_root: Path | str) -> str | None:
@@ -82,6 +88,23 @@ class UiState:
             state.models[key] = model
             while len(state.models) > MAX_PROJECTS:
                 del state.models[next(iter(state.models))]
+
+        return self._update(change)
+
+    def tools_for(self, project_root: Path | str) -> set[str]:
+        """The tools allowed for good in this project (see ``tools``)."""
+        return set(self.tools.get(project_key(project_root), []))
+
+    def remember_tools(self, project_root: Path | str, names: set[str]) -> str | None:
+        """Keep ``names`` as this project's tools allowed for good; returns why it could not be saved."""
+        key = project_key(project_root)
+
+        def change(state: UiState) -> None:
+            state.tools.pop(key, None)
+            if names:
+                state.tools[key] = sorted(names)
+            while len(state.tools) > MAX_PROJECTS:
+                del state.tools[next(iter(state.tools))]
 
         return self._update(change)
 
@@ -103,14 +126,15 @@ class UiState:
             current.save()
         except OSError as exc:
             return f"{self.path} could not be written ({exc.strerror or exc}); the choice lasts until you quit"
-        self.theme, self.models = current.theme, dict(current.models)
+        self.theme, self.models, self.tools = current.theme, dict(current.models), dict(current.tools)
         return None
 
     def save(self) -> None:
         """Write the whole state atomically, readable by the owner only; raises OSError."""
         folder = self.path.parent
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        text = json.dumps({"version": STATE_VERSION, "theme": self.theme, "models": self.models}, indent=1)
+        text = json.dumps({"version": STATE_VERSION, "theme": self.theme, "models": self.models,
+                           "tools": self.tools}, indent=1)
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{STATE_NAME}.", suffix=".tmp")
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as out:

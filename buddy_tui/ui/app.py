@@ -92,6 +92,7 @@ class BuddyApp(App[None]):
 
     def on_mount(self) -> None:
         self.title = f"buddy-tui {__version__}"
+        self._apply_settings()
         # A closed terminal (SIGHUP) or a polite kill (SIGTERM) quits properly: the reply that is
         # streaming is saved as stopped, not left for the next start to find as a crash.
         loop = asyncio.get_running_loop()
@@ -103,6 +104,35 @@ class BuddyApp(App[None]):
         self.action_focus_prompt()
         # Index after the first paint: walking 100,000 files must not compete with drawing the screen.
         self.set_timer(0.5, self._build_index)
+
+    def _apply_settings(self) -> None:
+        """Keys from the config's keymap; the theme from $BUDDY_TUI_THEME, else the one last picked,
+        else the config's. A theme picked later (palette) is remembered."""
+        config = self.session.config
+        if config.keymap:
+            self.set_keymap(config.keymap)
+        from buddy_tui.core.state import UiState
+
+        remembered = UiState.load().theme
+        explicit = config.source_of("theme").startswith("$")
+        wanted = config.theme if explicit or not remembered else remembered
+        if wanted and wanted != self.theme:
+            if wanted in self.available_themes:
+                self.theme = wanted
+            else:
+                names = ", ".join(sorted(self.available_themes))
+                self.session.problems.append(f"theme '{wanted}' is not one of the themes ({names}); "
+                                             "using the default")
+                from buddy_tui.ui.widgets.history_view import show_problems
+
+                self.call_after_refresh(show_problems, self.chat)
+        self.watch(self, "theme", self._theme_picked, init=False)
+
+    def _theme_picked(self, name: str) -> None:
+        from buddy_tui.core.state import UiState
+
+        if (problem := UiState.load().remember_theme(name)) is not None:
+            self.notify(printable(problem), severity="warning", markup=False)
 
     @work(thread=True, exclusive=True, group="index")
     def _build_index(self) -> None:
@@ -299,9 +329,13 @@ class BuddyApp(App[None]):
 
     def _use_model(self, name: str) -> None:
         """Ask the next questions of ``name``, and remember it for this project."""
+        from buddy_tui.core.state import UiState
+
         self.session.settings = replace(self.session.settings, model=name)
         self.chat.refresh_header()
-        self.notify(printable(f"Model: {name} (remembered for this project)"), markup=False)
+        problem = UiState.load().remember_model(self.root, name)
+        self.notify(printable(f"Model: {name}" + (" (remembered for this project)" if problem is None
+                                                   else f"; {problem}")), markup=False)
 
     def run_persona_command(self, name: str) -> None:
         """Switch persona from the command palette."""

@@ -13,7 +13,9 @@ from buddy_tui.ui.safe import markdown_literal
 #: Keys of the prompt itself, which are not app bindings.
 PROMPT_KEYS = [("Enter", "Send the question (or complete a partial /command)"),
                ("Tab", "Complete the highlighted /command"),
-               ("↑ ↓", "Move through the /command menu"),
+               ("Ctrl+J / Shift+Enter", "New line (Shift+Enter where the terminal reports it)"),
+               ("↑ ↓", "Move through the /command menu; otherwise, on the first or last line, earlier "
+                "questions and back to the draft"),
                ("Esc", "Close the menu, drop a persona pick, or stop a streaming answer")]
 #: Keys of the other screens and panes: (where, key, what it does).
 OTHER_KEYS = [("File preview", "a / Enter", "Attach the selected lines (or the whole file) to the next question"),

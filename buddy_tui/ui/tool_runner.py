@@ -31,11 +31,14 @@ KEY_GUARD = 0.5
 class ToolRunner:
     """Tool state of one conversation: what was allowed for good, what was changed (for undo)."""
 
-    def __init__(self, root: Path, rules: IgnoreRules, ask: Ask) -> None:
+    def __init__(self, root: Path, rules: IgnoreRules, ask: Ask, keep: bool = False) -> None:
+        """``keep``: tools allowed for the conversation stay allowed in the project's later
+        conversations (the config's remember_tool_permissions), remembered in the UI state."""
         self._root, self._rules = root, rules
         self._tools: ProjectTools | None = None
         self.ask = ask
-        self.always_allowed: set[str] = set()
+        self.keep = keep
+        self.always_allowed: set[str] = self._kept()
         self.may_read: set[str] = set()  # secrets files the user let the model read
         self.changes: dict[str, ProposedChange] = {}  # by tool call id, for undo
 
@@ -48,9 +51,16 @@ class ToolRunner:
             self._tools = ProjectTools(self._root, self._rules)
         return self._tools
 
+    def _kept(self) -> set[str]:
+        if not self.keep:
+            return set()
+        from buddy_tui.core.state import UiState
+
+        return UiState.load().tools_for(self._root)
+
     def reset(self) -> None:
-        """A new conversation: every permission is asked for again."""
-        self.always_allowed.clear()
+        """A new conversation: every permission is asked for again (but those kept for the project)."""
+        self.always_allowed = self._kept()
         self.may_read.clear()
         self.changes.clear()
 
@@ -138,6 +148,10 @@ class ToolRunner:
                 return ToolResult(f"The user denied this change to {change.path}.{reason}", True, "denied by you")
             if approval.decision == "always" and not sensitive:
                 self.always_allowed.add(call.name)
+                if self.keep:
+                    from buddy_tui.core.state import UiState
+
+                    UiState.load().remember_tools(self._root, self.always_allowed)
         result = await asyncio.to_thread(self.tools.apply, change)
         self.changes[call.id] = change
         return result

@@ -109,7 +109,8 @@ class ChatPane(Vertical):
         self.turn: Turn | None = None
         self.override: Persona | None = None  # picked with F2 for the next message only
         self.unsent: TurnRecord | None = None  # the last question that got no full answer, for /retry
-        self.runner = ToolRunner(session.root, session.rules, self._ask)
+        self.runner = ToolRunner(session.root, session.rules, self._ask,
+                                 keep=session.config.remember_tool_permissions)
         self._asking: ChatPane.AskUser | None = None
         self._tool_lines: dict[str, ToolLine] = {}
         self._turn_ids = 0
