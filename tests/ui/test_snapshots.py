@@ -1,4 +1,6 @@
-"""Snapshot tests of the main screen at a fixed size (SVGs under tests/ui/__snapshots__).
+"""Snapshot tests of the screens the README shows, at a fixed size (SVGs under
+tests/ui/__snapshots__): the main screen without a key and after an answer, an answer while it
+streams, command completion, an edit waiting for approval, and the history screen.
 
 Update them with ``pytest tests/ui/test_snapshots.py --snapshot-update`` after a deliberate
 change to the look, and check the report before committing.
@@ -6,14 +8,18 @@ change to the look, and check the report before committing.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import DirectoryTree, Static
 
+from buddy_tui.ui.screens.approval import ApprovalScreen
+from buddy_tui.ui.screens.history import HistoryScreen
 from buddy_tui.ui.widgets.file_browser import FilePreview
-from tests.fake_api import FakeAnthropic, Reply
+from buddy_tui.ui.widgets.transcript import AssistantMessage
+from tests.fake_api import FakeAnthropic, Reply, review_demo
 from tests.helpers import connected, make_app, make_project, settled, wait_for
 
 ANSWER = (
@@ -73,6 +79,115 @@ def test_main_screen_after_an_answer(snap_compare: object, tmp_path: Path, monke
         await wait_for(pilot, lambda: fake_api.completed_streams == 1 and settled(pilot.app), what="the answer")
         chat.query_one("#connection", Static).update("claude-sonnet-5-5 @ http://127.0.0.1:8765")
         chat.prompt.input.cursor_blink = False
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)  # type: ignore[operator]
+
+
+def connected_to_8765(pilot: Pilot[None]) -> None:
+    """Pin the connection label, so the image does not depend on the fake server's port."""
+    pilot.app.chat.query_one("#connection", Static).update("claude-sonnet-5-5 @ http://127.0.0.1:8765")  # type: ignore[attr-defined]
+
+
+def test_an_answer_while_it_streams(snap_compare: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                    fake_api: FakeAnthropic) -> None:
+    """A reply caught mid-stream: the heading, the numbered list and the first line of the Python
+    code block are drawn (highlighted, on the panel colour), the rest has not arrived yet, and the
+    status line under it says "streaming…  (Esc to stop)"."""
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_api.base_url)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-snapshot")
+    chunks = [ANSWER[i:i + 12] for i in range(0, len(ANSWER), 12)]
+    held = ANSWER.index("(user_id,))") // 12  # the server stops sending in the middle of the code
+    gate = threading.Event()
+    fake_api.on_chunk = lambda index, total: gate.wait(10) if index == held else None
+    fake_api.queue(Reply(chunks))
+    app = make_app(make_project(tmp_path / "orders"))
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        chat = pilot.app.chat  # type: ignore[attr-defined]
+        await connected(pilot, pilot.app)  # type: ignore[arg-type]
+        await select_models_py(pilot)
+        chat.prompt.input.value = "what could go wrong with these models under load?"
+        await pilot.press("enter")
+        sent = "".join(chunks[: held + 1])  # on_chunk runs after the chunk is written
+        await wait_for(pilot, lambda: chat.query(AssistantMessage) and chat.query(AssistantMessage).last().text == sent,
+                       what="the first part of the answer")
+        connected_to_8765(pilot)
+        chat.prompt.input.cursor_blink = False
+        await pilot.pause(0.5)
+
+    try:
+        assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)  # type: ignore[operator]
+    finally:
+        gate.set()
+
+
+def test_command_completion(snap_compare: object, tmp_path: Path) -> None:
+    """Typing "/bu" in the prompt: the completion menu lists the persona's six /buddy: commands
+    (api, review, secure, improve, database, brainstorm) with their descriptions and argument
+    hints, /buddy:api highlighted."""
+    app = make_app(make_project(tmp_path / "orders"))
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await wait_for(pilot, lambda: pilot.app.chat.connection is not None, what="the connection")  # type: ignore[attr-defined]
+        pilot.app.chat.prompt.input.focus()  # type: ignore[attr-defined]
+        await pilot.press("/", "b", "u")
+        await pilot.pause(0.3)
+        pilot.app.chat.prompt.input.cursor_blink = False  # type: ignore[attr-defined]
+
+    assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)  # type: ignore[operator]
+
+
+def test_an_edit_waiting_for_approval(snap_compare: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      fake_api: FakeAnthropic) -> None:
+    """/buddy:review has read the code through Glob and Read and now asks to change
+    app/models.py: the approval dialog shows the unified diff (the %-formatted SQL replaced by a
+    parameterised query) with Allow once (y), Allow Edit for this conversation (a) and Deny (n)."""
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_api.base_url)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-snapshot")
+    fake_api.queue(*review_demo())
+    app = make_app(make_project(tmp_path / "orders"))
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await connected(pilot, pilot.app)  # type: ignore[arg-type]
+        pilot.app.chat.prompt.input.value = "/buddy:review app"  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ApprovalScreen) and pilot.app.screen.query("#deny"),
+                       what="the approval dialog")
+        connected_to_8765(pilot)
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)  # type: ignore[operator]
+
+
+def test_the_history_screen(snap_compare: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                            fake_api: FakeAnthropic) -> None:
+    """/resume with three conversations of this project (~/orders): a search box, a table of
+    titles (the first question of each), when each was last used (pinned to 10:42 here), expert,
+    model and turns, the current one marked with ●, and the keys: F2 renames, F8 deletes, F4 all
+    projects, Esc closes."""
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_api.base_url)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-snapshot")
+    monkeypatch.setattr("buddy_tui.ui.screens.history.when", lambda stamp, now=None: "10:42")
+    monkeypatch.setenv("HOME", str(tmp_path))  # the title shows the project as ~/orders
+    questions = ["how should the orders endpoint paginate?", "which indexes does load_orders need?",
+                 "design an idempotent POST /payments"]
+    app = make_app(make_project(tmp_path / "orders"))
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        chat = pilot.app.chat  # type: ignore[attr-defined]
+        await connected(pilot, pilot.app)  # type: ignore[arg-type]
+        for number, question in enumerate(questions, 1):
+            fake_api.queue(Reply.of(f"Answer {number}: keep it small and measurable.", input_tokens=900 * number))
+            chat.prompt.input.value = question
+            await pilot.press("enter")
+            await wait_for(pilot, lambda n=number: fake_api.completed_streams >= n and settled(pilot.app))  # type: ignore[misc]
+            if number < len(questions):
+                await chat.clear()
+        connected_to_8765(pilot)
+        chat.prompt.input.value = "/resume"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, HistoryScreen), what="the history screen")
         await pilot.pause(0.3)
 
     assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)  # type: ignore[operator]

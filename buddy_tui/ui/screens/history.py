@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -21,6 +22,14 @@ from buddy_tui.core.context import printable
 from buddy_tui.core.history import HistoryError, Store
 from buddy_tui.core.records import ConversationSummary
 from buddy_tui.ui.screens.confirm import confirm
+
+
+def _from_home(project: str) -> str:
+    """``~/src/orders`` for a project under the home folder, else the path as stored."""
+    try:
+        return "~/" + Path(project).relative_to(Path.home()).as_posix()
+    except (ValueError, RuntimeError):
+        return project
 
 
 def when(stamp: float, now: float | None = None) -> str:
@@ -107,7 +116,7 @@ class HistoryScreen(ModalScreen[int | None]):
             if self.everywhere:
                 cells.append(Text(printable(row.project)))
             table.add_row(*cells, key=str(row.id))
-        scope = "all projects" if self.everywhere else printable(self.project)
+        scope = "all projects" if self.everywhere else printable(_from_home(self.project))
         found = f"{len(self.rows)} conversation{'s' if len(self.rows) != 1 else ''}"
         self.query_one("#history-title", Static).update(f"History · {scope} · {found}"
                                                         + (f" matching “{printable(search)}”" if search else ""))
