@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -23,6 +24,7 @@ from textual.widgets import DirectoryTree, Static  # noqa: E402
 from buddy_tui.ui.app import BuddyApp  # noqa: E402
 from buddy_tui.ui.screens.approval import ApprovalScreen  # noqa: E402
 from buddy_tui.ui.screens.history import HistoryScreen  # noqa: E402
+from buddy_tui.ui.widgets.transcript import AssistantMessage  # noqa: E402
 from tests.fake_api import FakeAnthropic, HttpError, Reply, review_demo  # noqa: E402
 from tests.helpers import connected, make_app, make_project, settled, wait_for  # noqa: E402
 
@@ -75,6 +77,36 @@ async def main_screen(project: Path, fake: FakeAnthropic) -> None:
         app.chat.prompt.input.cursor_blink = False
         await pilot.pause(0.3)
         app.save_screenshot("main.svg", str(HERE))
+
+
+def last_reply(app: BuddyApp) -> str:
+    found = app.query(AssistantMessage)
+    return found.last().text if found else ""
+
+
+async def streaming(project: Path, fake: FakeAnthropic) -> None:
+    """The same answer caught mid-stream: the server holds back the rest inside the code block."""
+    chunks = [ANSWER[i:i + 10] for i in range(0, len(ANSWER), 10)]
+    held = ANSWER.index("ORDER BY") // 10
+    gate = threading.Event()
+    fake.on_chunk = lambda index, total: gate.wait(10) if index == held else None
+    fake.queue(Reply(chunks, input_tokens=2_310))
+    app = make_app(project)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await connected(pilot, app)
+            await open_models(app, pilot)
+            app.chat.prompt.input.value = "what could go wrong with these models under load?"
+            await pilot.press("enter")
+            sent = "".join(chunks[: held + 1])
+            await wait_for(pilot, lambda: last_reply(app) == sent)
+            app.chat.query_one("#connection", Static).update("claude-sonnet-5-5 @ http://127.0.0.1:8765")
+            app.chat.prompt.input.cursor_blink = False
+            await pilot.pause(0.5)
+            app.save_screenshot("streaming.svg", str(HERE))
+    finally:
+        gate.set()
+        fake.on_chunk = None
 
 
 async def command_menu(project: Path) -> None:
@@ -175,11 +207,14 @@ async def main() -> None:
         os.environ["BUDDY_TUI_DATA_DIR"] = str(Path(tmp) / "data")  # never the user's own history
         project = make_project(Path(tmp) / "orders-service")
         await main_screen(project, fake)
+        await streaming(project, fake)
         await command_menu(project)
         await experts(fake)
         await approval(fake)
         await history_and_retry(fake)
-    for name in ("main.svg", "commands.svg", "experts.svg", "approval.svg", "tools.svg", "history.svg", "retry.svg"):
+    shots = ("main.svg", "streaming.svg", "commands.svg", "experts.svg", "approval.svg", "tools.svg", "history.svg",
+             "retry.svg")
+    for name in shots:
         text = (HERE / name).read_text(encoding="utf-8")
         assert "sk-ant-" not in text, f"{name} must never show a key"
         print(HERE / name)

@@ -41,7 +41,7 @@ def test_choices_are_remembered_across_runs(tmp_path: Path) -> None:
     assert again.model_for(tmp_path / "shop" / ".." / "shop") == "claude-opus-test"  # the same folder
     assert again.model_for(tmp_path) is None
     saved = json.loads(path.read_text(encoding="utf-8"))
-    assert saved == {"version": 1, "theme": "nord", "models": {str(project.resolve()): "claude-opus-test"}}
+    assert saved == {"version": 1, "theme": "nord", "models": {str(project.resolve()): "claude-opus-test"}, "tools": {}}
 
 
 def test_written_for_the_owner_only_and_without_leftovers(tmp_path: Path) -> None:
@@ -121,3 +121,11 @@ def test_project_key_is_the_resolved_path(tmp_path: Path) -> None:
     (tmp_path / "real").mkdir()
     (tmp_path / "link").symlink_to(tmp_path / "real")
     assert project_key(tmp_path / "link") == project_key(tmp_path / "real") == str((tmp_path / "real").resolve())
+
+
+def test_tools_allowed_for_good_are_kept_per_project(tmp_path: Path) -> None:
+    state = UiState.load(tmp_path / "state.json")
+    assert state.remember_tools(tmp_path / "a", {"Edit", "Write"}) is None
+    assert state.remember_tools(tmp_path / "b", set()) is None
+    again = UiState.load(tmp_path / "state.json")
+    assert again.tools_for(tmp_path / "a") == {"Edit", "Write"} and again.tools_for(tmp_path / "b") == set()
