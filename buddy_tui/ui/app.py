@@ -332,7 +332,7 @@ class BuddyApp(App[None]):
         from buddy_tui.core.state import UiState
 
         self.session.settings = replace(self.session.settings, model=name)
-        self.chat.refresh_header()
+        self.chat.show_connection()
         problem = UiState.load().remember_model(self.root, name)
         self.notify(printable(f"Model: {name}" + (" (remembered for this project)" if problem is None
                                                    else f"; {problem}")), markup=False)

@@ -37,6 +37,7 @@ async def test_the_picker_lists_the_endpoints_models_and_the_choice_is_used(
         await pilot.press("enter")
         await wait_for(pilot, lambda: not isinstance(app.screen, ModelScreen), what="the picker to close")
         assert app.session.settings.model == "claude-haiku-4-5-20251001"
+        assert str(app.chat.query_one("#connection").render()).startswith("claude-haiku-4-5-20251001 @ http://")
         await submit(pilot, app, "hello")
         await wait_for(pilot, lambda: online.message_requests() and settled(app))
         body = online.message_requests()[0].body

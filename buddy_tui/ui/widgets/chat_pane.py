@@ -196,14 +196,20 @@ class ChatPane(Vertical):
     @on(Connected)
     async def _connected(self, event: Connected) -> None:
         self.client, self.connection = event.client, event.connection
-        state = "" if event.connection.ready else " · no API key"
-        self.query_one("#connection", Static).update(printable(self._where(event.connection.base_url) + state))
+        self.show_connection()
         if not event.connection.ready:
             await self.add(Note(event.connection.message, "warning"))
         if (waiting := self._waiting) is not None:
             self._waiting = None
             self.update_activation()
             await waiting()
+
+    def show_connection(self) -> None:
+        """The model and where requests go (again after /model picks another model)."""
+        connection = self.connection
+        state = "" if connection is None or connection.ready else " · no API key"
+        base = connection.base_url if connection is not None else endpoint()
+        self.query_one("#connection", Static).update(printable(self._where(base) + state))
 
     def refresh_header(self) -> None:
         """Show the current persona (pinned or not) with its description on hover."""

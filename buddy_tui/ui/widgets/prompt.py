@@ -170,11 +170,20 @@ class PromptInput(TextArea):
         PromptInput.typed_at = time.monotonic()
 
     @on(Key)
-    def _enter_is_not_a_line_break(self, event: Key) -> None:
-        """Keep TextArea from taking Enter as a line break: the key goes on, in turn with the keys
-        before it, to the ``enter`` binding (send)."""
-        if event.key == "enter":
+    def _send_or_break_the_line(self, event: Key) -> None:
+        """Enter sends and Ctrl+J / Shift+Enter break the line (or the keys the keymap gives
+        prompt.send and prompt.newline), handled here as the key arrives: run as bindings, they
+        waited while the keys typed after them went in first, so a fast "abc Ctrl+J def" came
+        out "abcdef" and a newline."""
+        keymap = getattr(self.app, "_keymap", {}) or {}
+        if event.key in keymap.get("prompt.send", "enter").split(","):
             event.prevent_default()
+            event.stop()
+            self.action_submit()
+        elif event.key in keymap.get("prompt.newline", "ctrl+j,shift+enter").split(","):
+            event.prevent_default()
+            event.stop()
+            self.action_newline()
 
     @on(TextArea.Changed)
     def _changed(self, event: TextArea.Changed) -> None:
