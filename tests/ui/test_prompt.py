@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from textual import events
 from textual.events import Paste
 
 from buddy_tui.core.history import Store
@@ -200,3 +201,16 @@ async def test_an_at_mention_on_a_later_line_completes_without_joining_lines(pro
         assert prompt.value == "see @requirements.txt \nand the models"
         assert prompt.cursor_position == len("see @requirements.txt ")
         assert not app.query(UserMessage)
+
+
+async def test_keys_typed_in_a_burst_keep_their_order_around_newline_and_enter(project: Path) -> None:
+    """A terminal delivers fast typing (or tmux send-keys) as a burst of key events: the line
+    break and the send must happen where they were typed, not after the keys behind them."""
+    app = make_app(project)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        burst = [*"abc", "ctrl+j", *"def"]
+        for key in burst:
+            app.post_message(events.Key(key, key if len(key) == 1 else None))
+        await pilot.pause(0.3)
+        assert app.chat.prompt.input.value == "abc\ndef"
