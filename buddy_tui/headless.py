@@ -238,9 +238,13 @@ def _project(raw: str) -> Path:
 def run(args: argparse.Namespace, stdin: TextIO | None, out: Output, reporter: Reporter) -> int:
     """Carry out one parsed ``buddy-tui ask``, writing the reply to ``out``; returns the exit status."""
     from buddy_tui.core.config import Settings, connect
+    from buddy_tui.core.context import set_user_sensitive_patterns
     from buddy_tui.core.session import AppAction, Refusal, open_session
+    from buddy_tui.core.userconfig import load_config
 
     root = _project(args.project)
+    # The user's sensitive_patterns must hold for -f files too, which are read before the session.
+    set_user_sensitive_patterns(load_config()[0].sensitive_patterns)
     typed, attachments = gather(args, root, stdin, reporter)
     try:
         session = open_session(root, args.persona, Settings.from_env(model=args.model))

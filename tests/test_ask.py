@@ -489,3 +489,15 @@ def test_a_closed_pipe_ends_quietly(fake_api: FakeAnthropic, project: Path) -> N
         time.sleep(0.05)
     err = process.stderr.read()
     assert process.returncode == 141 and err == b""
+
+
+def test_the_users_sensitive_patterns_hold_for_f_files(online: FakeAnthropic, project: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from buddy_tui.core.userconfig import config_path
+
+    config_path().parent.mkdir(parents=True, exist_ok=True)
+    config_path().write_text('sensitive_patterns = ["*.vault"]\n')
+    (project / "prod.vault").write_text("token = abc\n")
+    assert ask("-C", str(project), "-f", "prod.vault", "look") == 2
+    assert "prod.vault looks like it holds secrets" in capsys.readouterr().err
+    assert online.message_requests() == []

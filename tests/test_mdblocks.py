@@ -60,11 +60,27 @@ def test_a_long_reply_streamed_in_pieces_matches_the_whole(cuts: list[int]) -> N
 
 def test_only_the_last_block_is_open() -> None:
     blocks = MarkdownBlocks("# Title\n\nFirst para")
-    assert blocks.settled == 1
+    assert blocks.settled == 0  # the paragraph's line is unfinished: it could still be anything
     blocks.append("graph goes on\n\n| a |\n")
     assert [b.kind for b in blocks.blocks] == ["heading_open", "paragraph_open", "paragraph_open"]
+    assert blocks.settled == 2
     blocks.append("|---|\n| 1 |\n")  # the last paragraph turns into a table
     assert [b.kind for b in blocks.blocks] == ["heading_open", "paragraph_open", "table_open"]
     assert blocks.settled == 2
     blocks.set("")
     assert blocks.blocks == [] and blocks.text == ""
+
+
+def test_only_cr_and_lf_end_lines_as_markdown_counts_them() -> None:
+    text = "In JS, U+2028 (\u2028) ends a line\x0c and so does FF.\n\nSecond paragraph.\n\n```py\nprint(1)\n```\n"
+    assert [b.source for b in split_blocks(text)] == [
+        "In JS, U+2028 (\u2028) ends a line\x0c and so does FF.", "Second paragraph.", "```py\nprint(1)\n```"]
+    assert streamed(text, [5, 40, 41, 60]).blocks == split_blocks(text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="#<>`*-|~=_ab12.\n \t\u2028\x0c\r", max_size=80),
+       st.lists(st.integers(min_value=0, max_value=80), max_size=12))
+def test_any_text_streamed_in_any_pieces_has_the_blocks_of_the_whole(text: str, cuts: list[int]) -> None:
+    """A block only settles on whole lines: "fixed in\\n#" + "42" stays one paragraph."""
+    assert streamed(text, cuts).blocks == split_blocks(text)

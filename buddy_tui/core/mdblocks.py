@@ -9,6 +9,7 @@ last block is settled.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
@@ -40,8 +41,24 @@ def split_blocks(markdown: str) -> list[Block]:
     return [block for _start, block in _split(markdown)]
 
 
+_NEWLINE = re.compile(r"\r\n?|\n")
+
+
+def _lines(text: str) -> list[str]:
+    """``text`` cut into lines as markdown-it counts them (only CR, LF and CRLF end a line, not
+    U+2028, form feed and the other characters ``str.splitlines`` also breaks at), ends kept."""
+    lines: list[str] = []
+    start = 0
+    for match in _NEWLINE.finditer(text):
+        lines.append(text[start:match.end()])
+        start = match.end()
+    if start < len(text):
+        lines.append(text[start:])
+    return lines
+
+
 def _split(markdown: str) -> list[tuple[int, Block]]:
-    lines = markdown.splitlines(keepends=True)
+    lines = _lines(markdown)
     found: list[tuple[int, Block]] = []
     for token in parser().parse(markdown):
         if token.level != 0 or token.map is None or token.nesting == -1:
@@ -91,10 +108,11 @@ class MarkdownBlocks:
             return
         self._text += fragment
         self._tail += fragment
-        found = _split(self._tail)
-        if len(found) > 1:
-            self._settled.extend(block for _start, block in found[:-1])
-            start = found[-1][0]
-            self._tail = "".join(self._tail.splitlines(keepends=True)[start:])
-            found = [(0, found[-1][1])]
-        self._tail_blocks = [block for _start, block in found]
+        # Only whole lines can settle a block: "fixed in\n#" + "42" is one paragraph, not a
+        # paragraph and then a heading, so a block starting on the unfinished line proves nothing.
+        whole = max(self._tail.rfind("\n"), self._tail.rfind("\r")) + 1
+        done = _split(self._tail[:whole]) if whole else []
+        if len(done) > 1:
+            self._settled.extend(block for _start, block in done[:-1])
+            self._tail = "".join(_lines(self._tail)[done[-1][0]:])
+        self._tail_blocks = [block for _start, block in _split(self._tail)]

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 #: How many questions the prompt remembers; older ones drop off.
 HISTORY_LIMIT = 200
 #: How many of the project's most recent conversations are read for earlier questions.
-CONVERSATIONS_READ = 30
+CONVERSATIONS_READ = 10
 
 
 def earlier_questions(store: Store, project: str, before: float, limit: int = HISTORY_LIMIT) -> list[str]:
@@ -34,7 +34,7 @@ def earlier_questions(store: Store, project: str, before: float, limit: int = HI
                 turns += [t for t in stored.turns if t.created < before and t.typed.strip()]
             if len(turns) >= limit:
                 break
-    except sqlite3.Error:
+    except (sqlite3.Error, ValueError, TypeError, KeyError):  # unreadable, or a damaged row
         return []
     turns.sort(key=lambda t: t.created)
     questions: list[str] = []

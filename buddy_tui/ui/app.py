@@ -114,6 +114,8 @@ class BuddyApp(App[None]):
         from buddy_tui.core.state import UiState
 
         remembered = UiState.load().theme
+        if remembered not in self.available_themes:
+            remembered = ""  # a theme since gone (another Textual version): the config's applies
         explicit = config.source_of("theme").startswith("$")
         wanted = config.theme if explicit or not remembered else remembered
         if wanted and wanted != self.theme:

@@ -51,7 +51,7 @@ def help_markdown(session: Session, app: App[Any]) -> str:
     for binding in app.BINDINGS:
         if isinstance(binding, Binding) and binding.description:
             key = keymap.get(binding.id or "", binding.key)
-            lines.append(f"| {key_name(key.split(',')[0])} | {_cell(binding.description)} |")
+            lines.append(f"| {key_name(key.split(',')[0].strip())} | {_cell(binding.description)} |")
     lines += [f"| {key} | {_cell(action)} |" for key, action in PROMPT_KEYS]
     lines += ["", "### Elsewhere", "", "| where | key | action |", "|---|---|---|"]
     lines += [f"| {where} | {key} | {_cell(action)} |" for where, key, action in OTHER_KEYS]

@@ -29,7 +29,7 @@ def _actions(app: BuddyApp) -> list[tuple[str, str, Callable[[], object]]]:
     entries: list[tuple[str, str, Callable[[], object]]] = []
     for binding in app.BINDINGS:
         if isinstance(binding, Binding) and binding.description:
-            key = key_name(keymap.get(binding.id or "", binding.key).split(",")[0])
+            key = key_name(keymap.get(binding.id or "", binding.key).split(",")[0].strip())
             entries.append((binding.description, key, partial(app.run_action, binding.action)))
     for name, (description, hint) in APP_COMMANDS.items():
         if hint.startswith("[") or not hint:  # runs without an argument

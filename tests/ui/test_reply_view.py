@@ -4,6 +4,8 @@ new width or theme draws it again."""
 
 from __future__ import annotations
 
+import asyncio
+
 from textual.app import App, ComposeResult
 from textual.geometry import Offset
 from textual.selection import Selection
@@ -137,3 +139,18 @@ async def test_a_new_width_or_theme_draws_it_again() -> None:
         await pilot.pause()
         light = view.render_line(0)
         assert [s.style for s in dark] != [s.style for s in light]
+
+
+async def test_a_fold_asked_for_while_unfolding_wins() -> None:
+    app = Host(long_reply(1_500))
+    async with app.run_test(size=(80, 40)) as pilot:
+        await pilot.pause()
+        view = app.query_one(ReplyView)
+        view.fold()
+        await pilot.resize_terminal(70, 40)  # a new width: unfolding has blocks to render
+        await pilot.pause()
+        unfolding = asyncio.create_task(view.unfold())
+        await asyncio.sleep(0)  # it has started rendering, a block at a time
+        view.fold()
+        await unfolding
+        assert view.folded and view.shown_lines == []

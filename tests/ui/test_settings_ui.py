@@ -100,3 +100,12 @@ async def test_tool_permissions_are_kept_for_the_project_only_when_the_config_sa
         await pilot.pause()
         assert again.chat.runner.always_allowed == set()  # setting off: asked again
     assert os.stat(UiState.load().path).st_mode & 0o077 == 0
+
+
+async def test_a_remembered_theme_that_is_gone_gives_way_to_the_configs(project: Path) -> None:
+    UiState.load().remember_theme("a-theme-from-another-version")
+    write_config('theme = "nord"\n')
+    app = make_app(project)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        assert app.theme == "nord"

@@ -86,6 +86,11 @@ class CommandMenu(OptionList):
         return self.get_option_at_index(self.highlighted).id
 
 
+def _keys(spec: str) -> list[str]:
+    """``"ctrl+s, enter"`` -> ``["ctrl+s", "enter"]``, as Textual reads a binding's keys."""
+    return [key.strip() for key in spec.split(",") if key.strip()]
+
+
 class PromptInput(TextArea):
     """The question being written, over as many lines as it needs (the box grows to eight, then
     scrolls). Enter sends; Ctrl+J, or Shift+Enter where the terminal reports it, starts a new line.
@@ -176,11 +181,11 @@ class PromptInput(TextArea):
         waited while the keys typed after them went in first, so a fast "abc Ctrl+J def" came
         out "abcdef" and a newline."""
         keymap = getattr(self.app, "_keymap", {}) or {}
-        if event.key in keymap.get("prompt.send", "enter").split(","):
+        if event.key in _keys(keymap.get("prompt.send", "enter")):
             event.prevent_default()
             event.stop()
             self.action_submit()
-        elif event.key in keymap.get("prompt.newline", "ctrl+j,shift+enter").split(","):
+        elif event.key in _keys(keymap.get("prompt.newline", "ctrl+j,shift+enter")):
             event.prevent_default()
             event.stop()
             self.action_newline()

@@ -132,6 +132,8 @@ class ReplyView(Widget):
         self._owner: list[int] = []  # the block each line belongs to (-1 for the gaps)
         self._stale = True
         self._drawn: dict[int, Strip] = {}  # lines as last handed to the compositor, by row
+        self._unfolding = False
+        self._refold = False
 
     @property
     def source(self) -> str:
@@ -151,6 +153,9 @@ class ReplyView(Widget):
     def fold(self, estimate: int = 0) -> None:
         """Draw blank space as tall as the piece is now, and let its rendered lines go. A piece
         with text not yet drawn takes ``estimate`` lines (if given) instead of being rendered."""
+        if self._unfolding:
+            self._refold = True  # still folded: stay so when the unfolding ends
+            return
         if not self.folded:
             self._folded_height = max(1, estimate if self._stale and estimate else len(self._lines))
             self._lines, self._plain, self._owner, self._cache = [], [], [], []
@@ -160,9 +165,15 @@ class ReplyView(Widget):
 
     async def unfold(self) -> None:
         """Show the text again (rendered blocks come from the shared cache, the rest are
-        rendered first, a block at a time)."""
-        if self.folded:
-            await self.prerender()
+        rendered first, a block at a time). A fold asked for meanwhile wins."""
+        if self.folded and not self._unfolding:
+            self._unfolding, self._refold = True, False
+            try:
+                await self.prerender()
+            finally:
+                self._unfolding = False
+            if self._refold:
+                return
             self._folded_height = 0
             self._changed()
 
@@ -175,7 +186,8 @@ class ReplyView(Widget):
         """The first row of each code block, top to bottom (where a click copies it)."""
         blocks = self._blocks.blocks
         return [row for row, owner in enumerate(self._owner)
-                if owner >= 0 and blocks[owner].code is not None and (row == 0 or self._owner[row - 1] != owner)]
+                if 0 <= owner < len(blocks) and blocks[owner].code is not None
+                and (row == 0 or self._owner[row - 1] != owner)]
 
     def append(self, text: str) -> None:
         """Add text at the end, and draw it with the next frame."""
@@ -303,8 +315,9 @@ class ReplyView(Widget):
         y = event.y
         if self.folded:
             return
-        if 0 <= y < len(self._owner) and self._owner[y] >= 0:
-            block = self._blocks.blocks[self._owner[y]]
+        blocks = self._blocks.blocks
+        if 0 <= y < len(self._owner) and 0 <= self._owner[y] < len(blocks):  # a layout may be pending
+            block = blocks[self._owner[y]]
             if block.code is not None:
                 event.stop()
                 self.post_message(self.CopyRequested(block.code))
