@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,6 +73,8 @@ def _pep508_name(spec: str) -> str | None:
 def _python(root: Path, found: dict[str, str]) -> None:
     text = _read(root / "pyproject.toml")
     if text is not None:
+        import tomllib  # only for a project that has a pyproject.toml: not on most start paths
+
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError:
@@ -125,6 +126,8 @@ def _others(root: Path, found: dict[str, str]) -> None:
         found.setdefault(gem.lower(), "Gemfile")
     cargo = _read(root / "Cargo.toml")
     if cargo is not None:
+        import tomllib
+
         try:
             deps = tomllib.loads(cargo).get("dependencies", {})
         except tomllib.TOMLDecodeError:

@@ -10,10 +10,8 @@ the file, then ``BUDDY_TUI_*`` variables (a command-line option such as ``--mode
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -193,6 +191,8 @@ def _read(path: Path, problems: list[str]) -> dict[str, Any]:
         problems.append(f"{path}: is over {MAX_CONFIG_BYTES // 1024} KB, too big for a settings file; "
                         "every setting uses its default")
         return {}
+    import tomllib  # only when there is a file: most starts have none
+
     try:
         return tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -208,6 +208,8 @@ def _read(path: Path, problems: list[str]) -> dict[str, Any]:
 
 
 def _unknown(key: str) -> str:
+    import difflib  # only for a mistake
+
     close = difflib.get_close_matches(key, _NAMES, n=1, cutoff=0.6)
     hint = f"did you mean '{close[0]}'?" if close else f"the settings are {', '.join(_NAMES)}"
     return f"unknown setting {_shown(key)} ({hint}); ignored"
