@@ -10,6 +10,8 @@ is answered here, without Textual either.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -141,12 +143,20 @@ def config_main(arguments: Sequence[str]) -> int:
     except SystemExit as exc:  # --help (0) or a usage mistake (2), already printed by argparse
         return exc.code if isinstance(exc.code, int) else 2
     path = config_path()
-    if args.action == "path":
-        print(path)
-        return 0
     if args.action == "init":
         return _write_template(path)
-    print("\n".join(_show_lines(path)))
+    return _print(str(path) if args.action == "path" else "\n".join(_show_lines(path)))
+
+
+def _print(text: str) -> int:
+    """Print ``text``; a reader that stops early (``| head``) ends the command quietly with 141,
+    as the shell reports it, never with a traceback."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        with contextlib.suppress(OSError, ValueError, AttributeError):  # no flush error at exit either
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     return 0
 
 

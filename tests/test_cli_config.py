@@ -143,3 +143,18 @@ def test_show_as_a_real_process_never_prints_the_key_nor_loads_textual(tmp_path:
     done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60,
                           check=False)
     assert done.stdout.splitlines()[-1] == "False 0", done.stderr
+
+
+def test_show_into_a_pipe_closed_early_ends_quietly(tmp_path: Path) -> None:
+    """``buddy-tui config show | head -1``: the reader goes away, and there is no traceback."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "BUDDY_TUI_CONFIG_DIR": str(tmp_path)}
+    process = subprocess.Popen([sys.executable, "-m", "buddy_tui", "config", "show"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=env)
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline().startswith(b"Settings file:")
+    process.stdout.close()
+    error = process.stderr.read().decode()
+    assert process.wait(timeout=30) in (0, 141) and "Traceback" not in error
