@@ -54,7 +54,22 @@ def _fail(message: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``buddy-tui`` command; returns the process exit code."""
+    """Entry point of the ``buddy-tui`` command; returns the process exit code. Output cut short
+    by its reader (``| head``) ends the command quietly with 141, never with a traceback."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 141
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so the flush at exit cannot fail on the closed pipe again."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _main(argv: Sequence[str] | None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["ask"]:
         from buddy_tui import headless
@@ -68,9 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             personas = bundled_personas()
         except DefinitionError as exc:
             return _fail(str(exc))
-        for persona in personas.values():
-            print(f"{persona.name}\t{persona.path}\t{persona.description}")
-        return 0
+        return _print("\n".join(f"{p.name}\t{p.path}\t{p.description}" for p in personas.values()))
 
     root = Path(args.path).expanduser()
     try:
@@ -149,14 +162,8 @@ def config_main(arguments: Sequence[str]) -> int:
 
 
 def _print(text: str) -> int:
-    """Print ``text``; a reader that stops early (``| head``) ends the command quietly with 141,
-    as the shell reports it, never with a traceback."""
-    try:
-        print(text, flush=True)
-    except BrokenPipeError:
-        with contextlib.suppress(OSError, ValueError, AttributeError):  # no flush error at exit either
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
+    """Print ``text`` and flush it (a closed pipe is reported by :func:`main`)."""
+    print(text, flush=True)
     return 0
 
 
