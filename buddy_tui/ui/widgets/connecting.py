@@ -31,11 +31,20 @@ def fold_soon(pane: ChatPane) -> None:
 
 
 async def fold_now(pane: ChatPane) -> None:
-    """Build stubbed turns near the view, then fold and unfold reply pieces by distance."""
+    """Build stubbed turns near the view, then fold and unfold reply pieces by distance. Turns
+    built move everything below them: another pass then sees where things really are."""
     pane._fold_timer = None
-    await turn_stubs.expand_near(pane.transcript)
+    built = await turn_stubs.expand_near(pane.transcript)
     messages = [child.folder for child in pane.transcript.children if isinstance(child, AssistantMessage)]
     await refold(messages, pane.transcript.region)
+    if built:
+        fold_soon(pane)
+
+
+def fold_after_jump(pane: ChatPane) -> None:
+    """After a jump (Ctrl+Home / Ctrl+End), a pass once the new view is laid out: a pass already
+    waiting on its timer could run before that, see the old positions, and build nothing."""
+    pane.call_after_refresh(pane._fold_now)
 
 
 def where(pane: ChatPane, base_url: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from textual.containers import VerticalScroll
+from textual.geometry import Region
 from textual.widgets import Static
 
 from buddy_tui.core.records import TurnRecord
@@ -61,11 +62,14 @@ async def show_turns(transcript: VerticalScroll, turns: Sequence[TurnRecord]) ->
 async def expand_near(transcript: VerticalScroll) -> int:
     """Build the stubbed turns within a screen of the view; returns how many. Turns built above
     the view move the scroll position by the difference, so what is on screen stays put."""
-    view = transcript.region
-    stubs = [child for child in transcript.children if isinstance(child, TurnStub) and near(child.region, view)]
+    # Positions within the transcript and its scroll offset (both known as soon as they change),
+    # not screen regions, which lag a jump such as Ctrl+Home until the next frame.
+    view = Region(0, round(transcript.scroll_y), transcript.size.width, transcript.size.height)
+    stubs = [child for child in transcript.children
+             if isinstance(child, TurnStub) and near(child.virtual_region, view)]
     if not stubs:
         return 0
-    above = [stub for stub in stubs if stub.region.bottom <= view.y]
+    above = [stub for stub in stubs if stub.virtual_region.bottom <= view.y]
     stub_height = sum(stub.outer_size.height for stub in above)
     before_height = transcript.virtual_size.height
     for stub in stubs:
