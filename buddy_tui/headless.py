@@ -243,11 +243,13 @@ def run(args: argparse.Namespace, stdin: TextIO | None, out: Output, reporter: R
     from buddy_tui.core.userconfig import load_config
 
     root = _project(args.project)
+    config, config_problems = load_config()  # read once, for the -f files, the settings and the session
     # The user's sensitive_patterns must hold for -f files too, which are read before the session.
-    set_user_sensitive_patterns(load_config()[0].sensitive_patterns)
+    set_user_sensitive_patterns(config.sensitive_patterns)
     typed, attachments = gather(args, root, stdin, reporter)
     try:
-        session = open_session(root, args.persona, Settings.from_env(model=args.model))
+        session = open_session(root, args.persona, Settings.from_config(config, model=args.model),
+                               config=config, config_problems=config_problems)
     except DefinitionError as exc:
         raise UsageError(str(exc)) from None
     if session.catalog.problems:

@@ -23,7 +23,7 @@ from buddy_tui.core.history import open_store
 from buddy_tui.core.paths import history_path
 from buddy_tui.headless_tools import EDITS_NOTE, HEADLESS_NOTE
 from tests.fake_api import FakeAnthropic, HttpError, Reply, ToolUse
-from tests.test_ask import KEY, MODELS_PY, Terminal, ask, subprocess_env
+from tests.test_ask import KEY, MODELS_PY, ask, subprocess_env, terminal_stdin  # noqa: F401 (an autouse fixture)
 
 FIXED = "def load_orders(db, user_id):\n    return db.query('SELECT * FROM orders WHERE user_id = %s', (user_id,))\n"
 EDIT = {"path": "app/models.py", "old_string": "' % user_id)", "new_string": "', (user_id,))"}
@@ -43,11 +43,6 @@ class Recorder(io.StringIO):
 
     def flush(self) -> None:
         self.flushed.append(self.getvalue())
-
-
-@pytest.fixture(autouse=True)
-def terminal_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sys, "stdin", Terminal())
 
 
 @pytest.fixture

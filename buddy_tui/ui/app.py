@@ -250,7 +250,6 @@ class BuddyApp(App[None]):
             transcript.scroll_end(animate=False)
         else:
             transcript.scroll_home(animate=False)
-        self.chat.fold_after_jump()
 
     def action_focus_prompt(self) -> None:
         """Put the cursor in the prompt."""

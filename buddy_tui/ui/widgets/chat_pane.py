@@ -233,7 +233,6 @@ class ChatPane(Vertical):
     when_connected = connecting.when_connected
     _where = connecting.where
     fold_soon = connecting.fold_soon
-    fold_after_jump = connecting.fold_after_jump
     _fold_now = connecting.fold_now
 
     # ----------------------------------------------------------------- who answers (experts.py)

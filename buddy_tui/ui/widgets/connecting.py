@@ -41,11 +41,6 @@ async def fold_now(pane: ChatPane) -> None:
         fold_soon(pane)
 
 
-def fold_after_jump(pane: ChatPane) -> None:
-    """After a jump (Ctrl+Home / Ctrl+End), a pass once the new view is laid out: a pass already
-    waiting on its timer could run before that, see the old positions, and build nothing."""
-    pane.call_after_refresh(pane._fold_now)
-
 
 def where(pane: ChatPane, base_url: str) -> str:
     """``model`` for Anthropic's API, ``model @ URL`` for anything else."""

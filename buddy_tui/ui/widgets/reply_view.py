@@ -42,7 +42,6 @@ class Look:
 
     width: int
     theme_name: str
-    dark: bool
     theme: Theme = field(compare=False)
     code_theme: str
     code_background: str | None
@@ -236,7 +235,7 @@ class ReplyView(Widget):
             app = self.app
             variables = app.theme_variables
             dark = app.current_theme.dark
-            look = self._look = Look(width, app.theme, dark, markdown_theme(variables),
+            look = self._look = Look(width, app.theme, markdown_theme(variables),
                                      "monokai" if dark else "friendly",
                                      _colour(variables.get("panel", ""), variables.get("background", "#000000")),
                                      self.rich_style)
