@@ -323,7 +323,7 @@ async def stream_turn(
         except Exception as exc:  # every failure is reported, never raised into the UI
             attempts = heard.notices[-1].attempt if heard.notices and not opened else 1
             spent = usage + (_started_usage(stream) if opened else Usage())
-            yield TurnFailed(describe_error(exc, attempts=attempts), "".join(text + pieces), spent)
+            yield TurnFailed(describe_error(exc, attempts=attempts, started=opened), "".join(text + pieces), spent)
             return
         usage = usage + _usage_of(final.usage)
         text += pieces

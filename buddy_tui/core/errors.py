@@ -170,26 +170,36 @@ def _connection_failure(exc: BaseException, attempts: int) -> Failure:
                    attempts=attempts)
 
 
-def describe_error(exc: BaseException, *, attempts: int = 1) -> Failure:
+def _cut_failure(exc: BaseException) -> Failure:
+    """A reply that had begun and then broke off. Decided by what happened (the stream was open),
+    not by the exception's class: SDK versions differ in whether they wrap the transport's error."""
+    causes = _causes(exc)
+    cause = next((c for c in reversed(causes) if type(c).__module__.split(".")[0] in _TRANSPORT_MODULES), exc)
+    if any("Timeout" in type(c).__name__ for c in causes):
+        return Failure("timeout", "The API stopped sending in the middle of the reply.",
+                       f"The partial answer is shown above. {RETRY}", True)
+    detail = f" ({type(cause).__name__}: {cause})" if str(cause) else f" ({type(cause).__name__})"
+    return Failure("connection", f"Lost the connection to the API during the reply{detail}.",
+                   f"The partial answer is shown above. {RETRY}", True)
+
+
+def describe_error(exc: BaseException, *, attempts: int = 1, started: bool = False) -> Failure:
     """Describe any exception from a model call for the chat; never raises.
 
     ``attempts`` is how many HTTP attempts the SDK made (its retries included) before giving up,
-    when the caller knows; more than one is mentioned in the title.
+    when the caller knows; more than one is mentioned in the title. ``started`` says the reply's
+    stream had opened: a failure that is not the API's own error is then a cut mid-reply.
     """
     import anthropic
 
     if isinstance(exc, anthropic.APIStatusError):
         return _status_failure(exc, attempts)
+    transport = any(isinstance(c, anthropic.APIConnectionError) or type(c).__module__.split(".")[0]
+                    in _TRANSPORT_MODULES for c in _causes(exc))
+    if transport and (started or not isinstance(exc, anthropic.APIConnectionError)):
+        return _cut_failure(exc)  # the reply had begun (or a raw transport error, only ever met mid-stream)
     if isinstance(exc, anthropic.APIConnectionError):  # timeouts included
         return _connection_failure(exc, attempts)
-    if type(exc).__module__.split(".")[0] in _TRANSPORT_MODULES:
-        # Errors while reading an open stream reach us unwrapped from the SDK's HTTP library.
-        if "Timeout" in type(exc).__name__:
-            return Failure("timeout", "The API stopped sending in the middle of the reply.",
-                           f"The partial answer is shown above. {RETRY}", True)
-        detail = f" ({type(exc).__name__}: {exc})" if str(exc) else f" ({type(exc).__name__})"
-        return Failure("connection", f"Lost the connection to the API during the reply{detail}.",
-                       f"The partial answer is shown above. {RETRY}", True)
     if isinstance(exc, TypeError) and "authentication" in str(exc).lower():
         return Failure("credentials", "No API key is set.", CREDENTIALS_HINT)
     message = str(exc).splitlines()[0] if str(exc) else ""
