@@ -39,8 +39,8 @@ def environment(values: dict[str, str]) -> Iterator[None]:
 async def open_big_file(root: Path, path: Path) -> tuple[float, float]:
     """Seconds to show a huge file in the preview, and the longest the event loop went without
     running (how long the UI could not answer a key) while it loaded."""
-    from buddy_tui.core.config import Settings
-    from buddy_tui.core.session import open_session
+    from buddy_tui.conversation.session import open_session
+    from buddy_tui.settings.model_settings import Settings
     from buddy_tui.ui.app import BuddyApp
     from buddy_tui.ui.widgets.file_browser import FilePreview
 

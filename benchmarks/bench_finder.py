@@ -65,7 +65,7 @@ def keystrokes(paths: list[str], queries: list[str] = QUERIES) -> list[float]:
     """Seconds each keystroke's search took while ``queries`` were typed a character at a time into
     one finder. Raises :class:`Zero` if a whole query found nothing (a finder that answers nothing
     would look fast)."""
-    from buddy_tui.core.index import FileFinder
+    from buddy_tui.context.index import FileFinder
 
     finder = FileFinder(paths)
     timings: list[float] = []
@@ -117,8 +117,8 @@ def timed(function: Callable[[], object], repeat: int) -> float:
 
 def bench_walk() -> dict[str, float]:
     """walk_project on 10 and 100,000 files (plus 20,000 ignored), in milliseconds."""
-    from buddy_tui.core.files import IgnoreRules
-    from buddy_tui.core.index import walk_project
+    from buddy_tui.context.folder import IgnoreRules
+    from buddy_tui.context.index import walk_project
 
     with tempfile.TemporaryDirectory(prefix="bench-finder-") as temporary:
         small, large = Path(temporary) / "small", Path(temporary) / "large"

@@ -14,9 +14,8 @@ from pathlib import Path
 
 from benchmarks.common import Figure, buddy_argv, buddy_env, compile_sources, make_project, median
 from benchmarks.terminal import Terminal
-from buddy_tui.core.chat import Usage
-from buddy_tui.core.history import Store
-from buddy_tui.core.records import TurnRecord
+from buddy_tui.store.history import Store
+from buddy_tui.store.records import TurnRecord, Usage
 
 CTRL_HOME = "\x1b[1;5H"
 ANSWER = """Here is the plan for step {n}.

@@ -3,7 +3,7 @@ and ``buddy-tui config path|show|init``.
 
 Arguments are checked before Textual is imported, so a mistake is reported in one plain line
 and the terminal is never switched into application mode for nothing. ``ask`` as the first
-argument hands over to :mod:`buddy_tui.headless`, which never imports Textual at all; ``config``
+argument hands over to :mod:`buddy_tui.headless.ask`, which never imports Textual at all; ``config``
 is answered here, without Textual either.
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from buddy_tui import __version__
-from buddy_tui.core.frontmatter import DefinitionError
-from buddy_tui.core.personas import bundled_personas
+from buddy_tui.personas.frontmatter import DefinitionError
+from buddy_tui.personas.persona import bundled_personas
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,7 +72,7 @@ def _quiet_stdout() -> None:
 def _main(argv: Sequence[str] | None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["ask"]:
-        from buddy_tui import headless
+        from buddy_tui.headless import ask as headless
 
         return headless.main(arguments[1:])
     if arguments[:1] == ["config"]:
@@ -94,17 +94,17 @@ def _main(argv: Sequence[str] | None) -> int:
         next(root.iterdir(), None)
     except OSError as exc:
         return _fail(f"{args.path}: cannot open ({exc.strerror or exc})")
-    from buddy_tui.core.config import Settings
-    from buddy_tui.core.history import open_store
-    from buddy_tui.core.paths import history_path
-    from buddy_tui.core.session import open_session
-    from buddy_tui.core.userconfig import load_config
+    from buddy_tui.conversation.session import open_session
+    from buddy_tui.settings.config_file import load_config
+    from buddy_tui.settings.model_settings import Settings
+    from buddy_tui.settings.paths import history_path
+    from buddy_tui.store.history import open_store
 
     config, config_problems = load_config()
     store, problem = open_store(history_path())
     model = args.model
     if model is None and not config.source_of("model").startswith("$"):  # no --model, no $BUDDY_TUI_MODEL
-        from buddy_tui.core.state import UiState
+        from buddy_tui.settings.ui_state import UiState
 
         model = UiState.load().model_for(root.resolve())  # the model last picked in this project, if any
     try:
@@ -149,7 +149,7 @@ def build_config_parser() -> argparse.ArgumentParser:
 
 def config_main(arguments: Sequence[str]) -> int:
     """``buddy-tui config ...``; returns the exit code (2 for a usage mistake)."""
-    from buddy_tui.core.userconfig import config_path
+    from buddy_tui.settings.config_file import config_path
 
     try:
         args = build_config_parser().parse_args(list(arguments))
@@ -168,7 +168,7 @@ def _print(text: str) -> int:
 
 
 def _write_template(path: Path) -> int:
-    from buddy_tui.core.userconfig import config_template
+    from buddy_tui.settings.config_file import config_template
 
     if path.exists():
         return _fail(f"{path} already exists; edit it, or move it away to get a fresh one")
@@ -188,9 +188,9 @@ def _show_lines(path: Path) -> list[str]:
     and whether credentials are set. A credential's value is never read into the output."""
     import os
 
-    from buddy_tui.core.config import endpoint
-    from buddy_tui.core.context import printable
-    from buddy_tui.core.userconfig import SETTINGS, load_config, toml_value
+    from buddy_tui.context.attachments import printable
+    from buddy_tui.conversation.client import endpoint
+    from buddy_tui.settings.config_file import SETTINGS, load_config, toml_value
 
     config, problems = load_config(path)
     exists = path.is_file()

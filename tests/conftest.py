@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from buddy_tui.core import metacache
+from buddy_tui.personas import frontmatter_cache as metacache
 from tests.fake_api import FakeAnthropic
 
 

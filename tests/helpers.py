@@ -9,10 +9,10 @@ from pathlib import Path
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from buddy_tui.core.config import Settings
-from buddy_tui.core.history import open_store
-from buddy_tui.core.paths import history_path
-from buddy_tui.core.session import open_session
+from buddy_tui.conversation.session import open_session
+from buddy_tui.settings.model_settings import Settings
+from buddy_tui.settings.paths import history_path
+from buddy_tui.store.history import open_store
 from buddy_tui.ui.app import BuddyApp
 
 MODELS_PY = '''"""Order models."""

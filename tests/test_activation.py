@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from buddy_tui.core.activation import choose, score
-from buddy_tui.core.personas import Persona, bundled_personas, load_persona
-from buddy_tui.core.project import ProjectFacts, scan_project
-from buddy_tui.core.triggers import from_prose
+from buddy_tui.context.project import ProjectFacts, scan_project
+from buddy_tui.personas.activation import choose, score
+from buddy_tui.personas.persona import Persona, bundled_personas, load_persona
+from buddy_tui.personas.triggers import from_prose
 from tests.helpers import seed_persona
 
 PERSONAS = bundled_personas()

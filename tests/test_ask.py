@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 
 from buddy_tui import cli
-from buddy_tui.core.errors import CREDENTIALS_HINT
-from buddy_tui.core.history import open_store
-from buddy_tui.core.paths import history_path
-from buddy_tui.core.records import TurnRecord
-from buddy_tui.core.resources import personas_dir
-from buddy_tui.headless_tools import HEADLESS_NOTE
+from buddy_tui.conversation.errors import CREDENTIALS_HINT
+from buddy_tui.headless.tools import HEADLESS_NOTE
+from buddy_tui.settings.paths import history_path
+from buddy_tui.settings.resources import personas_dir
+from buddy_tui.store.history import open_store
+from buddy_tui.store.records import TurnRecord
 from tests.fake_api import FakeAnthropic, HttpError, Reply, ToolUse
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -307,7 +307,7 @@ def test_unknown_persona_is_a_usage_error(online: FakeAnthropic, project: Path,
 
 
 def _persona_prompt(name: str) -> str:
-    from buddy_tui.core.personas import load_persona
+    from buddy_tui.personas.persona import load_persona
 
     return load_persona(personas_dir() / f"{name}.md").prompt
 
@@ -493,7 +493,7 @@ def test_a_closed_pipe_ends_quietly(fake_api: FakeAnthropic, project: Path) -> N
 
 def test_the_users_sensitive_patterns_hold_for_f_files(online: FakeAnthropic, project: Path,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
-    from buddy_tui.core.userconfig import config_path
+    from buddy_tui.settings.config_file import config_path
 
     config_path().parent.mkdir(parents=True, exist_ok=True)
     config_path().write_text('sensitive_patterns = ["*.vault"]\n')

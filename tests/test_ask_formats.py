@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from buddy_tui.core.errors import CREDENTIALS_HINT
-from buddy_tui.core.history import open_store
-from buddy_tui.core.paths import history_path
-from buddy_tui.headless_tools import EDITS_NOTE, HEADLESS_NOTE
+from buddy_tui.conversation.errors import CREDENTIALS_HINT
+from buddy_tui.headless.tools import EDITS_NOTE, HEADLESS_NOTE
+from buddy_tui.settings.paths import history_path
+from buddy_tui.store.history import open_store
 from tests.fake_api import FakeAnthropic, HttpError, Reply, ToolUse
 from tests.test_ask import KEY, MODELS_PY, ask, subprocess_env, terminal_stdin  # noqa: F401 (an autouse fixture)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import anthropic
 import pytest
 
-from buddy_tui.core.budget import Budget, context_window, estimate_request, measure, shorten_largest
-from buddy_tui.core.context import Attachment, estimate_tokens
+from buddy_tui.context.attachments import Attachment, estimate_tokens
+from buddy_tui.context.budget import Budget, context_window, estimate_request, measure, shorten_largest
 from tests.fake_api import FakeAnthropic
 
 REQUEST = {"model": "m", "max_tokens": 1000, "system": [{"type": "text", "text": "s" * 700}],

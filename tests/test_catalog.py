@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from buddy_tui.core.catalog import load_catalog, user_dir
+from buddy_tui.personas.catalog import load_catalog, user_dir
 
 
 def test_every_source_loads_in_order_and_bad_files_become_problems(claude_project: Path) -> None:

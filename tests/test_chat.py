@@ -9,22 +9,24 @@ from pathlib import Path
 import anthropic
 import pytest
 
-from buddy_tui.core.chat import (
+from buddy_tui.context.attachments import Attachment
+from buddy_tui.conversation.chat import (
     Conversation,
     Counted,
     TextDelta,
     TurnFailed,
     TurnFinished,
-    Usage,
     build_request,
     render_documents,
     stream_turn,
     user_content,
 )
-from buddy_tui.core.config import DEFAULT_MODEL, LOCAL_PLACEHOLDER_KEY, Settings, connect
-from buddy_tui.core.context import Attachment
-from buddy_tui.core.errors import Failure
-from buddy_tui.core.personas import Persona
+from buddy_tui.conversation.client import LOCAL_PLACEHOLDER_KEY, connect
+from buddy_tui.conversation.errors import Failure
+from buddy_tui.personas.persona import Persona
+from buddy_tui.settings.config_file import DEFAULT_MODEL
+from buddy_tui.settings.model_settings import Settings
+from buddy_tui.store.records import Usage
 from tests.fake_api import Cut, FakeAnthropic, Hang, HttpError, Reply, StreamError
 
 PERSONA = Persona(name="backend", description="d", allowed_tools=(), prompt="You are the backend persona.")
@@ -190,7 +192,7 @@ async def test_cancelling_the_consumer_closes_the_http_stream(fake_api: FakeAnth
 
 
 def test_project_memory_follows_the_persona_in_the_system_prompt(tmp_path: Path) -> None:
-    from buddy_tui.core.project import load_memory
+    from buddy_tui.context.project import load_memory
 
     (tmp_path / "CLAUDE.md").write_text("# Notes\nUse Postgres 16.\n")
     (tmp_path / ".buddy").mkdir()
@@ -207,7 +209,7 @@ def test_project_memory_follows_the_persona_in_the_system_prompt(tmp_path: Path)
 
 
 async def test_tool_use_rounds_run_through_the_executor(fake_api: FakeAnthropic) -> None:
-    from buddy_tui.core.chat import ToolCall, ToolFinished, ToolResult, ToolStarted
+    from buddy_tui.conversation.chat import ToolCall, ToolFinished, ToolResult, ToolStarted
     from tests.fake_api import ToolUse
 
     fake_api.queue(
@@ -248,7 +250,7 @@ async def test_tool_use_rounds_run_through_the_executor(fake_api: FakeAnthropic)
 
 
 async def test_the_round_cap_ends_the_turn_validly(fake_api: FakeAnthropic) -> None:
-    from buddy_tui.core.chat import ToolCall, ToolResult
+    from buddy_tui.conversation.chat import ToolCall, ToolResult
     from tests.fake_api import ToolUse
 
     fake_api.queue(*[Reply([f"round {i} "], tools=[ToolUse(f"t{i}", "Glob", {"pattern": "*"})]) for i in range(3)])

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from buddy_tui import cli
-from buddy_tui.core.userconfig import SETTINGS
+from buddy_tui.settings.config_file import SETTINGS
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "sk-ant-config-test-0123456789abcdef"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from buddy_tui.core.clipboard import CodeBlock, clipboard_commands, code_blocks, osc52, save_fallback, system_copy
+from buddy_tui.display.clipboard import CodeBlock, clipboard_commands, code_blocks, osc52, save_fallback, system_copy
 
 # ---------------------------------------------------------------- code blocks
 
@@ -143,7 +143,7 @@ def test_candidate_commands_per_platform() -> None:
 
 
 def test_the_real_runner_reports_success_failure_and_a_missing_command() -> None:
-    from buddy_tui.core.clipboard import run_command
+    from buddy_tui.display.clipboard import run_command
 
     python = sys.executable
     assert run_command([python, "-c", "import sys; sys.exit(sys.stdin.read() != 'ok')"], b"ok", None)

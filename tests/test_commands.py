@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from buddy_tui.core.commands import CommandRegistry, expand_template, load_command, parse_invocation
-from buddy_tui.core.frontmatter import DefinitionError
+from buddy_tui.personas.commands import CommandRegistry, expand_template, load_command, parse_invocation
+from buddy_tui.personas.frontmatter import DefinitionError
 
 PERSONA_COMMANDS = ["buddy:api", "buddy:brainstorm", "buddy:database", "buddy:improve", "buddy:review",
                     "buddy:secure"]

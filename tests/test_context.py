@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from buddy_tui.core import context
-from buddy_tui.core.context import (
+from buddy_tui.context import attachments as context
+from buddy_tui.context.attachments import (
     ContextError,
     find_mentions,
     human_size,
@@ -17,8 +17,8 @@ from buddy_tui.core.context import (
     load_preview,
     printable,
 )
-from buddy_tui.core.files import IgnoreRules
-from buddy_tui.core.highlight import lexer_for
+from buddy_tui.context.folder import IgnoreRules
+from buddy_tui.context.highlight import lexer_for
 
 
 @pytest.fixture
@@ -154,7 +154,7 @@ def test_lexer_choice(name: str, lexer: str) -> None:
 
 
 def test_references_and_path_expansion(project: Path) -> None:
-    from buddy_tui.core.context import expand_paths, find_references
+    from buddy_tui.context.attachments import expand_paths, find_references
 
     text = "See app/models.py:2, app/models.py:2 again, `notes with space.md:1`, gone.py:4, /etc/passwd:1, x.py:0"
     assert find_references(text, project) == [("app/models.py", 2)]
@@ -172,7 +172,7 @@ def test_attaching_a_line_range(project: Path) -> None:
 
 
 def test_symlinks_that_lead_in_circles(tmp_path: Path) -> None:
-    from buddy_tui.core.files import leads_in_circles
+    from buddy_tui.context.folder import leads_in_circles
 
     (tmp_path / "a" / "b").mkdir(parents=True)
     (tmp_path / "a" / "b" / "up").symlink_to(tmp_path / "a")

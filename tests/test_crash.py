@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from rich.text import Text
 
-from buddy_tui.core import crash
+from buddy_tui.settings import crash_reports as crash
 from tests.helpers import make_app, make_project
 
 

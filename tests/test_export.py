@@ -13,10 +13,9 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from buddy_tui.core import export
-from buddy_tui.core.chat import Usage
-from buddy_tui.core.export import default_export_name, export_markdown, slug, write_export
-from buddy_tui.core.records import ConversationSummary, StoredConversation, ToolNote, TurnRecord
+from buddy_tui.store import export
+from buddy_tui.store.export import default_export_name, export_markdown, slug, write_export
+from buddy_tui.store.records import ConversationSummary, StoredConversation, ToolNote, TurnRecord, Usage
 
 MAY_1_10_00 = 1714557600.0  # 2024-05-01 10:00 UTC
 NOW = MAY_1_10_00 + 86_400

@@ -13,7 +13,7 @@ import time
 import pytest
 from anthropic import AsyncAnthropic
 
-from buddy_tui.core.chat import (
+from buddy_tui.conversation.chat import (
     Conversation,
     Counted,
     Retrying,
@@ -24,10 +24,11 @@ from buddy_tui.core.chat import (
     stream_turn,
     user_content,
 )
-from buddy_tui.core.config import Settings, connect
-from buddy_tui.core.errors import RETRY, TOO_BIG, Failure, describe_error
-from buddy_tui.core.personas import Persona
-from buddy_tui.core.retries import RetryNotice, RetryWatch, backoff, next_wait, retry_after, should_retry_status
+from buddy_tui.conversation.client import connect
+from buddy_tui.conversation.errors import RETRY, TOO_BIG, Failure, describe_error
+from buddy_tui.conversation.retries import RetryNotice, RetryWatch, backoff, next_wait, retry_after, should_retry_status
+from buddy_tui.personas.persona import Persona
+from buddy_tui.settings.model_settings import Settings
 from tests.fake_api import Cut, FakeAnthropic, Hang, HttpError, Reply, StreamError
 
 PERSONA = Persona(name="backend", description="d", allowed_tools=(), prompt="You are the backend persona.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from buddy_tui.core.frontmatter import DefinitionError, parse
+from buddy_tui.personas.frontmatter import DefinitionError, parse
 
 MULTI_LINE_WITH_EXAMPLES = """---
 name: my-agent

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from buddy_tui.core.chat import Usage
-from buddy_tui.core.history import SCHEMA_VERSION, HistoryError, Store, open_store
-from buddy_tui.core.records import ToolNote, TurnRecord
+from buddy_tui.store.history import SCHEMA_VERSION, HistoryError, Store, open_store
+from buddy_tui.store.records import ToolNote, TurnRecord, Usage
 from tests.helpers import dead_owner
 
 
@@ -184,7 +183,7 @@ def test_the_api_key_never_reaches_the_database(store: Store, monkeypatch: pytes
 def test_windows_opening_a_new_database_at_the_same_moment_all_get_history(tmp_path: Path) -> None:
     path, go = tmp_path / "history.sqlite3", tmp_path / "go"
     script = ("import sys, time, pathlib\n"
-              "from buddy_tui.core.history import Store\n"
+              "from buddy_tui.store.history import Store\n"
               "go = pathlib.Path(sys.argv[2])\n"
               "while not go.exists(): time.sleep(0.001)\n"
               "store = Store(pathlib.Path(sys.argv[1]))\n"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from buddy_tui.core.files import IgnoreRules
-from buddy_tui.core.index import FileFinder, walk_project
+from buddy_tui.context.folder import IgnoreRules
+from buddy_tui.context.index import FileFinder, walk_project
 
 NON_UTF8 = os.fsdecode(b"caf\xe9.txt")  # what os.scandir hands back: a surrogate-escaped str
 

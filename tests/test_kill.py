@@ -20,8 +20,8 @@ from pathlib import Path
 
 from textual.widgets import Static
 
-from buddy_tui.core.history import Store
-from buddy_tui.core.paths import history_path
+from buddy_tui.settings.paths import history_path
+from buddy_tui.store.history import Store
 from buddy_tui.ui.widgets.transcript import AssistantMessage, UserMessage
 from tests.fake_api import FakeAnthropic, Reply, split_text
 from tests.helpers import make_app, make_project, text_of, wait_for

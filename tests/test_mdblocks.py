@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks.reply import long_reply
-from buddy_tui.core.mdblocks import MarkdownBlocks, split_blocks
+from buddy_tui.display.blocks import MarkdownBlocks, split_blocks
 
 TRICKY = (
     "Intro paragraph\nstill the same paragraph\n\n"

@@ -22,15 +22,25 @@ def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) 
                           stdin=subprocess.DEVNULL)
 
 
-def test_core_never_imports_textual() -> None:
-    code = ("import sys, pkgutil, importlib, buddy_tui.core as core\n"
-            "for m in pkgutil.iter_modules(core.__path__): importlib.import_module('buddy_tui.core.' + m.name)\n"
+#: Every package below the UI: none may load Textual, whatever is imported.
+BELOW_UI = ("personas", "context", "conversation", "tools", "store", "settings", "display", "headless")
+
+
+def test_nothing_below_the_ui_imports_textual() -> None:
+    code = ("import sys, pkgutil, importlib\n"
+            f"packages = {BELOW_UI!r}\n"
+            "count = 0\n"
+            "for name in packages:\n"
+            "    package = importlib.import_module('buddy_tui.' + name)\n"
+            "    for m in pkgutil.iter_modules(package.__path__):\n"
+            "        importlib.import_module(f'buddy_tui.{name}.{m.name}'); count += 1\n"
+            "import buddy_tui.cli\n"
             "bad = sorted(n for n in sys.modules if n == 'textual' or n.startswith('textual.'))\n"
-            "print(len(list(pkgutil.iter_modules(core.__path__))), bad)")
+            "print(count, bad)")
     result = run(sys.executable, "-c", code)
     assert result.returncode == 0, result.stderr
     count, bad = result.stdout.strip().split(" ", 1)
-    assert int(count) >= 8 and bad == "[]"
+    assert int(count) >= 30 and bad == "[]"
 
 
 def test_version_help_and_module_entry_point() -> None:
@@ -87,7 +97,7 @@ def test_wheel_installs_into_a_fresh_venv_and_finds_the_persona(tmp_path: Path) 
     assert set(rows) >= {"backend", "security", "performance", "devops"}
     path = Path(rows["backend"][1])
     assert path.is_relative_to(fresh_site) and path.name == "backend.md"
-    commands = run(str(python), "-c", "from buddy_tui.core.commands import CommandRegistry as R; "
+    commands = run(str(python), "-c", "from buddy_tui.personas.commands import CommandRegistry as R; "
                    "print(sorted(c.name for c in R.default().all() if c.kind == 'prompt'))", cwd=outside,
                    env=clean_env)
     assert commands.stdout.count("buddy:") == 6, commands.stderr

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from buddy_tui.core.frontmatter import DefinitionError
-from buddy_tui.core.personas import bundled_personas, load_persona, resolve_persona
+from buddy_tui.personas.frontmatter import DefinitionError
+from buddy_tui.personas.persona import bundled_personas, load_persona, resolve_persona
 from tests.helpers import seed_persona
 
 # Each seed section, as words any one of which our heading for it must contain.

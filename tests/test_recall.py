@@ -7,9 +7,9 @@ import sqlite3
 import time
 from pathlib import Path
 
-from buddy_tui.core.history import Store
-from buddy_tui.core.recall import QuestionHistory, earlier_questions
-from buddy_tui.core.records import TurnRecord
+from buddy_tui.store.history import Store
+from buddy_tui.store.recall import QuestionHistory, earlier_questions
+from buddy_tui.store.records import TurnRecord
 
 
 def test_walking_back_and_forward_returns_to_the_draft() -> None:

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from buddy_tui.core.context import is_sensitive
-from buddy_tui.core.secrets import LINE_CHARS, SCAN_CHARS, SecretFinding, find_secrets, redact
+from buddy_tui.context.attachments import is_sensitive
+from buddy_tui.context.secrets import LINE_CHARS, SCAN_CHARS, SecretFinding, find_secrets, redact
 
 AWS_ID = "AK" + "IA" + "QWERTYUIOPASDF12"
 AWS_TEMP_ID = "AS" + "IA" + "ZXCVBNMLKJHGFD34"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from buddy_tui.core.config import Settings
-from buddy_tui.core.frontmatter import DefinitionError
-from buddy_tui.core.session import AppAction, Refusal, TurnPlan, open_session
+from buddy_tui.conversation.session import AppAction, Refusal, TurnPlan, open_session
+from buddy_tui.personas.frontmatter import DefinitionError
+from buddy_tui.settings.model_settings import Settings
 
 
 def test_open_session_reads_catalog_project_and_memory(claude_project: Path) -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from buddy_tui.core import state as state_module
-from buddy_tui.core.state import UiState, project_key, state_path
+from buddy_tui.settings import ui_state as state_module
+from buddy_tui.settings.ui_state import UiState, project_key, state_path
 
 
 def test_it_lives_in_the_data_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -10,9 +10,10 @@ import pytest
 from markdown_it import MarkdownIt
 
 from benchmarks.reply import chunks, long_reply
-from buddy_tui.core.batching import batched
-from buddy_tui.core.chat import ChatEvent, TextDelta, ToolCall, ToolStarted, TurnFinished, Usage
-from buddy_tui.core.splitter import BlockSplitter
+from buddy_tui.conversation.batching import batched
+from buddy_tui.conversation.chat import ChatEvent, TextDelta, ToolCall, ToolStarted, TurnFinished
+from buddy_tui.display.splitter import BlockSplitter
+from buddy_tui.store.records import Usage
 
 DONE = TurnFinished("", "end_turn", Usage())
 

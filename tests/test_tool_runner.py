@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from buddy_tui.core.chat import ToolCall
-from buddy_tui.core.files import IgnoreRules
-from buddy_tui.ui.tool_runner import ToolRunner
+from buddy_tui.context.folder import IgnoreRules
+from buddy_tui.conversation.chat import ToolCall
+from buddy_tui.tools.runner import ToolRunner
 from tests.helpers import make_project
 
 ALL = ("Read", "Grep", "Glob", "Edit", "Write")
@@ -81,6 +81,6 @@ async def test_an_unexpected_exception_in_a_tool_is_reported_to_the_model(tmp_pa
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise OSError(36, "File name too long")
 
-    monkeypatch.setattr("buddy_tui.core.tools.run_read_only", broken)  # looked up when a tool runs
+    monkeypatch.setattr("buddy_tui.tools.workspace.run_read_only", broken)  # looked up when a tool runs
     outcome = await tools.execute(ToolCall("1", "Glob", {"pattern": "*"}), ALL, "Backend")
     assert outcome.is_error and outcome.content == "Glob failed: OSError: [Errno 36] File name too long"

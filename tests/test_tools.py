@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from buddy_tui.core import tools as tools_module
-from buddy_tui.core.files import IgnoreRules
-from buddy_tui.core.tool_paths import READ_MAX_BYTES
-from buddy_tui.core.tools import (
+from buddy_tui.context.folder import IgnoreRules
+from buddy_tui.tools import workspace as tools_module
+from buddy_tui.tools.paths import READ_MAX_BYTES
+from buddy_tui.tools.workspace import (
     READ_ONLY,
     TOOL_NAMES,
     ProjectTools,

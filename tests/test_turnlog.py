@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from buddy_tui.core.chat import (
+from buddy_tui.conversation.chat import (
     Counted,
     RoundDone,
     TextDelta,
@@ -12,11 +12,10 @@ from buddy_tui.core.chat import (
     ToolStarted,
     TurnFailed,
     TurnFinished,
-    Usage,
 )
-from buddy_tui.core.errors import Failure
-from buddy_tui.core.records import TurnRecord
-from buddy_tui.core.turnlog import CRASH_NOTE, TurnLog
+from buddy_tui.conversation.errors import Failure
+from buddy_tui.conversation.turnlog import CRASH_NOTE, TurnLog
+from buddy_tui.store.records import TurnRecord, Usage
 
 QUESTION = [{"type": "text", "text": "Review app.py"}]
 CALL = ToolCall("toolu_1", "Read", {"path": "app.py"})

@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 from platformdirs import user_config_path
 
-from buddy_tui.core import context
-from buddy_tui.core.budget import context_window
-from buddy_tui.core.config import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, Settings
-from buddy_tui.core.context import is_sensitive, set_user_sensitive_patterns
-from buddy_tui.core.frontmatter import DefinitionError
-from buddy_tui.core.session import open_session
-from buddy_tui.core.userconfig import (
+from buddy_tui.context import attachments as context
+from buddy_tui.context.attachments import is_sensitive, set_user_sensitive_patterns
+from buddy_tui.context.budget import context_window
+from buddy_tui.conversation.session import open_session
+from buddy_tui.personas.frontmatter import DefinitionError
+from buddy_tui.settings.config_file import (
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_MODEL,
     SETTINGS,
     UserConfig,
     config_path,
@@ -24,6 +25,7 @@ from buddy_tui.core.userconfig import (
     load_config,
     toml_value,
 )
+from buddy_tui.settings.model_settings import Settings
 
 VARIABLES = ("BUDDY_TUI_MODEL", "BUDDY_TUI_MAX_TOKENS", "BUDDY_TUI_PERSONA", "BUDDY_TUI_THEME",
              "BUDDY_TUI_CONTEXT_BUDGET")

@@ -25,10 +25,10 @@ from textual.widgets import DirectoryTree, Tree
 from textual.worker import get_current_worker
 
 from buddy_tui import __version__
-from buddy_tui.core import crash
-from buddy_tui.core.context import printable
-from buddy_tui.core.index import FileFinder, IndexStats, walk_project
-from buddy_tui.core.session import Session
+from buddy_tui.context.attachments import printable
+from buddy_tui.context.index import FileFinder, IndexStats, walk_project
+from buddy_tui.conversation.session import Session
+from buddy_tui.settings import crash_reports as crash
 from buddy_tui.ui.help import help_markdown
 from buddy_tui.ui.palette import PersonaCommands
 from buddy_tui.ui.safe import markdown_literal
@@ -112,7 +112,7 @@ class BuddyApp(App[None]):
         config = self.session.config
         if config.keymap:
             self.set_keymap(config.keymap)
-        from buddy_tui.core.state import UiState
+        from buddy_tui.settings.ui_state import UiState
 
         remembered = UiState.load().theme
         if remembered not in self.available_themes:
@@ -132,7 +132,7 @@ class BuddyApp(App[None]):
         self.watch(self, "theme", self._theme_picked, init=False)
 
     def _theme_picked(self, name: str) -> None:
-        from buddy_tui.core.state import UiState
+        from buddy_tui.settings.ui_state import UiState
 
         if (problem := UiState.load().remember_theme(name)) is not None:
             self.notify(printable(problem), severity="warning", markup=False)
@@ -340,7 +340,7 @@ class BuddyApp(App[None]):
 
     def _use_model(self, name: str) -> None:
         """Ask the next questions of ``name``, and remember it for this project."""
-        from buddy_tui.core.state import UiState
+        from buddy_tui.settings.ui_state import UiState
 
         self.session.settings = replace(self.session.settings, model=name)
         self.chat.show_connection()

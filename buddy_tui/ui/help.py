@@ -7,7 +7,7 @@ from typing import Any
 from textual.app import App
 from textual.binding import Binding
 
-from buddy_tui.core.session import Session
+from buddy_tui.conversation.session import Session
 from buddy_tui.ui.safe import markdown_literal
 
 #: Keys of the prompt itself, which are not app bindings.

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, cast
 from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from buddy_tui.core.context import printable
+from buddy_tui.context.attachments import printable
 
 if TYPE_CHECKING:
     from buddy_tui.ui.app import BuddyApp
@@ -21,7 +21,7 @@ def _actions(app: BuddyApp) -> list[tuple[str, str, Callable[[], object]]]:
     """Every key binding of the app and every app command that needs no argument."""
     from textual.binding import Binding
 
-    from buddy_tui.core.commands import APP_COMMANDS
+    from buddy_tui.personas.commands import APP_COMMANDS
     from buddy_tui.ui.help import key_name
     from buddy_tui.ui.widgets.chat_pane import ChatPane
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from textual.content import Content
 
-from buddy_tui.core.context import printable
-from buddy_tui.core.crash import scrub
+from buddy_tui.context.attachments import printable
+from buddy_tui.settings.crash_reports import scrub
 
 _MARKDOWN_SPECIALS = str.maketrans({c: f"\\{c}" for c in "\\`*_[]<>|#~"})
 

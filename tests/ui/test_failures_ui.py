@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from textual.widgets import Static
 
-from buddy_tui.core.history import Store
-from buddy_tui.core.paths import history_path
+from buddy_tui.settings.paths import history_path
+from buddy_tui.store.history import Store
 from buddy_tui.ui.widgets.transcript import AssistantMessage
 from tests.fake_api import Cut, FakeAnthropic, Hang, HttpError, Reply, Script, StreamError
 from tests.helpers import connected, make_app, settled, submit, text_of, wait_for

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from textual.widgets import DataTable, Input, Static
 
-from buddy_tui.core.history import Store
-from buddy_tui.core.paths import data_dir, history_path
-from buddy_tui.core.records import TurnRecord
+from buddy_tui.settings.paths import data_dir, history_path
+from buddy_tui.store.history import Store
+from buddy_tui.store.records import TurnRecord
 from buddy_tui.ui.screens.history import HistoryScreen, TitleScreen
 from buddy_tui.ui.widgets.markdown_note import MarkdownNote
 from buddy_tui.ui.widgets.reply_view import ReplyView

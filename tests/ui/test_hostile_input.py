@@ -10,7 +10,7 @@ import pytest
 from textual.content import Content
 from textual.widgets import DirectoryTree, Static
 
-from buddy_tui.core.context import is_sensitive
+from buddy_tui.context.attachments import is_sensitive
 from buddy_tui.ui.screens.choice import ChoiceScreen
 from buddy_tui.ui.widgets.file_browser import FilePreview
 from buddy_tui.ui.widgets.prompt import Chip

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from buddy_tui.core import crash
-from buddy_tui.core.paths import data_dir
+from buddy_tui.settings import crash_reports as crash
+from buddy_tui.settings.paths import data_dir
 from buddy_tui.ui.widgets.file_browser import FilePreview
 from buddy_tui.ui.widgets.transcript import AssistantMessage
 from tests.fake_api import FakeAnthropic, Reply

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from textual.widgets import OptionList
 
-from buddy_tui.core.models import known_models
+from buddy_tui.conversation.models import known_models
 from buddy_tui.ui.palette import PersonaCommands
 from buddy_tui.ui.screens.models import ModelScreen
 from tests.fake_api import MODELS, FakeAnthropic, Reply

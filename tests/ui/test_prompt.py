@@ -10,9 +10,9 @@ from typing import Any
 from textual import events
 from textual.events import Paste
 
-from buddy_tui.core.history import Store
-from buddy_tui.core.paths import history_path
-from buddy_tui.core.records import TurnRecord
+from buddy_tui.settings.paths import history_path
+from buddy_tui.store.history import Store
+from buddy_tui.store.records import TurnRecord
 from buddy_tui.ui.app import BuddyApp
 from buddy_tui.ui.widgets.transcript import UserMessage
 from tests.fake_api import FakeAnthropic, Reply

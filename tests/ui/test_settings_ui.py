@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from buddy_tui.cli import main
-from buddy_tui.core.state import UiState
-from buddy_tui.core.userconfig import config_path
+from buddy_tui.settings.config_file import config_path
+from buddy_tui.settings.ui_state import UiState
 from buddy_tui.ui.widgets.transcript import Note
 from tests.fake_api import FakeAnthropic, review_demo
 from tests.helpers import connected, make_app, settled, submit, text_of, wait_for

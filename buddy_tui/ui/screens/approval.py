@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from buddy_tui.core.context import printable
+from buddy_tui.context.attachments import printable
 from buddy_tui.ui.safe import literal
 
 Decision = Literal["once", "always", "deny"]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from buddy_tui.core.budget import Budget
-from buddy_tui.core.context import Attachment
+from buddy_tui.context.attachments import Attachment
+from buddy_tui.context.budget import Budget
 from buddy_tui.ui.screens.choice import Answer, ChoiceScreen
 
 

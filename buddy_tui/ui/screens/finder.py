@@ -13,8 +13,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from buddy_tui.core.context import printable
-from buddy_tui.core.index import FileFinder, IndexStats
+from buddy_tui.context.attachments import printable
+from buddy_tui.context.index import FileFinder, IndexStats
 
 
 class FinderScreen(ModalScreen[str | None]):

@@ -18,9 +18,9 @@ from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 
-from buddy_tui.core.context import printable
-from buddy_tui.core.history import HistoryError, Store
-from buddy_tui.core.records import ConversationSummary
+from buddy_tui.context.attachments import printable
+from buddy_tui.store.history import HistoryError, Store
+from buddy_tui.store.records import ConversationSummary
 from buddy_tui.ui.screens.confirm import confirm
 
 

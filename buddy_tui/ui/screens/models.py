@@ -13,9 +13,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from buddy_tui.core.context import printable
-from buddy_tui.core.errors import describe_error
-from buddy_tui.core.models import ModelChoice, known_models, listed_models
+from buddy_tui.context.attachments import printable
+from buddy_tui.conversation.errors import describe_error
+from buddy_tui.conversation.models import ModelChoice, known_models, listed_models
 from buddy_tui.ui.safe import literal
 
 if TYPE_CHECKING:

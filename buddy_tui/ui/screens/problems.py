@@ -11,8 +11,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
-from buddy_tui.core.catalog import Catalog
-from buddy_tui.core.context import printable
+from buddy_tui.context.attachments import printable
+from buddy_tui.personas.catalog import Catalog
 
 
 class ProblemsScreen(ModalScreen[None]):

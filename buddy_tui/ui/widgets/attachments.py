@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 from textual import work
 
-from buddy_tui.core.commands import split_arguments
-from buddy_tui.core.context import ContextError, expand_paths, is_sensitive, load_attachment, printable
-from buddy_tui.core.files import display_path
+from buddy_tui.context.attachments import ContextError, expand_paths, is_sensitive, load_attachment, printable
+from buddy_tui.context.folder import display_path
+from buddy_tui.personas.commands import split_arguments
 from buddy_tui.ui.screens.confirm import confirm
 
 if TYPE_CHECKING:

@@ -23,8 +23,17 @@ from textual.timer import Timer
 from textual.widget import MountError, Widget
 from textual.widgets import Input, Static
 
-from buddy_tui.core.batching import batched
-from buddy_tui.core.chat import (
+from buddy_tui.context.attachments import (
+    Attachment,
+    ContextError,
+    find_references,
+    human_size,
+    is_sensitive,
+    load_attachment,
+    printable,
+)
+from buddy_tui.conversation.batching import batched
+from buddy_tui.conversation.chat import (
     ChatEvent,
     Retrying,
     TextDelta,
@@ -36,21 +45,12 @@ from buddy_tui.core.chat import (
     TurnFinished,
     stream_turn,
 )
-from buddy_tui.core.config import Connection, connect, endpoint, precheck
-from buddy_tui.core.context import (
-    Attachment,
-    ContextError,
-    find_references,
-    human_size,
-    is_sensitive,
-    load_attachment,
-    printable,
-)
-from buddy_tui.core.personas import Persona
-from buddy_tui.core.records import TurnRecord
-from buddy_tui.core.session import AppAction, Refusal, Session, TurnPlan
+from buddy_tui.conversation.client import Connection, connect, endpoint, precheck
+from buddy_tui.conversation.session import AppAction, Refusal, Session, TurnPlan
+from buddy_tui.personas.persona import Persona
+from buddy_tui.store.records import TurnRecord
+from buddy_tui.tools.runner import ToolRunner
 from buddy_tui.ui.safe import literal
-from buddy_tui.ui.tool_runner import ToolRunner
 from buddy_tui.ui.widgets import attachments, connecting, experts, history_view, sending
 from buddy_tui.ui.widgets.prompt import PromptBar
 from buddy_tui.ui.widgets.reply_view import ReplyView
@@ -317,7 +317,7 @@ class ChatPane(Vertical):
                 continue
             if all(a.key != attachment.key for a in attachments):
                 attachments.append(attachment)
-        from buddy_tui.core.secrets import redact_attachments, scan_attachments  # loaded when first needed
+        from buddy_tui.context.secrets import redact_attachments, scan_attachments  # loaded when first needed
         from buddy_tui.ui.screens.secrets import secrets_found
 
         findings = await asyncio.to_thread(scan_attachments, attachments)

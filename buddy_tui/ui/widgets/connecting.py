@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from buddy_tui.core.config import is_local
+from buddy_tui.conversation.client import is_local
 from buddy_tui.ui.widgets import turn_stubs
 from buddy_tui.ui.widgets.folding import refold
 from buddy_tui.ui.widgets.transcript import AssistantMessage

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from buddy_tui.core.activation import Choice
+from buddy_tui.personas.activation import Choice
 
 if TYPE_CHECKING:
     from buddy_tui.ui.widgets.chat_pane import ChatPane

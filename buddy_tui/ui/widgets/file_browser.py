@@ -16,9 +16,9 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widgets import DirectoryTree
 
-from buddy_tui.core.context import Preview, load_preview, printable
-from buddy_tui.core.files import IgnoreRules, display_path, is_within, leads_in_circles
-from buddy_tui.core.highlight import lexer_for
+from buddy_tui.context.attachments import Preview, load_preview, printable
+from buddy_tui.context.folder import IgnoreRules, display_path, is_within, leads_in_circles
+from buddy_tui.context.highlight import lexer_for
 from buddy_tui.ui.safe import literal
 from buddy_tui.ui.widgets.code_view import CodeView, highlight_lines, message_lines
 

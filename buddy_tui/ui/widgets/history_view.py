@@ -13,12 +13,11 @@ from typing import TYPE_CHECKING
 
 from textual.widgets import Static
 
-from buddy_tui.core.chat import Usage
-from buddy_tui.core.commands import split_arguments
-from buddy_tui.core.crash import scrub
-from buddy_tui.core.history import HistoryError
-from buddy_tui.core.records import ConversationSummary, StoredConversation
-from buddy_tui.core.session import TurnPlan
+from buddy_tui.conversation.session import TurnPlan
+from buddy_tui.personas.commands import split_arguments
+from buddy_tui.settings.crash_reports import scrub
+from buddy_tui.store.history import HistoryError
+from buddy_tui.store.records import ConversationSummary, StoredConversation, Usage
 from buddy_tui.ui.safe import markdown_literal
 from buddy_tui.ui.widgets import turn_stubs
 from buddy_tui.ui.widgets.transcript import AssistantMessage
@@ -168,7 +167,7 @@ def current(pane: ChatPane) -> StoredConversation:
 def export_target(arguments: str, summary: ConversationSummary, root: Path) -> Path:
     """Where ``/export [PATH]`` writes: PATH (relative to the project, ``~`` expanded), or a dated
     file named after the conversation in the project folder."""
-    from buddy_tui.core.export import default_export_name
+    from buddy_tui.store.export import default_export_name
 
     typed = " ".join(split_arguments(arguments))  # "a b.md" in quotes is one name
     target = Path(typed).expanduser() if typed else Path(default_export_name(summary))
@@ -181,7 +180,7 @@ async def export(pane: ChatPane, arguments: str) -> None:
     if not conversation.turns:
         await pane.note("Nothing to export yet: ask something first.")
         return
-    from buddy_tui.core.export import export_markdown, write_export
+    from buddy_tui.store.export import export_markdown, write_export
     from buddy_tui.ui.screens.confirm import confirm
 
     path = export_target(arguments, conversation.summary, pane.session.root)
@@ -218,7 +217,7 @@ async def copy(pane: ChatPane, arguments: str) -> None:
     if not word:
         await copy_text(pane, text, "the last reply")
         return
-    from buddy_tui.core.clipboard import code_blocks
+    from buddy_tui.display.clipboard import code_blocks
 
     blocks = code_blocks(text)
     if not blocks:
@@ -236,7 +235,7 @@ async def copy_text(pane: ChatPane, text: str, what: str) -> None:
     """Copy through the terminal (OSC 52) and the system clipboard; where neither can be confirmed,
     also save the text to a file, so the copy is never lost. The API key is copied by name only,
     as the chat shows it."""
-    from buddy_tui.core.clipboard import save_fallback, system_copy
+    from buddy_tui.display.clipboard import save_fallback, system_copy
 
     text = scrub(text)
     pane.app.copy_to_clipboard(text)

@@ -17,7 +17,7 @@ from rich.syntax import Syntax
 from rich.text import Text
 from textual.strip import Strip
 
-from buddy_tui.core.mdblocks import Block, parser
+from buddy_tui.display.blocks import Block, parser
 
 if TYPE_CHECKING:
     from markdown_it.token import Token

@@ -25,10 +25,10 @@ from textual.widgets import Input, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 from textual.widgets.text_area import Document, Location
 
-from buddy_tui.core.commands import Command, CommandRegistry
-from buddy_tui.core.context import Attachment, printable
-from buddy_tui.core.recall import QuestionHistory, earlier_questions
-from buddy_tui.core.session import Session
+from buddy_tui.context.attachments import Attachment, printable
+from buddy_tui.conversation.session import Session
+from buddy_tui.personas.commands import Command, CommandRegistry
+from buddy_tui.store.recall import QuestionHistory, earlier_questions
 from buddy_tui.ui.safe import literal
 
 _MENTION_PREFIX = re.compile(r"(?:^|(?<=\s))@([^\s\"]*)\Z")

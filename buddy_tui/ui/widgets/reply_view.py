@@ -30,7 +30,7 @@ from textual.selection import Selection
 from textual.strip import Strip
 from textual.widget import Widget
 
-from buddy_tui.core.mdblocks import Block, MarkdownBlocks
+from buddy_tui.display.blocks import Block, MarkdownBlocks
 
 if TYPE_CHECKING:
     from rich.console import Console

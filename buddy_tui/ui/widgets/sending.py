@@ -8,11 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from buddy_tui.core import budget
-from buddy_tui.core.context import Attachment
-from buddy_tui.core.records import TurnRecord
-from buddy_tui.core.session import TurnPlan
-from buddy_tui.core.turnlog import TurnLog
+from buddy_tui.context import budget
+from buddy_tui.context.attachments import Attachment
+from buddy_tui.conversation.session import TurnPlan
+from buddy_tui.conversation.turnlog import TurnLog
+from buddy_tui.store.records import TurnRecord
 from buddy_tui.ui.widgets.transcript import AssistantMessage, UserMessage
 
 if TYPE_CHECKING:

@@ -12,8 +12,8 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Button, Collapsible, Static
 
-from buddy_tui.core.chat import ToolCall, ToolResult
-from buddy_tui.core.context import printable
+from buddy_tui.context.attachments import printable
+from buddy_tui.conversation.chat import ToolCall, ToolResult
 from buddy_tui.ui.safe import literal
 
 #: How much of a tool's result the expanded line shows.

@@ -24,12 +24,11 @@ from textual.timer import Timer
 from textual.widget import MountError, Widget
 from textual.widgets import Static
 
-from buddy_tui.core.chat import Usage
-from buddy_tui.core.context import printable
-from buddy_tui.core.errors import Failure
-from buddy_tui.core.records import ToolNote, TurnRecord
-from buddy_tui.core.retries import RetryNotice
-from buddy_tui.core.splitter import BlockSplitter
+from buddy_tui.context.attachments import printable
+from buddy_tui.conversation.errors import Failure
+from buddy_tui.conversation.retries import RetryNotice
+from buddy_tui.display.splitter import BlockSplitter
+from buddy_tui.store.records import ToolNote, TurnRecord, Usage
 from buddy_tui.ui.safe import shown
 from buddy_tui.ui.widgets.folding import Folder, Segment, estimate_height
 from buddy_tui.ui.widgets.prompt import PromptInput

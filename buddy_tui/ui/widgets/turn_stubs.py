@@ -15,7 +15,7 @@ from textual.containers import VerticalScroll
 from textual.geometry import Region
 from textual.widgets import Static
 
-from buddy_tui.core.records import TurnRecord
+from buddy_tui.store.records import TurnRecord
 from buddy_tui.ui.safe import shown
 from buddy_tui.ui.widgets.folding import estimate_height, near
 from buddy_tui.ui.widgets.transcript import AssistantMessage, UserMessage

@@ -1,0 +1,92 @@
+"""Coalesce a reply's text deltas into a few updates a second.
+
+The API can send a thousand small deltas a second; rendering each one means a Markdown update and
+a layout pass, and a long answer then saturates the UI (keys stop echoing, the screen falls seconds
+behind). :func:`batched` passes every event through in order, but joins the text deltas that
+arrive within ``interval`` of each other into one, and never holds text back longer than that,
+even when the stream goes quiet. When a batch carries more text than anyone reads in that time
+(``flood_chars``, ten times a fast model), the next one waits ``flood_interval`` instead: the
+screen still moves four times a second and the UI keeps most of its time for the user.
+
+A text delta costs a list append here (no task, no timer); one timer per batch flushes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import AsyncIterator
+
+from buddy_tui.conversation.chat import ChatEvent, TextDelta
+
+#: Seconds text may wait to be joined with more: ten updates a second still reads as streaming.
+INTERVAL = 0.1
+#: A batch with more characters than this means the text outruns reading...
+FLOOD_CHARS = 1_000
+#: ...and the next batch may wait this long.
+FLOOD_INTERVAL = 0.25
+_DONE = object()
+
+
+async def batched(source: AsyncIterator[ChatEvent], interval: float = INTERVAL,
+                  flood_interval: float = FLOOD_INTERVAL, flood_chars: int = FLOOD_CHARS) -> AsyncIterator[ChatEvent]:
+    """``source``'s events with neighbouring text deltas joined (see the module docstring)."""
+    loop = asyncio.get_running_loop()
+    pending: list[str] = []
+    ready: deque[object] = deque()
+    wake = asyncio.Event()
+    timer: asyncio.TimerHandle | None = None
+    wait = interval
+    failure: list[BaseException] = []
+
+    def flush() -> None:
+        nonlocal timer, wait
+        timer = None
+        if pending:
+            text = "".join(pending)
+            pending.clear()
+            wait = flood_interval if len(text) > flood_chars else interval
+            ready.append(TextDelta(text))
+        wake.set()
+
+    async def pump() -> None:
+        nonlocal timer
+        try:
+            async for event in source:
+                if isinstance(event, TextDelta):
+                    if not pending:
+                        timer = loop.call_later(wait, flush)
+                    pending.append(event.text)
+                    continue
+                if timer is not None:
+                    timer.cancel()
+                flush()
+                ready.append(event)
+        except Exception as exc:  # handed to the consumer, after the text that came before it
+            failure.append(exc)
+        finally:
+            if timer is not None:
+                timer.cancel()
+            flush()
+            ready.append(_DONE)
+            wake.set()
+
+    task = asyncio.create_task(pump())
+    try:
+        while True:
+            await wake.wait()
+            wake.clear()
+            while ready:
+                item = ready.popleft()
+                if item is _DONE:
+                    if failure:
+                        raise failure[0]
+                    return
+                yield item  # type: ignore[misc]
+    finally:
+        if timer is not None:
+            timer.cancel()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task

@@ -1,0 +1,126 @@
+"""The Anthropic client, built from the SDK's own environment, and where its requests go.
+
+Credentials and the endpoint are resolved by the SDK exactly as it documents
+(``ANTHROPIC_API_KEY``, ``ANTHROPIC_AUTH_TOKEN``, ``ANTHROPIC_BASE_URL``, profiles...). buddy-tui
+only adds one thing: a local Anthropic-compatible server named by ``ANTHROPIC_BASE_URL`` works
+without a key, since such servers do not check one.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from buddy_tui.conversation.errors import CREDENTIALS_HINT
+
+if TYPE_CHECKING:
+    from anthropic import AsyncAnthropic
+
+    from buddy_tui.settings.model_settings import Settings
+
+ANTHROPIC_API = "https://api.anthropic.com"
+#: Sent to a local server that ignores credentials; never a real key, never stored.
+LOCAL_PLACEHOLDER_KEY = "buddy-tui-local-server"
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where requests go and how they are authenticated, for the status line and the chat."""
+
+    ready: bool
+    base_url: str
+    auth: str
+    message: str = ""
+
+    @property
+    def local(self) -> bool:
+        """True when talking to something other than Anthropic's own API."""
+        return is_local(self.base_url)
+
+
+def is_local(base_url: str) -> bool:
+    """True for an endpoint other than Anthropic's own API (a local or compatible server)."""
+    return not base_url.rstrip("/").startswith(ANTHROPIC_API)
+
+
+def _client(kwargs: dict[str, object]) -> AsyncAnthropic:
+    """An ``AsyncAnthropic`` whose retries announce themselves (see :mod:`buddy_tui.conversation.retries`).
+
+    The SDK's own retries stay on (its default count unless the settings name one); the
+    middleware is told the count the client settled on, since it cannot see the client.
+    """
+    from anthropic import AsyncAnthropic
+
+    from buddy_tui.conversation.retries import RetryWatch
+
+    watch = RetryWatch()
+    client = AsyncAnthropic(middleware=[watch], **kwargs)  # type: ignore[arg-type]
+    watch.max_retries = client.max_retries
+    return client
+
+
+#: Variables through which the SDK can find credentials (besides its config folder on disk).
+_CREDENTIAL_VARIABLES = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_PROFILE", "ANTHROPIC_CONFIG_DIR",
+                         "ANTHROPIC_IDENTITY_TOKEN", "ANTHROPIC_IDENTITY_TOKEN_FILE", "ANTHROPIC_FEDERATION_RULE_ID")
+
+
+def sdk_config_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where the SDK looks for profiles: ``ANTHROPIC_CONFIG_DIR``, else its platform default."""
+    env = os.environ if env is None else env
+    if env.get("ANTHROPIC_CONFIG_DIR"):
+        return Path(env["ANTHROPIC_CONFIG_DIR"])
+    if sys.platform == "win32":
+        appdata = env.get("APPDATA")
+        return (Path(appdata) if appdata else Path.home() / "AppData" / "Roaming") / "Anthropic"
+    return Path.home() / ".config" / "anthropic"
+
+
+def endpoint(env: Mapping[str, str] | None = None) -> str:
+    """Where requests will go, as the SDK will see it (without loading the SDK)."""
+    env = os.environ if env is None else env
+    return (env.get("ANTHROPIC_BASE_URL") or ANTHROPIC_API).rstrip("/")
+
+
+def precheck(env: Mapping[str, str] | None = None) -> Connection | None:
+    """Without loading the SDK (it takes most of a second and ~70 MB): a Connection that says
+    no credentials are set, when none of the places the SDK looks has any; else None, and the SDK
+    decides when the client is built (:func:`connect`)."""
+    env = os.environ if env is None else env
+    base_url = endpoint(env)
+    if any(env.get(name) for name in _CREDENTIAL_VARIABLES) or is_local(base_url):
+        return None
+    if sdk_config_dir(env).exists():  # profiles on disk: only the SDK can read them
+        return None
+    return Connection(False, base_url, "none", f"No API key is set. {CREDENTIALS_HINT}")
+
+
+def connect(settings: Settings) -> tuple[AsyncAnthropic | None, Connection]:
+    """Build the async client the SDK's way, or explain why there is none."""
+    from anthropic import AnthropicError
+
+    kwargs: dict[str, object] = {}
+    if settings.max_retries is not None:
+        kwargs["max_retries"] = settings.max_retries
+    if settings.timeout is not None:
+        kwargs["timeout"] = settings.timeout
+    try:
+        client = _client(kwargs)
+    except AnthropicError as exc:  # e.g. a broken SDK profile named by ANTHROPIC_PROFILE
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return None, Connection(False, os.environ.get("ANTHROPIC_BASE_URL", ANTHROPIC_API), "none",
+                                f"The Anthropic SDK could not load credentials: {detail}")
+    base_url = str(client.base_url).rstrip("/")
+    if client.api_key is not None:
+        return client, Connection(True, base_url, "API key")
+    if client.auth_token is not None:
+        return client, Connection(True, base_url, "auth token")
+    if getattr(client, "credentials", None) is not None:
+        return client, Connection(True, base_url, "SDK profile")
+    if is_local(base_url):
+        local = _client({"api_key": LOCAL_PLACEHOLDER_KEY, **kwargs})
+        return local, Connection(True, base_url, "none (local server)")
+    return None, Connection(False, base_url, "none", f"No API key is set. {CREDENTIALS_HINT}")

@@ -1,0 +1,320 @@
+"""``buddy-tui ask``: one question answered on standard output, for scripts and pipes.
+
+Only the reply goes to stdout (as plain text, rendered Markdown or JSON lines: see
+:mod:`buddy_tui.headless.output`), flushed as it streams, so ``buddy-tui ask ... > answer.md``
+captures exactly the answer; everything else goes to stderr. The turn runs through the app's core
+(Session, stream_turn, TurnLog, the history), so the app can resume it later. Nobody can be asked
+anything here, so every question the app would ask gets its safe answer (secrets files stay out,
+secret values are redacted, files are changed only with --allow-edits). Nothing on this path
+imports Textual, and Rich, Pygments and markdown-it only for ``--format markdown``; the SDK loads
+only when the client is built, so the command starts about as fast as ``import anthropic`` itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import shlex
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from buddy_tui.context import budget
+from buddy_tui.context.attachments import Attachment
+from buddy_tui.conversation import chat
+from buddy_tui.conversation.chat import Counted, Executor, RoundDone, TextDelta, ToolFinished, ToolStarted, TurnFailed
+from buddy_tui.conversation.turnlog import CHECKPOINT_SECONDS
+from buddy_tui.headless.inputs import UsageError, add_mentions, gather
+from buddy_tui.headless.output import FORMATS, Output, Reporter, default_format, make_output
+from buddy_tui.headless.tools import HeadlessTools, offered_tools
+from buddy_tui.personas.frontmatter import DefinitionError
+from buddy_tui.settings.crash_reports import one_line, write_report
+
+if TYPE_CHECKING:
+    from anthropic import AsyncAnthropic
+
+    from buddy_tui.conversation.session import Session, TurnPlan
+    from buddy_tui.conversation.turnlog import TurnLog
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CREDENTIALS, EXIT_INTERRUPTED, EXIT_PIPE = 0, 1, 2, 3, 130, 141
+
+EPILOG = """\
+standard input:
+  When it is not a terminal it is read (unless --no-stdin): attached as a document named
+  "stdin" when the question is given as words, or taken as the question itself when not.
+
+files:
+  -f PATH and @path in the question attach files of the project (a file over 200 KB is sent
+  as its head, and stderr says so). Binary files, files outside the project and files that
+  look like secrets (.env, keys, credentials...) are refused; --allow-secrets sends the
+  latter. Secret-looking values inside attached files are redacted unless --allow-secrets.
+
+tools:
+  The persona may read the project (Read, Grep, Glob) to answer; tools never read secrets
+  files. Files are not changed (Edit and Write need your approval in the app) unless
+  --allow-edits is given: then Edit and Write change files inside the project at once, and
+  stderr names each one ("edited app/models.py"), even with -q. Secrets files are changed
+  only with --allow-secrets as well.
+
+output formats (--format):
+  markdown  the reply rendered for a terminal, block by block (default on a terminal)
+  text      the reply exactly as the model writes it, Markdown source (default otherwise)
+  json      one JSON object a line, flushed line by line; "type" says which:
+    {"type": "delta", "text": "..."}                       a piece of the reply
+    {"type": "tool_call", "id", "name", "input": {...}}    the model asks for a tool
+    {"type": "tool_result", "id", "name", "is_error", "summary"}
+    {"type": "usage", "input_tokens", "output_tokens", "cache_read_tokens",
+     "cache_write_tokens"}                                 tokens counted so far
+    {"type": "retry", "reason", "wait", "attempt", "attempts"}   the call is tried again
+  and last, exactly one of:
+    {"type": "final", "text", "stop_reason", "usage": {...}, "conversation_id"}
+    {"type": "error", "message", "retryable"}               (exit status not 0)
+  The deltas joined make the final text; conversation_id is null with --no-history.
+
+exit status:
+  0 answered, 1 the model call failed, 2 usage error (bad arguments, unknown persona or
+  command, no question, a file that cannot be attached), 3 no credentials, 130 interrupted.
+
+environment:
+  ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN, ANTHROPIC_BASE_URL as the SDK reads them;
+  BUDDY_TUI_MODEL, BUDDY_TUI_MAX_TOKENS, BUDDY_TUI_DATA_DIR as in the app.
+
+examples:
+  buddy-tui ask "why is load_orders slow?" -f app/models.py > answer.md
+  git diff | buddy-tui ask "review this change"
+  buddy-tui ask -C ~/src/orders /buddy:review app/models.py
+  buddy-tui ask --format json "list the endpoints" | jq -r 'select(.type == "final").text'
+  buddy-tui ask --allow-edits "parameterise the query in app/models.py"
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``buddy-tui ask`` argument parser (``buddy-tui ask --help``)."""
+    parser = argparse.ArgumentParser(
+        prog="buddy-tui ask", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
+        description="Ask one question without the app. The reply streams to standard output (see\n"
+                    "--format); progress and problems go to standard error.")
+    parser.add_argument("question", nargs="*", metavar="QUESTION",
+                        help="the question, its words joined by spaces; '/buddy:review app' runs a persona "
+                             "command, '@app/db.py' attaches that file")
+    parser.add_argument("-C", "--project", metavar="PATH", default=".", help="the project folder (default: .)")
+    parser.add_argument("--persona", metavar="NAME|FILE",
+                        help="who answers: a persona's name or a persona file (default: chosen for the question)")
+    parser.add_argument("--model", help="Claude model to use (default: $BUDDY_TUI_MODEL or a current Sonnet)")
+    parser.add_argument("-f", "--file", dest="files", metavar="PATH", action="append", default=[],
+                        help="attach a file of the project; repeat for more")
+    parser.add_argument("--format", choices=FORMATS, default=None,
+                        help="how the reply is written: markdown (rendered), text (as written) or json (one "
+                             "event a line); default: markdown on a terminal, text otherwise")
+    parser.add_argument("--allow-edits", action="store_true",
+                        help="let the persona change project files with Edit and Write, without asking")
+    parser.add_argument("--allow-secrets", action="store_true",
+                        help="attach files that look like secrets, and send secret-looking values unredacted")
+    parser.add_argument("--no-history", action="store_true", help="do not save this exchange in the history")
+    parser.add_argument("--no-stdin", action="store_true", help="never read standard input")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only problems on standard error, no progress")
+    return parser
+
+
+def _fail(reporter: Reporter, out: Output, message: str, retryable: bool = False) -> None:
+    """A failure: one line on stderr, and the ``error`` object for --format json."""
+    reporter.error(message)
+    out.failed(message, retryable)
+
+
+def _flush_problems(session: Session, reporter: Reporter) -> None:
+    for problem in session.problems:
+        reporter.problem(problem)
+    session.problems.clear()
+
+
+async def _checkpoint_pauses(session: Session, log: TurnLog) -> None:
+    """Save text that arrived before a pause in the stream (as the app's timer does)."""
+    while True:
+        await asyncio.sleep(CHECKPOINT_SECONDS)
+        if log.pending():
+            session.save(log)
+
+
+async def converse(session: Session, plan: TurnPlan, attachments: list[Attachment], client: AsyncAnthropic,
+                   out: Output, reporter: Reporter, *, allow_edits: bool = False, allow_secrets: bool = False) -> int:
+    """Send the turn, stream the reply to ``out`` and record it; returns the exit status."""
+    try:
+        allowed = plan.tools
+        offered, note = offered_tools(allowed, allow_edits)
+        if note is not None:  # the model is told whether it may change files
+            session.notes.append(note)
+        plan = replace(plan, tools=offered)
+        user, request = session.request(plan, attachments)
+        measured = await budget.measure(client, request, budget.context_window())
+        if measured.over_by:
+            _fail(reporter, out, f"the question and its files do not fit the model's context "
+                                 f"({measured.describe()}); attach fewer or smaller files")
+            return EXIT_USAGE
+        session.commit(plan)
+        log = session.begin_turn(plan, user, attachments)
+        _flush_problems(session, reporter)
+        tools = HeadlessTools(session.root, session, allowed, plan.persona.name, allow_edits=allow_edits,
+                              allow_secrets=allow_secrets, changed=reporter.problem)
+        return await _stream(session, log, request, tools.execute if offered else None, client, out, reporter)
+    finally:
+        await client.close()
+
+
+async def _stream(session: Session, log: TurnLog, request: dict[str, Any], execute: Executor | None,
+                  client: AsyncAnthropic, out: Output, reporter: Reporter) -> int:
+    saver = asyncio.create_task(_checkpoint_pauses(session, log))
+    final: chat.TurnFinished | TurnFailed | None = None
+    separate = wrote = False
+
+    def retrying(retry: chat.Retrying) -> None:
+        reporter.progress(retry.notice.describe())
+        out.retry(retry.notice)
+
+    try:
+        async for event in chat.stream_turn(client, request, execute, on_retry=retrying):
+            if log.feed(event) and not isinstance(event, chat.TurnFinished | TurnFailed):
+                session.save(log)  # a checkpoint, as in the app
+            if isinstance(event, TextDelta):
+                out.delta(("\n\n" if separate else "") + event.text)  # as TurnFinished.text has it
+                separate, wrote = False, True
+            elif isinstance(event, RoundDone):
+                separate, wrote = separate or wrote, False
+            elif isinstance(event, Counted):
+                out.usage(event.usage)
+            elif isinstance(event, ToolStarted):
+                out.tool_call(event.call)
+            elif isinstance(event, ToolFinished):
+                reporter.progress(event.outcome.summary or event.call.name)
+                out.tool_result(event.call, event.outcome)
+            elif isinstance(event, chat.TurnFinished | TurnFailed):
+                final = event
+    except BaseException:  # Ctrl+C (cancelled), a closed pipe: keep what arrived, as a stop
+        saver.cancel()
+        log.stop()
+        session.end_turn(log)
+        raise
+    saver.cancel()
+    session.end_turn(log)
+    _flush_problems(session, reporter)
+    out.finish()
+    if isinstance(final, TurnFailed):
+        _fail(reporter, out, final.failure.text(), final.failure.retryable)
+        return EXIT_CREDENTIALS if final.failure.kind == "credentials" else EXIT_FAILED
+    assert final is not None, "stream_turn always ends with TurnFinished or TurnFailed"
+    if final.stop_reason == "max_tokens":
+        reporter.problem(f"the reply reached the length limit ({session.settings.max_tokens:,} tokens) and was "
+                         "cut; BUDDY_TUI_MAX_TOKENS raises it")
+    out.final(final, session.conversation_id if session.store is not None else None)
+    reporter.progress(f"done ({final.usage.summary()}){_resume_hint(session)}")
+    return EXIT_OK
+
+
+def _resume_hint(session: Session) -> str:
+    """How to go on with this conversation in the app, when the history has it."""
+    if session.store is None or session.conversation_id is None:
+        return ""
+    try:
+        here = session.root == Path.cwd().resolve()
+    except OSError:  # the current folder was deleted
+        here = False
+    return f"; buddy-tui{'' if here else ' ' + shlex.quote(str(session.root))} --continue resumes it in the app"
+
+
+def _project(raw: str) -> Path:
+    root = Path(raw).expanduser()
+    try:
+        if not root.is_dir():
+            raise UsageError(f"-C {raw}: {'not a folder' if root.exists() else 'no such folder'}")
+        next(root.iterdir(), None)
+    except OSError as exc:
+        raise UsageError(f"-C {raw}: cannot open ({exc.strerror or exc})") from None
+    return root.resolve()
+
+
+def run(args: argparse.Namespace, stdin: TextIO | None, out: Output, reporter: Reporter) -> int:
+    """Carry out one parsed ``buddy-tui ask``, writing the reply to ``out``; returns the exit status."""
+    from buddy_tui.context.attachments import set_user_sensitive_patterns
+    from buddy_tui.conversation.client import connect
+    from buddy_tui.conversation.session import AppAction, Refusal, open_session
+    from buddy_tui.settings.config_file import load_config
+    from buddy_tui.settings.model_settings import Settings
+
+    root = _project(args.project)
+    config, config_problems = load_config()  # read once, for the -f files, the settings and the session
+    # The user's sensitive_patterns must hold for -f files too, which are read before the session.
+    set_user_sensitive_patterns(config.sensitive_patterns)
+    typed, attachments = gather(args, root, stdin, reporter)
+    try:
+        session = open_session(root, args.persona, Settings.from_config(config, model=args.model),
+                               config=config, config_problems=config_problems)
+    except DefinitionError as exc:
+        raise UsageError(str(exc)) from None
+    if session.catalog.problems:
+        reporter.progress(f"{len(session.catalog.problems)} persona or command file(s) could not be read "
+                          "(the app's /problems says why)")
+    override = session.current if args.persona else None
+    plan = session.interpret(typed, [a.path for a in attachments], override)
+    if isinstance(plan, Refusal):
+        raise UsageError(plan.message)
+    if isinstance(plan, AppAction):
+        raise UsageError(f"/{plan.name} is an app command: it needs the app (run buddy-tui); ask runs questions "
+                         "and persona commands such as /buddy:review")
+    attachments = add_mentions(plan, attachments, root, args.allow_secrets, reporter)
+    client, connection = connect(session.settings)
+    if client is None:
+        _fail(reporter, out, connection.message)
+        return EXIT_CREDENTIALS
+    if not args.no_history:
+        from buddy_tui.settings.paths import history_path
+        from buddy_tui.store.history import open_store
+
+        session.store, problem = open_store(history_path())
+        if problem:
+            reporter.problem(problem)
+    why = f" ({plan.choice.match.explain()})" if plan.choice and plan.choice.switched and plan.choice.match else ""
+    files = f" about {', '.join(a.path for a in attachments)}" if attachments else ""
+    reporter.progress(f"{plan.persona.title} answers{why} with {plan.model}{files}")
+    try:
+        return asyncio.run(converse(session, plan, attachments, client, out, reporter, allow_edits=args.allow_edits,
+                                    allow_secrets=args.allow_secrets))
+    finally:
+        if session.store is not None:
+            session.store.close()
+
+
+def main(argv: Sequence[str], stdin: TextIO | None = None) -> int:
+    """Entry point of ``buddy-tui ask`` (``argv`` without ``ask``); returns the exit status and
+    never lets a traceback reach the terminal."""
+    parser = build_parser()
+    try:
+        args = parser.parse_intermixed_args(list(argv))
+    except SystemExit as exc:  # --help (0) or a bad argument (2), already printed by argparse
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    reporter = Reporter(sys.stderr, args.quiet)
+    out = make_output(args.format or default_format(sys.stdout), sys.stdout)
+    try:
+        return run(args, sys.stdin if stdin is None else stdin, out, reporter)
+    except UsageError as exc:
+        _fail(reporter, out, str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        reporter.problem("stopped")
+        with contextlib.suppress(Exception):  # what arrived stays on show (a held-back Markdown block)
+            out.finish()
+            out.failed("stopped", False)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader of stdout has gone: keep the flush at exit quiet too
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_PIPE
+    except Exception as exc:  # a bug: one line and a crash report, never a traceback
+        message = one_line(exc, write_report(exc))
+        reporter.problem(message)
+        with contextlib.suppress(Exception):
+            out.failed(message, False)
+        return EXIT_FAILED

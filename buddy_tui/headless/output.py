@@ -1,0 +1,182 @@
+"""Where ``buddy-tui ask`` writes: the reply on stdout in one of three formats, and ``buddy-tui:``
+lines on stderr.
+
+``text`` writes the reply exactly as the model streams it; ``markdown`` (in
+:mod:`buddy_tui.headless.markdown`, imported only when chosen, since Rich is slow to load) renders
+it for a terminal block by block; ``json`` writes one JSON object a line for programs. Every
+format gets the same calls from the turn (:class:`Output`'s methods), so the turn's code does not
+care which one it feeds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TextIO
+
+from buddy_tui.context.attachments import printable
+from buddy_tui.settings.crash_reports import scrub
+
+if TYPE_CHECKING:
+    from buddy_tui.conversation.chat import ToolCall, ToolResult, TurnFinished
+    from buddy_tui.conversation.retries import RetryNotice
+    from buddy_tui.store.records import Usage
+
+FORMATS = ("text", "markdown", "json")
+
+
+@dataclass
+class Reporter:
+    """Lines for standard error, each prefixed ``buddy-tui:``; progress is left out when quiet."""
+
+    stream: TextIO | None
+    quiet: bool = False
+
+    def progress(self, text: str) -> None:
+        if not self.quiet:
+            self.problem(text)
+
+    def problem(self, text: str) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            if self.stream is not None:
+                print(f"buddy-tui: {printable(scrub(text))}", file=self.stream, flush=True)
+
+    def error(self, text: str) -> None:
+        self.problem(f"error: {text}")
+
+
+def is_tty(stream: object) -> bool:
+    """Whether ``stream`` is a terminal (False for anything that cannot say)."""
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def default_format(stream: object) -> str:
+    """``markdown`` for a terminal, ``text`` for a pipe or a file (which get the exact reply)."""
+    return "markdown" if is_tty(stream) else "text"
+
+
+def write_flushed(stream: TextIO, text: str) -> None:
+    """Write and flush; characters the stream cannot encode are replaced, not fatal.
+    BrokenPipeError propagates: it means the reader has gone."""
+    if not text:
+        return
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        stream.write(text.encode(encoding, "replace").decode(encoding))
+    stream.flush()
+
+
+class Output:
+    """The reply's writer; this base writes nothing, each format overrides what it shows."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = is_tty(stream)
+
+    def delta(self, text: str) -> None:
+        """A fragment of the reply (fragments joined make the whole reply)."""
+
+    def tool_call(self, call: ToolCall) -> None:
+        """The model asked for a tool; it is about to run (or be refused)."""
+
+    def tool_result(self, call: ToolCall, outcome: ToolResult) -> None:
+        """A tool call ran, or was refused."""
+
+    def usage(self, usage: Usage) -> None:
+        """Tokens counted so far in this turn."""
+
+    def retry(self, notice: RetryNotice) -> None:
+        """The SDK will try the request again."""
+
+    def final(self, event: TurnFinished, conversation_id: int | None) -> None:
+        """The turn succeeded."""
+
+    def failed(self, message: str, retryable: bool) -> None:
+        """The command failed (stderr already says why, in one line)."""
+
+    def finish(self) -> None:
+        """The reply is over (completely or not): show what is still held back."""
+
+
+class TextOutput(Output):
+    """The reply exactly as written, flushed fragment by fragment. On a terminal, escape sequences
+    are made visible (as the app does) and a last newline lets the prompt start on its own line."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        self.last = "\n"
+
+    def delta(self, text: str) -> None:
+        if text:
+            write_flushed(self.stream, printable(text) if self.tty else text)
+            self.last = text[-1]
+
+    def finish(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self.delta("\n" if self.tty and self.last != "\n" else "")
+
+
+def usage_fields(usage: Usage) -> dict[str, int]:
+    """Token counts as JSON fields."""
+    return {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens,
+            "cache_read_tokens": usage.cache_read_tokens, "cache_write_tokens": usage.cache_write_tokens}
+
+
+class JsonOutput(Output):
+    """One JSON object a line, flushed line by line; exactly one ``final`` or ``error`` ends it
+    (the schema is in ``buddy-tui ask --help``)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        self.ended = False
+
+    def _line(self, kind: str, **fields: Any) -> None:
+        # ensure_ascii: escaped text can never drive a terminal nor fail to encode.
+        write_flushed(self.stream, json.dumps({"type": kind, **fields}) + "\n")
+
+    def delta(self, text: str) -> None:
+        if text:
+            self._line("delta", text=text)
+
+    def tool_call(self, call: ToolCall) -> None:
+        self._line("tool_call", id=call.id, name=call.name, input=call.input)
+
+    def tool_result(self, call: ToolCall, outcome: ToolResult) -> None:
+        self._line("tool_result", id=call.id, name=call.name, is_error=outcome.is_error,
+                   summary=outcome.summary or call.name)
+
+    def usage(self, usage: Usage) -> None:
+        self._line("usage", **usage_fields(usage))
+
+    def retry(self, notice: RetryNotice) -> None:
+        self._line("retry", reason=notice.reason, wait=round(notice.wait, 3), attempt=notice.attempt,
+                   attempts=notice.attempts)
+
+    def final(self, event: TurnFinished, conversation_id: int | None) -> None:
+        if not self.ended:
+            self.ended = True
+            self._line("final", text=event.text, stop_reason=event.stop_reason, usage=usage_fields(event.usage),
+                       conversation_id=conversation_id)
+
+    def failed(self, message: str, retryable: bool) -> None:
+        if not self.ended:
+            self.ended = True
+            with contextlib.suppress(OSError, ValueError):
+                self._line("error", message=scrub(message), retryable=retryable)
+
+
+def make_output(name: str, stream: TextIO) -> Output:
+    """The writer for format ``name`` (one of :data:`FORMATS`) on ``stream``."""
+    if name == "json":
+        return JsonOutput(stream)
+    if name == "markdown":
+        from buddy_tui.headless.markdown import MarkdownOutput  # Rich loads only when asked for
+
+        return MarkdownOutput(stream)
+    return TextOutput(stream)

@@ -1,0 +1,88 @@
+"""Parsed front matter, remembered between starts.
+
+Loading PyYAML and parsing every persona and command file is a good part of buddy-tui's start-up.
+Their front matter rarely changes, so the parsed mapping of each distinct front-matter text is
+kept in the data folder; a start whose files are unchanged reads one small JSON file instead and
+never imports YAML. The key is the front-matter text itself, so an edited file is simply parsed
+again. Anything that goes wrong here only costs the cache, never a persona.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from buddy_tui.settings.paths import data_dir
+
+MAX_ENTRIES = 2_000
+_entries: dict[str, str] | None = None
+_changed = False
+
+
+def _file() -> Path:
+    return data_dir() / "cache" / "front-matter.json"
+
+
+def _load() -> dict[str, str]:
+    global _entries
+    if _entries is None:
+        try:
+            data = json.loads(_file().read_text(encoding="utf-8"))
+            _entries = {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
+        except (OSError, ValueError, AttributeError):
+            _entries = {}
+    return _entries
+
+
+def get(raw: str) -> dict[str, Any] | None:
+    """The mapping parsed from this front-matter text before, if remembered."""
+    stored = _load().get(raw)
+    if stored is None:
+        return None
+    try:
+        value = json.loads(stored)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def put(raw: str, meta: dict[str, Any]) -> None:
+    """Remember a parsed mapping (unless JSON cannot hold it, such as a YAML date)."""
+    global _changed
+    try:
+        stored = json.dumps(meta, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return
+    if json.loads(stored) != meta:  # e.g. tuples or non-string keys would come back different
+        return
+    entries = _load()
+    if entries.get(raw) != stored:
+        entries[raw] = stored
+        while len(entries) > MAX_ENTRIES:
+            del entries[next(iter(entries))]
+        _changed = True
+
+
+def save() -> None:
+    """Write the cache if it changed (atomically; silently skipped when the folder is not writable)."""
+    global _changed
+    if not _changed or _entries is None:
+        return
+    path = _file()
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".front-matter-")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(_entries, out, ensure_ascii=False)
+        os.replace(temp, path)
+        _changed = False
+
+
+def forget() -> None:
+    """Drop what this process holds (tests and a changed data folder)."""
+    global _entries, _changed
+    _entries, _changed = None, False

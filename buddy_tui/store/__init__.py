@@ -1,0 +1,1 @@
+"""The history: conversations in SQLite, prompt recall, and export to Markdown."""

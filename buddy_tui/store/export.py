@@ -1,0 +1,260 @@
+"""A stored conversation as a Markdown document the user can keep, share or paste into a ticket.
+
+What goes out: the questions as typed, the labels of attached files (never their contents), the
+replies with their tool calls where they happened, how each turn ended and its tokens. What never
+goes out: the documents sent to the model and the values of the credential variables.
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import os
+import re
+import tempfile
+import time
+import unicodedata
+from contextlib import suppress
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from buddy_tui.settings.crash_reports import scrub
+from buddy_tui.store.records import ConversationSummary, StoredConversation, ToolNote, TurnRecord, Usage
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+
+#: The longest slug :func:`default_export_name` puts in a file name.
+SLUG_CHARS = 40
+#: The longest path or pattern a tool line shows when the tool's summary does not name the call.
+TARGET_CHARS = 80
+#: Characters that could start Markdown formatting inside a line of plain text.
+_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>#~&|])")
+_BACKTICK_RUN = re.compile(r"`+")
+@functools.cache
+def _parser() -> MarkdownIt:
+    """A CommonMark parser, built on first use (markdown-it is not needed to start the app)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark")
+
+
+def export_markdown(conversation: StoredConversation, *, project: str | None = None,
+                    now: float | None = None) -> str:
+    """The whole conversation as Markdown, oldest turn first, with credentials scrubbed out.
+
+    ``project`` replaces the stored project path in the header (e.g. shortened with ``~``);
+    ``now`` is the export time shown in the header (the current time when None).
+    """
+    blocks = [f"# {_inline(conversation.summary.title) or 'Conversation'}",
+              _header(conversation, project, time.time() if now is None else now)]
+    for turn in conversation.turns:
+        blocks.append("---")
+        blocks.extend(_turn_blocks(turn))
+    return scrub("\n\n".join(blocks) + "\n")
+
+
+def default_export_name(summary: ConversationSummary) -> str:
+    """``buddy-20240501-0930-how-do-i-add-an-index.md``: the start time (local) and the title."""
+    stamp = time.strftime("%Y%m%d-%H%M", time.localtime(summary.created))
+    return f"buddy-{stamp}-{slug(summary.title)}.md"
+
+
+def slug(title: str) -> str:
+    """Lowercase ASCII letters, digits and single dashes, at most :data:`SLUG_CHARS` long and never
+    empty: accents are dropped (``Café`` → ``cafe``); a title with no ASCII left gives ``conversation``."""
+    ascii_text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
+    words = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    if len(words) > SLUG_CHARS:
+        cut = words[: SLUG_CHARS + 1]
+        head = cut.rsplit("-", 1)[0] if "-" in cut else ""  # end at a whole word when one is near
+        words = head if len(head) >= SLUG_CHARS // 2 else words[:SLUG_CHARS]
+    return words.strip("-") or "conversation"
+
+
+def write_export(text: str, path: Path, *, overwrite: bool = False) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` so that no reader ever sees half a file: a private (0o600)
+    temporary file in the same folder, then a rename. Missing folders are created.
+
+    Raises FileExistsError when ``path`` exists and ``overwrite`` is False (checked atomically where
+    the file system has hard links), IsADirectoryError / NotADirectoryError for a folder in the
+    way, and other OSErrors with the path in their message.
+    """
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, f"{path} is a folder; give a file name to write to")
+    if not overwrite and os.path.lexists(path):
+        raise _exists(path)
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise NotADirectoryError(errno.ENOTDIR, f"Could not create the folder {folder}: a file is in the way") from None
+    except OSError as error:
+        raise _explained(error, f"Could not create the folder {folder}") from error
+    try:
+        handle, temp_name = tempfile.mkstemp(prefix=f".{path.name[:100]}.", suffix=".buddy-tmp", dir=folder)
+    except OSError as error:
+        raise _explained(error, f"Could not write in {folder}") from error
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(text.encode("utf-8", "replace"))  # "replace": a lone surrogate becomes "?"
+            stream.flush()
+            os.fsync(stream.fileno())
+        if overwrite:
+            os.replace(temp, path)
+        else:
+            _place_new(temp, path)
+    except FileExistsError:
+        raise _exists(path) from None
+    except OSError as error:
+        raise _explained(error, f"Could not write {path}") from error
+    finally:
+        with suppress(OSError):
+            temp.unlink(missing_ok=True)
+    return path
+
+
+def _place_new(temp: Path, path: Path) -> None:
+    """Move ``temp`` to ``path`` only if nothing is there: a hard link fails atomically when the
+    name is taken; where links are not supported, a check then a rename (a tiny race)."""
+    try:
+        os.link(temp, path)
+    except FileExistsError:
+        raise
+    except OSError:
+        if os.path.lexists(path):
+            raise FileExistsError(errno.EEXIST, str(path)) from None
+        os.replace(temp, path)
+
+
+def _exists(path: Path) -> FileExistsError:
+    return FileExistsError(errno.EEXIST, f"{path} already exists; choose another name or allow overwriting it")
+
+
+def _explained(error: OSError, what: str) -> OSError:
+    """The same kind of error, with a message that says what was being done."""
+    message = f"{what}: {error.strerror or error}"
+    try:
+        return type(error)(error.errno, message) if error.errno is not None else type(error)(message)
+    except TypeError:  # an OSError subclass with a constructor of its own
+        return OSError(error.errno, message)
+
+
+def _header(conversation: StoredConversation, project: str | None, now: float) -> str:
+    summary = conversation.summary
+    turns = conversation.turns
+    lines: list[str] = []
+    where = summary.project if project is None else project
+    if where:
+        lines.append(f"- Project: {_code(where)}")
+    persona_title = next((t.persona_title for t in turns if t.persona == summary.persona and t.persona_title), "")
+    persona = _code(summary.persona) if summary.persona else ""
+    if persona_title:
+        persona = f"{_inline(persona_title)} ({persona})" if persona else _inline(persona_title)
+    if persona:
+        lines.append(f"- Persona: {persona}")
+    models = list(dict.fromkeys([summary.model, *(t.model for t in turns)]))
+    if any(models):
+        lines.append(f"- Model: {', '.join(_code(m) for m in models if m)}")
+    lines += [f"- Created: {_when(summary.created)}",
+              f"- Updated: {_when(summary.updated)}",
+              f"- Turns: {len(turns)}",
+              f"- Tokens: {conversation.usage.summary()}",
+              f"- Exported: {_when(now)}"]
+    return "\n".join(lines)
+
+
+def _turn_blocks(turn: TurnRecord) -> list[str]:
+    """The question, what was attached, the reply with its tool calls, how it ended, its tokens."""
+    blocks = ["## You", _fenced(turn.typed)]
+    if turn.files:
+        blocks.append("Attached: " + ", ".join(_code(label) for label in turn.files))
+    blocks.append(f"## {_inline(turn.persona_title) or _inline(turn.persona) or 'Reply'}")
+    reply: list[str] = []
+    for part in turn.segments():
+        if isinstance(part, ToolNote):
+            reply.append(_tool_line(part))
+        elif text := _closed(part.strip("\n")):
+            reply.append(text)
+    if not reply and turn.state == "complete":
+        reply.append("*(empty reply)*")
+    blocks += reply
+    if marker := _ending(turn):
+        blocks.append(marker)
+    if turn.usage != Usage():
+        blocks.append(f"*Tokens: {turn.usage.summary()}*")
+    return blocks
+
+
+def _tool_line(note: ToolNote) -> str:
+    """``> 🔧 Read app/models.py lines 1-40 (2 KB)``: the tools' own summaries name the call;
+    otherwise the tool, its path or pattern, and the outcome."""
+    summary = " ".join(note.summary.split())
+    if not summary.startswith(f"{note.name} "):
+        target = note.input.get("path") or note.input.get("pattern") or ""
+        target = target if isinstance(target, str) else ""
+        if len(target) > TARGET_CHARS:
+            target = target[: TARGET_CHARS - 1] + "…"
+        call = f"{note.name} {target}".strip()
+        summary = f"{call} — {summary}" if summary else call
+    return f"> 🔧 {'⚠ error: ' if note.is_error else ''}{_inline(summary)}"
+
+
+def _ending(turn: TurnRecord) -> str:
+    """A line saying the reply did not finish normally, or "" when it did."""
+    if turn.state == "stopped":
+        return "**Stopped by the user.**"
+    if turn.state == "failed":
+        return f"**Failed:** {_inline(turn.failure)}" if turn.failure.strip() else "**Failed.**"
+    if turn.state == "interrupted":
+        return "**Interrupted:** buddy-tui stopped while this reply was streaming."
+    if turn.state == "streaming":
+        return "**Still streaming when exported.**"
+    return ""
+
+
+def _fenced(text: str) -> str:
+    """Text shown exactly as typed, in a fence longer than any backtick run inside it, so no
+    heading, fence or HTML in the question can change the document around it."""
+    lines = text.splitlines()
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    longest = max((len(run) for run in _BACKTICK_RUN.findall(text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return "\n".join([f"{fence}text", *lines, fence])
+
+
+def _closed(markdown: str) -> str:
+    """Reply text with a code fence left open (a reply stopped mid-block) closed, so it cannot
+    swallow the rest of the document; any other text is returned unchanged."""
+    tokens = _parser().parse(markdown)
+    last = tokens[-1] if tokens else None
+    if last is None or last.type != "fence" or last.map is None:
+        return markdown
+    content_lines = last.content.count("\n") + (1 if last.content and not last.content.endswith("\n") else 0)
+    if last.map[1] - last.map[0] >= content_lines + 2:  # the opening line, the content, a closing line
+        return markdown
+    return f"{markdown}\n{last.markup}"
+
+
+def _inline(text: str) -> str:
+    """One line of plain text made safe inside Markdown: whitespace collapsed, markup escaped."""
+    return _INLINE_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
+def _code(text: str) -> str:
+    """One line of text as an inline code span, whatever backticks it holds."""
+    text = " ".join(text.split())
+    longest = max((len(run) for run in _BACKTICK_RUN.findall(text)), default=0)
+    ticks = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+def _when(timestamp: float) -> str:
+    """Local date and time to the minute, or "unknown" for a missing (zero) time."""
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp)) if timestamp > 0 else "unknown"

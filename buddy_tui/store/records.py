@@ -1,0 +1,145 @@
+"""What a stored conversation is made of: turns (a question and its reply) and their summaries.
+
+Plain data shared by the history database (core/history.py), the turn log that fills a turn as
+it streams (core/turnlog.py), the Markdown export and the history screen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+#: ``streaming`` while the reply arrives; ``complete`` when it ended normally; ``stopped`` when the
+#: user pressed Esc; ``failed`` when the model call failed; ``interrupted`` when buddy-tui itself
+#: died while the reply was streaming (found on the next start).
+TurnState = Literal["streaming", "complete", "stopped", "failed", "interrupted"]
+TITLE_CHARS = 72
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts for a turn (or, added up, a conversation)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cache_read_tokens + other.cache_read_tokens,
+            self.cache_write_tokens + other.cache_write_tokens,
+        )
+
+    def summary(self) -> str:
+        """``in 1,204 · out 380 · cache read 1,100`` (zero cache figures left out)."""
+        parts = [f"in {self.input_tokens:,}", f"out {self.output_tokens:,}"]
+        if self.cache_read_tokens:
+            parts.append(f"cache read {self.cache_read_tokens:,}")
+        if self.cache_write_tokens:
+            parts.append(f"cache write {self.cache_write_tokens:,}")
+        return " · ".join(parts)
+
+
+@dataclass(frozen=True)
+class ToolNote:
+    """A tool call made during a reply, for showing it again: where in the reply text it happened
+    (``offset``), what was asked and the one-line outcome."""
+
+    id: str
+    name: str
+    input: dict[str, Any]
+    summary: str = ""
+    is_error: bool = False
+    offset: int = 0
+
+
+@dataclass
+class TurnRecord:
+    """One question and its reply, as stored.
+
+    ``user`` holds the content blocks sent for the question (attached documents included);
+    ``recorded`` holds the messages this turn contributes to the model's context for later turns
+    (empty for a failed turn with nothing worth keeping).
+    """
+
+    typed: str
+    persona: str
+    persona_title: str
+    model: str
+    files: list[str] = field(default_factory=list)  # attachment labels, e.g. "app/models.py · 412 tokens"
+    user: list[dict[str, Any]] = field(default_factory=list)
+    reply: str = ""
+    tools: list[ToolNote] = field(default_factory=list)
+    state: TurnState = "streaming"
+    failure: str = ""
+    usage: Usage = field(default_factory=Usage)
+    recorded: list[dict[str, Any]] = field(default_factory=list)
+    id: int | None = None
+    created: float = 0.0
+    updated: float = 0.0
+
+    @property
+    def ended_badly(self) -> bool:
+        """True when the reply did not finish (stopped, failed or interrupted)."""
+        return self.state in ("stopped", "failed", "interrupted")
+
+    def segments(self) -> list[str | ToolNote]:
+        """The reply in the order it happened: text, a tool call, more text..."""
+        parts: list[str | ToolNote] = []
+        start = 0
+        for note in sorted(self.tools, key=lambda n: n.offset):
+            offset = min(max(note.offset, start), len(self.reply))
+            if self.reply[start:offset]:
+                parts.append(self.reply[start:offset])
+            parts.append(note)
+            start = offset
+        if self.reply[start:]:
+            parts.append(self.reply[start:])
+        return parts
+
+
+@dataclass(frozen=True)
+class ConversationSummary:
+    """A row of the history screen."""
+
+    id: int
+    project: str
+    title: str
+    persona: str
+    model: str
+    created: float
+    updated: float
+    turns: int = 0
+
+
+@dataclass
+class StoredConversation:
+    """A conversation with every turn, oldest first."""
+
+    summary: ConversationSummary
+    turns: list[TurnRecord] = field(default_factory=list)
+
+    @property
+    def usage(self) -> Usage:
+        """Tokens over every turn."""
+        total = Usage()
+        for turn in self.turns:
+            total = total + turn.usage
+        return total
+
+    def messages(self) -> list[dict[str, Any]]:
+        """The model's context for the next turn: what each turn contributed, in order."""
+        return [message for turn in self.turns for message in turn.recorded]
+
+
+def make_title(typed: str) -> str:
+    """A conversation's title from its first question: the first line, cut at a word."""
+    line = next((ln.strip() for ln in typed.splitlines() if ln.strip()), "") or "(empty question)"
+    line = " ".join(line.split())
+    if len(line) <= TITLE_CHARS:
+        return line
+    cut = line[: TITLE_CHARS - 1].rsplit(" ", 1)[0] or line[: TITLE_CHARS - 1]
+    return cut + "…"

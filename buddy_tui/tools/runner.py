@@ -1,0 +1,171 @@
+"""Runs the model's tool calls for one conversation, with the user's approval where it is due.
+
+Read, Grep and Glob run without asking (but a secrets file is read only with consent for that
+file). Edit and Write show a diff and wait for the user: allow once, allow the tool for the rest
+of the conversation, or deny with a reason for the model. Tools the persona (or the command) does
+not allow are refused and the model is told so. The runner never touches widgets: questions go
+through ``ask``, which the chat pane answers from the UI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual.screen import ModalScreen
+
+from buddy_tui.context.folder import IgnoreRules
+from buddy_tui.conversation.chat import ToolCall, ToolResult
+from buddy_tui.tools.specs import READ_ONLY
+
+if TYPE_CHECKING:
+    from buddy_tui.tools.workspace import ProjectTools, ProposedChange
+
+Ask = Callable[[ModalScreen[Any]], Awaitable[Any]]
+#: Questions pop up in the middle of a turn, maybe while the user types: keys wait this long.
+KEY_GUARD = 0.5
+
+
+class ToolRunner:
+    """Tool state of one conversation: what was allowed for good, what was changed (for undo)."""
+
+    def __init__(self, root: Path, rules: IgnoreRules, ask: Ask, keep: bool = False) -> None:
+        """``keep``: tools allowed for the conversation stay allowed in the project's later
+        conversations (the config's remember_tool_permissions), remembered in the UI state."""
+        self._root, self._rules = root, rules
+        self._tools: ProjectTools | None = None
+        self.ask = ask
+        self.keep = keep
+        self.always_allowed: set[str] = self._kept()
+        self.may_read: set[str] = set()  # secrets files the user let the model read
+        self.changes: dict[str, ProposedChange] = {}  # by tool call id, for undo
+
+    @property
+    def tools(self) -> ProjectTools:
+        """The project's tools, loaded with the first call (not needed to start the app)."""
+        if self._tools is None:
+            from buddy_tui.tools.workspace import ProjectTools
+
+            self._tools = ProjectTools(self._root, self._rules)
+        return self._tools
+
+    def _kept(self) -> set[str]:
+        if not self.keep:
+            return set()
+        from buddy_tui.settings.ui_state import UiState
+
+        return UiState.load().tools_for(self._root)
+
+    def reset(self) -> None:
+        """A new conversation: every permission is asked for again (but those kept for the project)."""
+        self.always_allowed = self._kept()
+        self.may_read.clear()
+        self.changes.clear()
+
+    async def execute(self, call: ToolCall, allowed: Sequence[str], persona: str) -> ToolResult:
+        """Run one call and describe the result for the model and the chat; never raises."""
+        from buddy_tui.tools.workspace import ToolError
+
+        if call.name not in allowed:
+            names = ", ".join(allowed) or "none"
+            return ToolResult(f"The {call.name} tool is not allowed for the {persona} persona here "
+                               f"(allowed: {names}).", True, f"{call.name} refused: not allowed")
+        try:
+            outcome = await (self._read_only(call) if call.name in READ_ONLY else self._change(call))
+        except ToolError as exc:
+            return ToolResult(str(exc), True, f"{call.name} failed: {exc}")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # an OS or library error must end this call, not the whole turn
+            return ToolResult(f"{call.name} failed: {type(exc).__name__}: {exc}", True, f"{call.name} failed")
+        return await asyncio.to_thread(self._redacted, outcome)
+
+    @staticmethod
+    def _redacted(outcome: ToolResult) -> ToolResult:
+        """Secret-looking values in what a tool read are redacted before the model sees them."""
+        from buddy_tui.context.secrets import find_secrets, redact
+
+        findings = find_secrets(outcome.content)
+        if not findings:
+            return outcome
+        return ToolResult(redact(outcome.content, findings), outcome.is_error,
+                           f"{outcome.summary} ({len(findings)} secret value(s) redacted)")
+
+    def _key(self, path: str) -> str:
+        """One name per file, however the model spells it (./.env, .env)."""
+        return self.tools.resolve(path).relative_to(self.tools.root).as_posix()
+
+    def _secret_and_unallowed(self, rel: str) -> bool:
+        from buddy_tui.tools.workspace import ToolError
+
+        try:
+            return self.tools.is_sensitive(rel) and rel not in self.may_read
+        except ToolError:
+            return True
+
+    async def _consent(self, path: str, verb: str) -> bool:
+        """For a secrets file: has the user allowed the model to touch it? Asks once per file."""
+        key = await asyncio.to_thread(self._key, path)
+        if key in self.may_read or not await asyncio.to_thread(self.tools.is_sensitive, key):
+            return True
+        from buddy_tui.ui.screens.confirm import confirm
+
+        answer = await self.ask(confirm(
+            f"Let Claude {verb} {key}?", f"{key} looks like it holds secrets (keys, passwords, tokens); "
+            f"letting Claude {verb} it sends its contents to the model.", yes=f"Let it {verb}", no="Refuse",
+            guard=KEY_GUARD))
+        allowed = bool(answer == "yes")
+        if allowed:
+            self.may_read.add(key)
+        return allowed
+
+    async def _read_only(self, call: ToolCall) -> ToolResult:
+        path = call.input.get("path")
+        if call.name == "Read" and isinstance(path, str) and not await self._consent(path, "read"):
+            return ToolResult(f"The user did not allow reading {path}.", True, "not allowed by you")
+        from buddy_tui.tools.workspace import run_read_only
+
+        return await asyncio.to_thread(run_read_only, self.tools, call.name, call.input, self._secret_and_unallowed)
+
+    async def _change(self, call: ToolCall) -> ToolResult:
+        path = call.input.get("path")
+        # Consent before even looking: a refused file must not answer "found" or "not found".
+        if isinstance(path, str) and not await self._consent(path, "change"):
+            return ToolResult(f"The user did not allow changing {path}.", True, "not allowed by you")
+        from buddy_tui.tools.workspace import propose_change
+
+        change = await asyncio.to_thread(propose_change, self.tools, call.name, call.input)
+        sensitive = await asyncio.to_thread(self.tools.is_sensitive, change.path)
+        if sensitive or call.name not in self.always_allowed:
+            from buddy_tui.ui.screens.approval import Approval, ApprovalScreen  # only when a change is asked
+
+            approval: Approval | None = await self.ask(
+                ApprovalScreen(call.name, change.path, change.diff, sensitive, creating=change.old_text is None))
+            if approval is None or approval.decision == "deny":
+                reason = f" Their reason: {approval.reason}" if approval and approval.reason else ""
+                return ToolResult(f"The user denied this change to {change.path}.{reason}", True, "denied by you")
+            if approval.decision == "always" and not sensitive:
+                self.always_allowed.add(call.name)
+                if self.keep:
+                    from buddy_tui.settings.ui_state import UiState
+
+                    UiState.load().remember_tools(self._root, self.always_allowed)
+        result = await asyncio.to_thread(self.tools.apply, change)
+        self.changes[call.id] = change
+        return result
+
+    async def undo(self, call_id: str) -> ToolResult:
+        """Revert the change a call made."""
+        from buddy_tui.tools.workspace import ToolError
+
+        change = self.changes.get(call_id)
+        if change is None:
+            return ToolResult("Nothing to undo.", True, "nothing to undo")
+        try:
+            result = await asyncio.to_thread(self.tools.undo, change)
+        except ToolError as exc:
+            return ToolResult(str(exc), True, f"undo failed: {exc}")
+        del self.changes[call_id]
+        return ToolResult(result.content, result.is_error, result.summary or "undone")
