@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from textual.pilot import Pilot
 from textual.widgets import Static
@@ -128,3 +129,34 @@ def dead_owner() -> str:
     done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
                           check=True)
     return f"{socket.gethostname()}:{done.stdout.strip()}:1"
+
+
+class ScriptedAsker:
+    """An Asker for tests: answers from a script, in order, and notes each question as a person
+    would read its title. ``None`` in the script (or an empty script) is Esc: cancel."""
+
+    def __init__(self, answers: Sequence[Any] = ()) -> None:
+        self.answers = list(answers)
+        self.asked: list[str] = []
+
+    def _next(self, question: str) -> Any:
+        self.asked.append(question)
+        return self.answers.pop(0) if self.answers else None
+
+    async def send_secrets_files(self, names: Sequence[str]) -> Any:
+        return self._next(f"Send {', '.join(names)}?")
+
+    async def send_secret_values(self, findings: Sequence[Any]) -> Any:
+        return self._next(f"{len(findings)} secret-looking value(s) in the attached files")
+
+    async def over_budget(self, budget: Any, attachments: Sequence[Any]) -> Any:
+        return self._next(f"Too big for the model by {budget.over_by:,} tokens")
+
+    async def may_use(self, call: Any) -> None:
+        return None
+
+    async def allow_secrets_file(self, tool: str, path: str, verb: str) -> Any:
+        return self._next(f"Let Claude {verb} {path}?") == "yes"
+
+    async def approve_change(self, change: Any) -> Any:
+        return self._next(f"Approve {change.tool} of {change.path}")

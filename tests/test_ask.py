@@ -19,7 +19,7 @@ import pytest
 
 from buddy_tui import cli
 from buddy_tui.conversation.errors import CREDENTIALS_HINT
-from buddy_tui.headless.tools import HEADLESS_NOTE
+from buddy_tui.headless.asker import HEADLESS_NOTE
 from buddy_tui.settings.paths import history_path
 from buddy_tui.settings.resources import personas_dir
 from buddy_tui.store.history import open_store

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from buddy_tui.conversation.errors import CREDENTIALS_HINT
-from buddy_tui.headless.tools import EDITS_NOTE, HEADLESS_NOTE
+from buddy_tui.headless.asker import EDITS_NOTE, HEADLESS_NOTE
 from buddy_tui.settings.paths import history_path
 from buddy_tui.store.history import open_store
 from tests.fake_api import FakeAnthropic, HttpError, Reply, ToolUse

@@ -209,7 +209,8 @@ def test_project_memory_follows_the_persona_in_the_system_prompt(tmp_path: Path)
 
 
 async def test_tool_use_rounds_run_through_the_executor(fake_api: FakeAnthropic) -> None:
-    from buddy_tui.conversation.chat import ToolCall, ToolFinished, ToolResult, ToolStarted
+    from buddy_tui.conversation.chat import ToolFinished, ToolStarted
+    from buddy_tui.tools.specs import ToolCall, ToolResult
     from tests.fake_api import ToolUse
 
     fake_api.queue(
@@ -250,7 +251,7 @@ async def test_tool_use_rounds_run_through_the_executor(fake_api: FakeAnthropic)
 
 
 async def test_the_round_cap_ends_the_turn_validly(fake_api: FakeAnthropic) -> None:
-    from buddy_tui.conversation.chat import ToolCall, ToolResult
+    from buddy_tui.tools.specs import ToolCall, ToolResult
     from tests.fake_api import ToolUse
 
     fake_api.queue(*[Reply([f"round {i} "], tools=[ToolUse(f"t{i}", "Glob", {"pattern": "*"})]) for i in range(3)])

@@ -11,9 +11,10 @@ from markdown_it import MarkdownIt
 
 from benchmarks.reply import chunks, long_reply
 from buddy_tui.conversation.batching import batched
-from buddy_tui.conversation.chat import ChatEvent, TextDelta, ToolCall, ToolStarted, TurnFinished
+from buddy_tui.conversation.chat import ChatEvent, TextDelta, ToolStarted, TurnFinished
 from buddy_tui.display.splitter import BlockSplitter
 from buddy_tui.store.records import Usage
+from buddy_tui.tools.specs import ToolCall
 
 DONE = TurnFinished("", "end_turn", Usage())
 

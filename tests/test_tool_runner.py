@@ -6,21 +6,16 @@ from pathlib import Path
 from typing import Any
 
 from buddy_tui.context.folder import IgnoreRules
-from buddy_tui.conversation.chat import ToolCall
 from buddy_tui.tools.runner import ToolRunner
-from tests.helpers import make_project
+from buddy_tui.tools.specs import ToolCall
+from tests.helpers import ScriptedAsker, make_project
 
 ALL = ("Read", "Grep", "Glob", "Edit", "Write")
 
 
 def runner(root: Path, answers: list[Any]) -> tuple[ToolRunner, list[str]]:
-    asked: list[str] = []
-
-    async def ask(screen: Any) -> Any:
-        asked.append(getattr(screen, "title_text", type(screen).__name__))
-        return answers.pop(0) if answers else None
-
-    return ToolRunner(root, IgnoreRules(root), ask), asked
+    asker = ScriptedAsker(answers)
+    return ToolRunner(root, IgnoreRules(root), asker), asker.asked
 
 
 async def test_grep_never_reads_a_secrets_file_it_was_not_allowed(tmp_path: Path) -> None:

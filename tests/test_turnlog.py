@@ -6,9 +6,7 @@ from buddy_tui.conversation.chat import (
     Counted,
     RoundDone,
     TextDelta,
-    ToolCall,
     ToolFinished,
-    ToolResult,
     ToolStarted,
     TurnFailed,
     TurnFinished,
@@ -16,6 +14,7 @@ from buddy_tui.conversation.chat import (
 from buddy_tui.conversation.errors import Failure
 from buddy_tui.conversation.turnlog import CRASH_NOTE, TurnLog
 from buddy_tui.store.records import TurnRecord, Usage
+from buddy_tui.tools.specs import ToolCall, ToolResult
 
 QUESTION = [{"type": "text", "text": "Review app.py"}]
 CALL = ToolCall("toolu_1", "Read", {"path": "app.py"})

@@ -7,6 +7,7 @@ made safe to show in a terminal.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import stat
 from collections.abc import Iterable
@@ -167,6 +168,14 @@ def is_sensitive(path: Path | str, extra_patterns: Iterable[str] = ()) -> bool:
     except (OSError, RuntimeError):
         return True  # cannot tell where it leads: ask
 
+
+def looks_secret(path: Path, root: Path) -> bool:
+    """Whether a project file looks like it holds secrets, by its path in the project as given and
+    as resolved (so ``config.txt -> .env`` counts; folders above the project do not)."""
+    names = [display_path(path, root)]
+    with contextlib.suppress(ValueError):
+        names.append(path.absolute().relative_to(root).as_posix())
+    return any(is_sensitive(Path(name)) for name in names)
 
 def read_head(path: Path, limit: int) -> FileText:
     """Read at most ``limit`` bytes of a regular file as text; raises :class:`ContextError`."""

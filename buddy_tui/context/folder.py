@@ -122,3 +122,13 @@ def display_path(path: Path, root: Path) -> str:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except (ValueError, OSError, RuntimeError):
         return os.fspath(path)
+
+
+def describe_path(path: Path, root: Path) -> str:
+    """``config.txt`` or, for a link, ``config.txt → .env``: exactly what would be sent."""
+    try:
+        name = path.relative_to(root).as_posix()
+    except ValueError:
+        name = str(path)
+    target = display_path(path, root)
+    return name if target == name else f"{name} → {target}"

@@ -20,7 +20,7 @@ from buddy_tui.conversation.errors import Failure, describe_error
 from buddy_tui.conversation.retries import RetryNotice, listening
 from buddy_tui.personas.persona import Persona
 from buddy_tui.store.records import Usage
-from buddy_tui.tools.specs import ToolResult as ToolResult  # re-exported: a tool call's result
+from buddy_tui.tools.specs import ToolCall, ToolResult
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
@@ -43,15 +43,6 @@ class TurnFinished:
     stop_reason: str | None
     usage: Usage
     messages: tuple[dict[str, Any], ...] = ()  # what the turn adds after the question
-
-
-@dataclass(frozen=True)
-class ToolCall:
-    """The model asks to run a tool."""
-
-    id: str
-    name: str
-    input: dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -21,24 +21,30 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from buddy_tui.context import budget
-from buddy_tui.context.attachments import Attachment
-from buddy_tui.conversation import chat
-from buddy_tui.conversation.chat import Counted, Executor, RoundDone, TextDelta, ToolFinished, ToolStarted, TurnFailed
-from buddy_tui.conversation.turnlog import CHECKPOINT_SECONDS
-from buddy_tui.headless.inputs import UsageError, add_mentions, gather
+from buddy_tui.context.attachments import Attachment, human_size
+from buddy_tui.conversation.chat import (
+    Counted,
+    Retrying,
+    RoundDone,
+    TextDelta,
+    ToolFinished,
+    ToolStarted,
+    TurnFailed,
+    TurnFinished,
+)
+from buddy_tui.headless.asker import FlagAsker, offered_tools
+from buddy_tui.headless.inputs import UsageError, gather
 from buddy_tui.headless.output import FORMATS, Output, Reporter, default_format, make_output
-from buddy_tui.headless.tools import HeadlessTools, offered_tools
 from buddy_tui.personas.frontmatter import DefinitionError
 from buddy_tui.settings.crash_reports import one_line, write_report
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
 
+    from buddy_tui.conversation.engine import TurnStarted
     from buddy_tui.conversation.session import Session, TurnPlan
-    from buddy_tui.conversation.turnlog import TurnLog
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CREDENTIALS, EXIT_INTERRUPTED, EXIT_PIPE = 0, 1, 2, 3, 130, 141
 
@@ -132,53 +138,25 @@ def _flush_problems(session: Session, reporter: Reporter) -> None:
     session.problems.clear()
 
 
-async def _checkpoint_pauses(session: Session, log: TurnLog) -> None:
-    """Save text that arrived before a pause in the stream (as the app's timer does)."""
-    while True:
-        await asyncio.sleep(CHECKPOINT_SECONDS)
-        if log.pending():
-            session.save(log)
-
-
 async def converse(session: Session, plan: TurnPlan, attachments: list[Attachment], client: AsyncAnthropic,
                    out: Output, reporter: Reporter, *, allow_edits: bool = False, allow_secrets: bool = False) -> int:
-    """Send the turn, stream the reply to ``out`` and record it; returns the exit status."""
-    try:
-        allowed = plan.tools
-        offered, note = offered_tools(allowed, allow_edits)
-        if note is not None:  # the model is told whether it may change files
-            session.notes.append(note)
-        plan = replace(plan, tools=offered)
-        user, request = session.request(plan, attachments)
-        measured = await budget.measure(client, request, budget.context_window())
-        if measured.over_by:
-            _fail(reporter, out, f"the question and its files do not fit the model's context "
-                                 f"({measured.describe()}); attach fewer or smaller files")
-            return EXIT_USAGE
-        session.commit(plan)
-        log = session.begin_turn(plan, user, attachments)
-        _flush_problems(session, reporter)
-        tools = HeadlessTools(session.root, session, allowed, plan.persona.name, allow_edits=allow_edits,
-                              allow_secrets=allow_secrets, changed=reporter.problem)
-        return await _stream(session, log, request, tools.execute if offered else None, client, out, reporter)
-    finally:
-        await client.close()
+    """Run the turn through the engine, stream the reply to ``out``; returns the exit status."""
+    from buddy_tui.conversation.engine import Abandoned, Engine, Notice, Question, TurnStarted
 
-
-async def _stream(session: Session, log: TurnLog, request: dict[str, Any], execute: Executor | None,
-                  client: AsyncAnthropic, out: Output, reporter: Reporter) -> int:
-    saver = asyncio.create_task(_checkpoint_pauses(session, log))
-    final: chat.TurnFinished | TurnFailed | None = None
+    offered, note = offered_tools(plan.tools, allow_edits)
+    if note is not None:  # the model is told whether it may change files
+        session.notes.append(note)
+    engine = Engine(session, FlagAsker(reporter, allow_edits=allow_edits, allow_secrets=allow_secrets), client)
+    question = Question(replace(plan, tools=offered), tuple(attachments))
+    final: TurnFinished | TurnFailed | None = None
     separate = wrote = False
 
-    def retrying(retry: chat.Retrying) -> None:
+    def retrying(retry: Retrying) -> None:
         reporter.progress(retry.notice.describe())
         out.retry(retry.notice)
 
     try:
-        async for event in chat.stream_turn(client, request, execute, on_retry=retrying):
-            if log.feed(event) and not isinstance(event, chat.TurnFinished | TurnFailed):
-                session.save(log)  # a checkpoint, as in the app
+        async for event in engine.run(question, on_retry=retrying):
             if isinstance(event, TextDelta):
                 out.delta(("\n\n" if separate else "") + event.text)  # as TurnFinished.text has it
                 separate, wrote = False, True
@@ -190,28 +168,47 @@ async def _stream(session: Session, log: TurnLog, request: dict[str, Any], execu
                 out.tool_call(event.call)
             elif isinstance(event, ToolFinished):
                 reporter.progress(event.outcome.summary or event.call.name)
+                if (change := engine.runner.changes.get(event.call.id)) is not None:
+                    reporter.problem(f"{'created' if change.old_text is None else 'edited'} {change.path}")
                 out.tool_result(event.call, event.outcome)
-            elif isinstance(event, chat.TurnFinished | TurnFailed):
+            elif isinstance(event, TurnFinished | TurnFailed):
                 final = event
-    except BaseException:  # Ctrl+C (cancelled), a closed pipe: keep what arrived, as a stop
-        saver.cancel()
-        log.stop()
-        session.end_turn(log)
-        raise
-    saver.cancel()
-    session.end_turn(log)
+            elif isinstance(event, TurnStarted):
+                _started(event, reporter)
+                _flush_problems(session, reporter)
+            elif isinstance(event, Notice):
+                reporter.problem(event.text[:1].lower() + event.text[1:])
+            elif isinstance(event, Abandoned):
+                message = (f"the question and its files do not fit the model's context ({event.budget.describe()}); "
+                           "attach fewer or smaller files") if event.budget is not None else event.reason
+                _fail(reporter, out, message)
+                return EXIT_USAGE
+    finally:
+        await engine.close()  # a stop (Ctrl+C, a closed pipe) keeps what arrived
     _flush_problems(session, reporter)
     out.finish()
     if isinstance(final, TurnFailed):
         _fail(reporter, out, final.failure.text(), final.failure.retryable)
         return EXIT_CREDENTIALS if final.failure.kind == "credentials" else EXIT_FAILED
-    assert final is not None, "stream_turn always ends with TurnFinished or TurnFailed"
+    assert final is not None, "the engine ends a turn it started with TurnFinished or TurnFailed"
     if final.stop_reason == "max_tokens":
         reporter.problem(f"the reply reached the length limit ({session.settings.max_tokens:,} tokens) and was "
                          "cut; BUDDY_TUI_MAX_TOKENS raises it")
     out.final(final, session.conversation_id if session.store is not None else None)
     reporter.progress(f"done ({final.usage.summary()}){_resume_hint(session)}")
     return EXIT_OK
+
+
+def _started(event: TurnStarted, reporter: Reporter) -> None:
+    """Who answers, with which model, about which files (and which of them were cut short)."""
+    for attachment in event.attachments:
+        if attachment.truncated:
+            reporter.problem(f"{attachment.path} is {human_size(attachment.size)}: only its first "
+                             f"{human_size(len(attachment.text.encode()))} is sent")
+    plan = event.question.plan
+    why = f" ({event.why})" if event.why else ""
+    files = f" about {', '.join(a.path for a in event.attachments)}" if event.attachments else ""
+    reporter.progress(f"{plan.persona.title} answers{why} with {plan.model}{files}")
 
 
 def _resume_hint(session: Session) -> str:
@@ -264,7 +261,6 @@ def run(args: argparse.Namespace, stdin: TextIO | None, out: Output, reporter: R
     if isinstance(plan, AppAction):
         raise UsageError(f"/{plan.name} is an app command: it needs the app (run buddy-tui); ask runs questions "
                          "and persona commands such as /buddy:review")
-    attachments = add_mentions(plan, attachments, root, args.allow_secrets, reporter)
     client, connection = connect(session.settings)
     if client is None:
         _fail(reporter, out, connection.message)
@@ -276,9 +272,6 @@ def run(args: argparse.Namespace, stdin: TextIO | None, out: Output, reporter: R
         session.store, problem = open_store(history_path())
         if problem:
             reporter.problem(problem)
-    why = f" ({plan.choice.match.explain()})" if plan.choice and plan.choice.switched and plan.choice.match else ""
-    files = f" about {', '.join(a.path for a in attachments)}" if attachments else ""
-    reporter.progress(f"{plan.persona.title} answers{why} with {plan.model}{files}")
     try:
         return asyncio.run(converse(session, plan, attachments, client, out, reporter, allow_edits=args.allow_edits,
                                     allow_secrets=args.allow_secrets))

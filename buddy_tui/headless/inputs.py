@@ -6,7 +6,6 @@ secrets file unless ``--allow-secrets``, secret-looking values redacted, a long 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -17,7 +16,7 @@ from buddy_tui.context.folder import display_path, is_within
 from buddy_tui.headless.output import Reporter, is_tty
 
 if TYPE_CHECKING:
-    from buddy_tui.conversation.session import TurnPlan
+    pass
 
 STDIN_NAME = "stdin"
 #: Standard input past the attached head is read and dropped only this far (to report its size).
@@ -64,15 +63,6 @@ def read_stdin(stream: TextIO | None, reporter: Reporter) -> Attachment | None:
     return Attachment(path=STDIN_NAME, text=text, size=size, truncated=truncated)
 
 
-def secrets_file(path: Path, root: Path) -> bool:
-    """Whether a project file looks like it holds secrets, by its path in the project as given and
-    as resolved (so ``config.txt -> .env`` counts; folders above the project do not)."""
-    names = [display_path(path, root)]
-    with contextlib.suppress(ValueError):
-        names.append(path.absolute().relative_to(root).as_posix())
-    return any(context.is_sensitive(Path(name)) for name in names)
-
-
 def attach(path: Path, root: Path, allow_secrets: bool) -> Attachment:
     """Load one project file to send; raises :class:`ContextError` saying why it cannot be."""
     try:
@@ -83,7 +73,7 @@ def attach(path: Path, root: Path, allow_secrets: bool) -> Attachment:
         raise ContextError("no such file")
     if not is_within(path, root):
         raise ContextError(f"outside the project folder {root}")
-    if not allow_secrets and secrets_file(path, root):
+    if not allow_secrets and context.looks_secret(path, root):
         raise ContextError(f"{display_path(path, root)} looks like it holds secrets (keys, passwords, tokens); "
                            "it is sent only with --allow-secrets")
     return context.load_attachment(path, root)
@@ -123,31 +113,3 @@ def gather(args: argparse.Namespace, root: Path, stdin: TextIO | None,
         if all(a.key != attachment.key for a in documents):
             documents.append(attachment)
     return typed, documents
-
-
-def add_mentions(plan: TurnPlan, attachments: list[Attachment], root: Path, allow_secrets: bool,
-                 reporter: Reporter) -> list[Attachment]:
-    """The attachments plus the files the question (or the command) names as ``@path``; a file that
-    cannot be attached is left out with a notice, as the app does."""
-    found = list(attachments)
-    for path in plan.mentions:
-        try:
-            attachment = attach(path, root, allow_secrets)
-        except ContextError as exc:
-            reporter.problem(f"not attached: {exc}")
-            continue
-        if all(a.key != attachment.key for a in found):
-            found.append(attachment)
-    if found and not allow_secrets:
-        from buddy_tui.context.secrets import redact_attachments, scan_attachments  # only when there are files
-
-        if findings := scan_attachments(found):
-            names = ", ".join(sorted({a.path for a, _ in findings}))
-            reporter.problem(f"redacted {len(findings)} secret-looking value(s) in {names} (--allow-secrets "
-                             "sends them as they are)")
-            found = redact_attachments(found, findings)
-    for attachment in found:
-        if attachment.truncated:
-            reporter.problem(f"{attachment.path} is {human_size(attachment.size)}: only its first "
-                             f"{human_size(len(attachment.text.encode()))} is sent")
-    return found

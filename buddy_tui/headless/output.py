@@ -19,9 +19,10 @@ from buddy_tui.context.attachments import printable
 from buddy_tui.settings.crash_reports import scrub
 
 if TYPE_CHECKING:
-    from buddy_tui.conversation.chat import ToolCall, ToolResult, TurnFinished
+    from buddy_tui.conversation.chat import TurnFinished
     from buddy_tui.conversation.retries import RetryNotice
     from buddy_tui.store.records import Usage
+    from buddy_tui.tools.specs import ToolCall, ToolResult
 
 FORMATS = ("text", "markdown", "json")
 

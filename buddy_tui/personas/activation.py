@@ -159,3 +159,31 @@ def choose(
             own is not None and own.has_signal and best.confidence - own.confidence < MARGIN):
         return Choice(current, own, ranking, "kept")
     return Choice(best.persona, best, ranking, "switched")
+
+
+def activation_line(typed: str, choice: Choice | None, override: Persona | None) -> str:
+    """The line above the prompt: who will answer ``typed``, and why ('' for nothing or a command).
+    ``choice`` is only consulted when there is text and no ``override`` (the person's own pick)."""
+    text = typed.strip()
+    if not text or text.startswith("/"):
+        return ""
+    if override is not None:
+        return f"→ {override.title} (your pick: F2 for the next, Esc to undo)"
+    if choice is None:
+        return ""
+    if choice.reason == "pinned":
+        return f"→ {choice.persona.title} 📌 pinned (F3 to unpin)"
+    if choice.match is None:
+        return f"→ {choice.persona.title} (no signal in the question; F2 to pick another)"
+    verb = "takes over" if choice.switched else "answers"
+    return f"→ {choice.persona.title} {verb} · {choice.match.explain()} · F2 other · F3 pin"
+
+
+def next_pick(choice: Choice, shown: Persona | None) -> Persona | None:
+    """F2: the expert after ``shown`` (else after the chosen one) in the ranking; None without one."""
+    ranking = [m.persona for m in choice.ranking]
+    if not ranking:
+        return None
+    current = shown or choice.persona
+    index = next((i for i, p in enumerate(ranking) if p.name == current.name), -1)
+    return ranking[(index + 1) % len(ranking)]

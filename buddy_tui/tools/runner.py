@@ -1,42 +1,36 @@
-"""Runs the model's tool calls for one conversation, with the user's approval where it is due.
+"""Runs the model's tool calls for one conversation, asking first where that is due.
 
 Read, Grep and Glob run without asking (but a secrets file is read only with consent for that
-file). Edit and Write show a diff and wait for the user: allow once, allow the tool for the rest
-of the conversation, or deny with a reason for the model. Tools the persona (or the command) does
-not allow are refused and the model is told so. The runner never touches widgets: questions go
-through ``ask``, which the chat pane answers from the UI.
+file). Edit and Write are shown as a diff and need an approval: once, for the rest of the
+conversation, or denied with a reason for the model. Tools the persona (or the command) does not
+allow are refused and the model is told so. Every question goes to a :class:`ToolAsker`, so the
+same runner serves the app, ``buddy-tui ask`` and, later, agents.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-from textual.screen import ModalScreen
+from typing import TYPE_CHECKING
 
 from buddy_tui.context.folder import IgnoreRules
-from buddy_tui.conversation.chat import ToolCall, ToolResult
-from buddy_tui.tools.specs import READ_ONLY
+from buddy_tui.tools.asking import ChangeRequest, Declined, ToolAsker, Verb
+from buddy_tui.tools.specs import READ_ONLY, ToolCall, ToolResult
 
 if TYPE_CHECKING:
     from buddy_tui.tools.workspace import ProjectTools, ProposedChange
-
-Ask = Callable[[ModalScreen[Any]], Awaitable[Any]]
-#: Questions pop up in the middle of a turn, maybe while the user types: keys wait this long.
-KEY_GUARD = 0.5
 
 
 class ToolRunner:
     """Tool state of one conversation: what was allowed for good, what was changed (for undo)."""
 
-    def __init__(self, root: Path, rules: IgnoreRules, ask: Ask, keep: bool = False) -> None:
+    def __init__(self, root: Path, rules: IgnoreRules, asker: ToolAsker, keep: bool = False) -> None:
         """``keep``: tools allowed for the conversation stay allowed in the project's later
         conversations (the config's remember_tool_permissions), remembered in the UI state."""
         self._root, self._rules = root, rules
         self._tools: ProjectTools | None = None
-        self.ask = ask
+        self.asker = asker
         self.keep = keep
         self.always_allowed: set[str] = self._kept()
         self.may_read: set[str] = set()  # secrets files the user let the model read
@@ -65,13 +59,16 @@ class ToolRunner:
         self.changes.clear()
 
     async def execute(self, call: ToolCall, allowed: Sequence[str], persona: str) -> ToolResult:
-        """Run one call and describe the result for the model and the chat; never raises."""
+        """Run one call and describe the result for the model and the chat; never raises (but
+        for cancelling)."""
         from buddy_tui.tools.workspace import ToolError
 
+        if (declined := await self.asker.may_use(call)) is not None:
+            return ToolResult(declined.message, True, declined.summary)
         if call.name not in allowed:
             names = ", ".join(allowed) or "none"
             return ToolResult(f"The {call.name} tool is not allowed for the {persona} persona here "
-                               f"(allowed: {names}).", True, f"{call.name} refused: not allowed")
+                              f"(allowed: {names}).", True, f"{call.name} refused: not allowed")
         try:
             outcome = await (self._read_only(call) if call.name in READ_ONLY else self._change(call))
         except ToolError as exc:
@@ -91,7 +88,7 @@ class ToolRunner:
         if not findings:
             return outcome
         return ToolResult(redact(outcome.content, findings), outcome.is_error,
-                           f"{outcome.summary} ({len(findings)} secret value(s) redacted)")
+                          f"{outcome.summary} ({len(findings)} secret value(s) redacted)")
 
     def _key(self, path: str) -> str:
         """One name per file, however the model spells it (./.env, .env)."""
@@ -105,26 +102,25 @@ class ToolRunner:
         except ToolError:
             return True
 
-    async def _consent(self, path: str, verb: str) -> bool:
-        """For a secrets file: has the user allowed the model to touch it? Asks once per file."""
+    async def _consent(self, tool: str, path: str, verb: Verb) -> ToolResult | None:
+        """For a secrets file: None when the model may touch it (asked once per file), else the
+        refusal to hand back."""
         key = await asyncio.to_thread(self._key, path)
         if key in self.may_read or not await asyncio.to_thread(self.tools.is_sensitive, key):
-            return True
-        from buddy_tui.ui.screens.confirm import confirm
-
-        answer = await self.ask(confirm(
-            f"Let Claude {verb} {key}?", f"{key} looks like it holds secrets (keys, passwords, tokens); "
-            f"letting Claude {verb} it sends its contents to the model.", yes=f"Let it {verb}", no="Refuse",
-            guard=KEY_GUARD))
-        allowed = bool(answer == "yes")
-        if allowed:
-            self.may_read.add(key)
-        return allowed
+            return None
+        answer = await self.asker.allow_secrets_file(tool, key, verb)
+        if isinstance(answer, Declined):
+            return ToolResult(answer.message, True, answer.summary)
+        if not answer:
+            return ToolResult(f"The user did not allow {'reading' if verb == 'read' else 'changing'} {path}.",
+                              True, "not allowed by you")
+        self.may_read.add(key)
+        return None
 
     async def _read_only(self, call: ToolCall) -> ToolResult:
         path = call.input.get("path")
-        if call.name == "Read" and isinstance(path, str) and not await self._consent(path, "read"):
-            return ToolResult(f"The user did not allow reading {path}.", True, "not allowed by you")
+        if call.name == "Read" and isinstance(path, str) and (refused := await self._consent(call.name, path, "read")):
+            return refused
         from buddy_tui.tools.workspace import run_read_only
 
         return await asyncio.to_thread(run_read_only, self.tools, call.name, call.input, self._secret_and_unallowed)
@@ -132,17 +128,17 @@ class ToolRunner:
     async def _change(self, call: ToolCall) -> ToolResult:
         path = call.input.get("path")
         # Consent before even looking: a refused file must not answer "found" or "not found".
-        if isinstance(path, str) and not await self._consent(path, "change"):
-            return ToolResult(f"The user did not allow changing {path}.", True, "not allowed by you")
+        if isinstance(path, str) and (refused := await self._consent(call.name, path, "change")):
+            return refused
         from buddy_tui.tools.workspace import propose_change
 
         change = await asyncio.to_thread(propose_change, self.tools, call.name, call.input)
         sensitive = await asyncio.to_thread(self.tools.is_sensitive, change.path)
         if sensitive or call.name not in self.always_allowed:
-            from buddy_tui.ui.screens.approval import Approval, ApprovalScreen  # only when a change is asked
-
-            approval: Approval | None = await self.ask(
-                ApprovalScreen(call.name, change.path, change.diff, sensitive, creating=change.old_text is None))
+            approval = await self.asker.approve_change(ChangeRequest(
+                call.name, change.path, change.diff, sensitive, creating=change.old_text is None))
+            if isinstance(approval, Declined):
+                return ToolResult(approval.message, True, approval.summary)
             if approval is None or approval.decision == "deny":
                 reason = f" Their reason: {approval.reason}" if approval and approval.reason else ""
                 return ToolResult(f"The user denied this change to {change.path}.{reason}", True, "denied by you")

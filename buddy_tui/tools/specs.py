@@ -1,6 +1,6 @@
 """What the model is told about the tools: their names, limits and JSON schemas.
 
-Kept apart from the tools themselves (core/tools.py) so each stays readable in one sitting.
+Kept apart from the tools themselves (tools/workspace.py) so each stays readable in one sitting.
 """
 
 from __future__ import annotations
@@ -14,6 +14,15 @@ from buddy_tui.tools.paths import READ_MAX_BYTES
 
 
 @dataclass(frozen=True)
+class ToolCall:
+    """The model asks to run a tool."""
+
+    id: str
+    name: str
+    input: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class ToolResult:
     """The outcome of one tool call: text for the model's tool_result block, whether it failed,
     and one short line for the UI."""
@@ -21,6 +30,7 @@ class ToolResult:
     content: str
     is_error: bool = False
     summary: str = ""
+
 
 TOOL_NAMES = ("Read", "Grep", "Glob", "Edit", "Write")
 READ_ONLY = frozenset({"Read", "Grep", "Glob"})

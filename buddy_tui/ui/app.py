@@ -29,6 +29,7 @@ from buddy_tui.context.attachments import printable
 from buddy_tui.context.index import FileFinder, IndexStats, walk_project
 from buddy_tui.conversation.session import Session
 from buddy_tui.settings import crash_reports as crash
+from buddy_tui.ui import chat_commands
 from buddy_tui.ui.help import help_markdown
 from buddy_tui.ui.palette import PersonaCommands
 from buddy_tui.ui.safe import markdown_literal
@@ -126,9 +127,7 @@ class BuddyApp(App[None]):
                 names = ", ".join(sorted(self.available_themes))
                 self.session.problems.append(f"theme '{wanted}' is not one of the themes ({names}); "
                                              "using the default")
-                from buddy_tui.ui.widgets.history_view import show_problems
-
-                self.call_after_refresh(show_problems, self.chat)
+                self.call_after_refresh(self.chat.show_problems)
         self.watch(self, "theme", self._theme_picked, init=False)
 
     def _theme_picked(self, name: str) -> None:
@@ -154,8 +153,8 @@ class BuddyApp(App[None]):
     @on(Indexed)
     def _indexed(self, event: Indexed) -> None:
         self.finder, self.index_stats = event.finder, event.stats
-        for chat in self.query(ChatPane):  # none when the index lands while the app is closing
-            chat.prompt.find_paths = event.finder.search
+        for prompt in self.query(PromptBar):  # none when the index lands while the app is closing
+            prompt.find_paths = event.finder.search
         if event.stats.truncated:
             self.notify(f"Indexed the first {event.stats.files:,} files only; the finder covers those.",
                         severity="warning")
@@ -316,13 +315,13 @@ class BuddyApp(App[None]):
         elif name == "resume":
             self.action_resume()
         elif name == "export":
-            await self.chat.export(arguments)
+            await chat_commands.export(self.chat, arguments)
         elif name == "copy":
-            await self.chat.copy(arguments)
+            await chat_commands.copy(self.chat, arguments)
         elif name == "cost":
-            await self.chat.cost()
+            await chat_commands.cost(self.chat)
         elif name in ("add", "drop", "files"):
-            await self.chat.manage_files(name, arguments)
+            await chat_commands.manage_files(self.chat, name, arguments)
         elif name == "persona":
             await self._persona_command(arguments)
         elif name == "model":

@@ -4,8 +4,7 @@ conversation, or deny (with an optional reason that goes back to the model)."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from rich.syntax import Syntax
 from textual import events
@@ -16,17 +15,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from buddy_tui.context.attachments import printable
+from buddy_tui.tools.asking import Approval, ChangeRequest
 from buddy_tui.ui.safe import literal
-
-Decision = Literal["once", "always", "deny"]
-
-
-@dataclass(frozen=True)
-class Approval:
-    """What the user decided, and why (for a denial)."""
-
-    decision: Decision
-    reason: str = ""
 
 
 class ApprovalScreen(ModalScreen[Approval | None]):
@@ -36,16 +26,15 @@ class ApprovalScreen(ModalScreen[Approval | None]):
     AUTO_FOCUS = "#deny"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "stop", "Stop", id="approval.stop")]
 
-    def __init__(self, tool: str, path: str, diff: str, sensitive: bool, creating: bool = False,
-                 guard: float = 0.5) -> None:
+    def __init__(self, change: ChangeRequest, guard: float = 0.5) -> None:
         super().__init__()
         self.guard = guard  # seconds during which y/a/n are ignored: the dialog may appear mid-typing
         self._shown_at = 0.0
-        self.tool = tool
-        self.path = path
-        self.diff = diff
-        self.sensitive = sensitive
-        self.creating = creating
+        self.tool = change.tool
+        self.path = change.path
+        self.diff = change.diff
+        self.sensitive = change.sensitive
+        self.creating = change.creating
 
     def compose(self) -> ComposeResult:
         verb = "create" if self.creating else "change"

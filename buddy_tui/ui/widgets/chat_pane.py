@@ -1,14 +1,17 @@
-"""The chat side of the screen: persona header, transcript, prompt; and the turn being streamed.
+"""The chat side of the screen: the header, the transcript and the prompt; a view of the engine.
 
-Data flows one way. The session (core) interprets what was typed and builds the request; a worker
-streams it and only posts :class:`ChatPane.TurnEvent` messages; the handlers here own the
-widgets. Esc cancels the worker, which closes the HTTP stream.
+Data flows one way. What the user types goes to the conversation engine
+(:mod:`buddy_tui.conversation.engine`), which owns the turn; a worker iterates the engine's events
+and only posts them (:class:`ChatPane.TurnEvent`); the handlers here draw them. The engine's
+questions arrive as :class:`~buddy_tui.ui.asker.AskUser` and are answered with dialogs. Esc stops
+the engine's turn and cancels the worker, which closes the HTTP stream.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,61 +19,52 @@ from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
-from textual.timer import Timer
 from textual.widget import MountError, Widget
-from textual.widgets import Input, Static
+from textual.widgets import Input
 
-from buddy_tui.context.attachments import (
-    Attachment,
-    ContextError,
-    find_references,
-    human_size,
-    is_sensitive,
-    load_attachment,
-    printable,
-)
-from buddy_tui.conversation.batching import batched
-from buddy_tui.conversation.chat import (
-    ChatEvent,
-    Retrying,
-    TextDelta,
-    ToolCall,
-    ToolFinished,
-    ToolResult,
-    ToolStarted,
-    TurnFailed,
-    TurnFinished,
-    stream_turn,
-)
-from buddy_tui.conversation.client import Connection, connect, endpoint, precheck
-from buddy_tui.conversation.session import AppAction, Refusal, Session, TurnPlan
+from buddy_tui.context.attachments import Attachment, find_references
+from buddy_tui.conversation.chat import Retrying, TextDelta, ToolFinished, ToolStarted, TurnFailed, TurnFinished
+from buddy_tui.conversation.client import Connection, connect, precheck
+from buddy_tui.conversation.engine import Abandoned, Engine, EngineEvent, Notice, Question, TurnStarted
+from buddy_tui.conversation.session import AppAction, Refusal, Session
+from buddy_tui.personas.activation import Choice, activation_line, next_pick
 from buddy_tui.personas.persona import Persona
-from buddy_tui.store.records import TurnRecord
-from buddy_tui.tools.runner import ToolRunner
-from buddy_tui.ui.safe import literal
-from buddy_tui.ui.widgets import attachments, connecting, experts, history_view, sending
+from buddy_tui.store.history import HistoryError
+from buddy_tui.ui.asker import AskUser, DialogAsker
+from buddy_tui.ui.copying import copy_text
+from buddy_tui.ui.widgets.chat_header import ChatHeader
 from buddy_tui.ui.widgets.prompt import PromptBar
 from buddy_tui.ui.widgets.reply_view import ReplyView
-from buddy_tui.ui.widgets.sending import Turn
 from buddy_tui.ui.widgets.tool_line import ToolLine
-from buddy_tui.ui.widgets.transcript import CopyLink, Greeting, Note, NoteKind, Transcript
+from buddy_tui.ui.widgets.transcript import AssistantMessage, CopyLink, Note, NoteKind, UserMessage, greeting
+from buddy_tui.ui.widgets.turn_stubs import Transcript
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
 
+    from buddy_tui.store.records import TurnRecord
+    from buddy_tui.tools.runner import ToolRunner
+
+
+@dataclass
+class Turn:
+    """The exchange on screen while the engine streams it."""
+
+    question: Question
+    view: AssistantMessage
+
 
 class ChatPane(Vertical):
-    """Shows the session's conversation and streams new turns."""
+    """Shows the session's conversation and hands new questions to the engine."""
 
     @dataclass
     class TurnEvent(Message):
-        """An event from the core's stream, tagged with the turn it belongs to."""
+        """An event from the engine, tagged with the run it belongs to."""
 
         turn_id: int
-        event: ChatEvent
+        event: EngineEvent
 
     @dataclass
     class Connected(Message):
@@ -78,20 +72,6 @@ class ChatPane(Vertical):
 
         client: AsyncAnthropic | None
         connection: Connection
-
-    @dataclass
-    class Attached(Message):
-        """A file was read for attaching (or could not be)."""
-
-        attachment: Attachment | None
-        error: str
-
-    @dataclass
-    class AskUser(Message):
-        """The tool runner needs the user's answer; the screen's result resolves ``answer``."""
-
-        screen: ModalScreen[Any]
-        answer: asyncio.Future[Any]
 
     @dataclass
     class AppCommand(Message):
@@ -104,34 +84,26 @@ class ChatPane(Vertical):
         super().__init__(id=id)
         self.session = session
         self.resume_latest = resume_latest  # --continue
-        self.client: AsyncAnthropic | None = None
+        self.engine = Engine(session, DialogAsker(self.post_message), batch=True)
         self.connection: Connection | None = None
         self.turn: Turn | None = None
         self.override: Persona | None = None  # picked with F2 for the next message only
-        self.unsent: TurnRecord | None = None  # the last question that got no full answer, for /retry
-        self.runner = ToolRunner(session.root, session.rules, self._ask,
-                                 keep=session.config.remember_tool_permissions)
-        self._asking: ChatPane.AskUser | None = None
-        self._tool_lines: dict[str, ToolLine] = {}
-        self._turn_ids = 0
+        self._asking: AskUser | None = None
+        self._runs = 0  # each engine run gets an id: events of a stopped one are dropped
         self._waiting: Callable[[], Awaitable[None]] | None = None  # what to do once the client is ready
         self._connecting = False
-        self._fold_timer: Timer | None = None
 
     # ----------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
-        with Horizontal(id="chat-header"):
-            yield Static(id="persona-name", markup=False)
-            yield Static(printable(self._where(endpoint())), id="connection", markup=False)
-        yield Static("", id="usage", markup=False)
+        yield ChatHeader(self.session)
         with Transcript(id="transcript"):
-            yield from self._greeting()
+            yield from greeting(self.session)
         yield PromptBar(self.session.catalog.commands, id="prompt")
 
     @property
-    def transcript(self) -> VerticalScroll:
+    def transcript(self) -> Transcript:
         """The scrolling list of messages."""
-        return self.query_one("#transcript", VerticalScroll)
+        return self.query_one("#transcript", Transcript)
 
     @property
     def prompt(self) -> PromptBar:
@@ -139,85 +111,42 @@ class ChatPane(Vertical):
         return self.query_one(PromptBar)
 
     @property
+    def header(self) -> ChatHeader:
+        """Persona, model and token counts."""
+        return self.query_one(ChatHeader)
+
+    @property
     def busy(self) -> bool:
         """True while a reply is streaming."""
         return self.turn is not None
 
-    def _greeting(self) -> ComposeResult:
-        """Who is ready, how to start, and anything found wrong with the persona files; part of the
-        first frame (composed, not mounted later), so the chat is there as soon as the app is."""
-        persona = self.session.current
-        code = "$text-accent"
-        parts: list[str | tuple[str, str]] = [
-            (" ".join(persona.title.split()), "bold"), f" is ready. {' '.join(persona.summary.split())}\n\n",
-            "Select a file in the tree to attach it, mention one as ", ("@path", code),
-            ", ask a question, or type ", ("/", code), " for commands. The best expert for each question is "
-            "chosen as you type (F2 to pick another, F3 to pin one)."]
-        if self.session.memory:
-            parts.append("\n\nProject memory in the system prompt: ")
-            for index, memory in enumerate(self.session.memory):
-                parts += [", " if index else "", (memory.path, code), f" ({human_size(len(memory.text.encode()))})"]
-            parts.append(".")
-        yield Greeting(*parts)
-        for override in self.session.catalog.overrides:
-            yield Note(override)
-        if problems := self.session.catalog.problems:
-            yield Note(f"{len(problems)} persona or command file(s) could not be read: /problems shows "
-                       "which, and why.", "warning")
+    @property
+    def client(self) -> AsyncAnthropic | None:
+        """The engine's client, once built."""
+        return self.engine.client
+
+    @property
+    def runner(self) -> ToolRunner:
+        """The engine's tool runner (its permissions and changes)."""
+        return self.engine.runner
+
+    @property
+    def unsent(self) -> TurnRecord | None:
+        """The last question that got no full answer, for /retry."""
+        return self.engine.unsent
 
     async def on_mount(self) -> None:
         self.refresh_header()
         self.transcript.anchor()
         self.watch(self.transcript, "scroll_y", self.fold_soon, init=False)
-        self.set_interval(0.5, self._flush_checkpoint)
-        await history_view.startup(self, self.resume_latest)
+        await self._startup()
         if (early := precheck()) is not None:  # no credentials anywhere: say so now, SDK not needed
             self._connecting = True
             self.post_message(self.Connected(None, early))
 
     async def on_unmount(self) -> None:
-        if (turn := self.turn) is not None:  # quitting mid-reply is a stop, not a crash: save it so
-            self.turn = None
-            turn.log.stop()
-            self.session.end_turn(turn.log)
-        if self.client is not None:
-            await self.client.close()
-
-    def _flush_checkpoint(self) -> None:
-        """While a reply streams: save text that arrived before a pause in the stream."""
-        if self.turn is not None and self.turn.log.pending():
-            self.session.save(self.turn.log)
-
-    @work(thread=True, group="connect")
-    def _connect(self) -> None:
-        client, connection = connect(self.session.settings)
-        self.post_message(self.Connected(client, connection))
-
-    @on(Connected)
-    async def _connected(self, event: Connected) -> None:
-        self.client, self.connection = event.client, event.connection
-        self.show_connection()
-        if not event.connection.ready:
-            await self.add(Note(event.connection.message, "warning"))
-        if (waiting := self._waiting) is not None:
-            self._waiting = None
-            self.update_activation()
-            await waiting()
-
-    def show_connection(self) -> None:
-        """The model and where requests go (again after /model picks another model)."""
-        connection = self.connection
-        state = "" if connection is None or connection.ready else " · no API key"
-        base = connection.base_url if connection is not None else endpoint()
-        self.query_one("#connection", Static).update(printable(self._where(base) + state))
-
-    def refresh_header(self) -> None:
-        """Show the current persona (pinned or not) with its description on hover."""
-        persona = self.session.current
-        pin = "  📌 pinned" if self.session.pinned else ""
-        label = self.query_one("#persona-name", Static)
-        label.update(printable(f"● {persona.title}{pin}"))
-        label.tooltip = literal(f"{persona.name} ({persona.source}): {persona.description}")
+        self.turn = None  # quitting mid-reply is a stop, not a crash: the engine saves it so
+        await self.engine.close()
 
     async def add(self, widget: Widget) -> None:
         """Append a widget to the transcript (which follows the bottom while the user is there)."""
@@ -228,18 +157,90 @@ class ChatPane(Vertical):
         """Show a message from buddy-tui itself."""
         await self.add(Note(text, kind))
 
-    # ----------------------------------------------------------------- connecting, folding (connecting.py)
-    connect_now = connecting.connect_now
-    when_connected = connecting.when_connected
-    _where = connecting.where
-    fold_soon = connecting.fold_soon
-    _fold_now = connecting.fold_now
+    async def show_problems(self) -> None:
+        """Tell the user, once, about anything that went wrong with the history or the settings."""
+        while self.session.problems:
+            await self.note(self.session.problems.pop(0), "warning")
 
-    # ----------------------------------------------------------------- who answers (experts.py)
-    suggestion = experts.suggestion
-    update_activation = experts.update_activation
-    cycle_persona = experts.cycle_persona
-    toggle_pin = experts.toggle_pin
+    def refresh_header(self) -> None:
+        """The current persona (pinned or not), the model and where requests go."""
+        self.header.show_persona(self.session.current, self.session.pinned)
+        self.show_connection()
+
+    def show_connection(self) -> None:
+        """The model and where requests go (again after /model picks another model)."""
+        self.header.show_connection(self.session.settings.model, self.connection)
+
+    def show_usage(self) -> None:
+        """The token line under the header: the last turn's and the conversation's."""
+        turns = self.session.turns
+        self.header.show_usage(turns[-1].usage if turns else None, self.session.conversation.usage)
+
+    # ----------------------------------------------------------------- connecting
+    def connect_now(self) -> None:
+        """Build the client, loading the SDK (most of a second, ~70 MB), unless under way already.
+        It is deferred until the user starts typing a question: browsing files never pays for it."""
+        if not self._connecting:
+            self._connecting = True
+            self._connect()
+
+    @work(thread=True, group="connect")
+    def _connect(self) -> None:
+        client, connection = connect(self.session.settings)
+        self.post_message(self.Connected(client, connection))
+
+    @on(Connected)
+    async def _connected(self, event: Connected) -> None:
+        self.engine.client, self.connection = event.client, event.connection
+        self.show_connection()
+        if not event.connection.ready:
+            await self.add(Note(event.connection.message, "warning"))
+        if (waiting := self._waiting) is not None:
+            self._waiting = None
+            self.update_activation()
+            await waiting()
+
+    async def when_connected(self, then: Callable[[], Awaitable[None]]) -> bool:
+        """False when the client is ready (go ahead); else arrange ``then`` for when it is, or
+        say why there is none."""
+        if self.client is not None:
+            return False
+        if self.connection is None:
+            self._waiting = then
+            self.connect_now()
+            self.prompt.show_activation("connecting… the question goes out as soon as the client is ready")
+        else:
+            await self.note(self.connection.message, "error")
+        return True
+
+    def fold_soon(self) -> None:
+        """Fold what has scrolled far away (and unfold what came near) in a moment."""
+        self.transcript.fold_soon()
+
+    # ----------------------------------------------------------------- who answers
+    def _suggestion(self) -> Choice:
+        return self.session.suggest(self.prompt.input.value, [a.path for a in self.prompt.attachments])
+
+    def update_activation(self) -> None:
+        """Refresh the line above the prompt that says who will answer, and why."""
+        typed = self.prompt.input.value
+        wanted = self.override is None and typed.strip() and not typed.strip().startswith("/")
+        self.prompt.show_activation(activation_line(typed, self._suggestion() if wanted else None, self.override))
+
+    def cycle_persona(self) -> None:
+        """F2: offer the next expert in the ranking for this message."""
+        if (pick := next_pick(self._suggestion(), self.override)) is not None:
+            self.override = pick
+            self.update_activation()
+
+    def toggle_pin(self) -> None:
+        """F3: pin the persona that would answer now (or unpin)."""
+        pinned = self.session.toggle_pin(self.override or self._suggestion().persona)
+        self.override = None
+        self.refresh_header()
+        self.update_activation()
+        self.app.notify(f"{self.session.current.title} is pinned for this conversation." if pinned
+                        else "Unpinned: the best expert is chosen for each question again.")
 
     @on(Input.Changed, "#prompt-input")
     def _typed(self, event: Input.Changed) -> None:
@@ -247,32 +248,19 @@ class ChatPane(Vertical):
             self.connect_now()
         self.update_activation()
 
-    # ----------------------------------------------------------------- attachments (attachments.py)
-    attach = attachments.attach
-    manage_files = attachments.manage_files
-    on_chat_pane_attached = attachments.on_attached
-    _describe = attachments.describe
-    _attach_if = attachments.attach_if
-    _attach_now = attachments.attach_now
+    def attach(self, path: Path, lines: tuple[int, int] | None = None) -> None:
+        """Attach a project file (or some of its lines) to the next question."""
+        self.prompt.attach(path, self.session.root, lines)
 
-    _send_within_budget = sending.send_within_budget
-    _budget_decided = sending.budget_decided
-
-    # ----------------------------------------------------------------- history (history_view.py)
-    retry = history_view.retry
-    show_usage = history_view.show_usage
-    show_problems = history_view.show_problems
-    open_conversation = history_view.open_conversation
-    export = history_view.export
-    copy = history_view.copy
-    copy_text = history_view.copy_text
-    cost = history_view.cost
+    @on(PromptBar.Attached)
+    def _attached(self) -> None:
+        self.update_activation()  # a file can change who answers
 
     # ----------------------------------------------------------------- sending
     @on(PromptBar.Submitted)
     async def _submitted(self, event: PromptBar.Submitted) -> None:
         attached = [a.path for a in self.prompt.attachments]
-        plan = await asyncio.to_thread(self.session.interpret, event.text, attached, self.override)
+        plan = await asyncio.to_thread(self.engine.interpret, event.text, attached, self.override)
         if isinstance(plan, Refusal):
             await self.note(plan.message, "warning")
             return
@@ -286,82 +274,39 @@ class ChatPane(Vertical):
         text = event.text
         if await self.when_connected(lambda: self._submitted(PromptBar.Submitted(self.prompt, text))):
             return
-        sensitive = [p for p in plan.mentions if is_sensitive(p)]
-        if not sensitive:
-            await self._send(plan, set())
+        self._run(Question(plan, tuple(self.prompt.take_attachments())))
+
+    async def retry(self) -> None:
+        """``/retry`` or Ctrl+R: send the last question that got no full answer again, with the same
+        files as then."""
+        if self.busy:
+            self.app.notify("A reply is still streaming: press Esc to stop it first.", severity="warning")
             return
-        from buddy_tui.ui.screens.confirm import confirm
-
-        names = ", ".join(self._describe(p) for p in sensitive)
-
-        def decided(answer: str | None) -> None:
-            if answer is None:  # Esc: nothing is sent, the question stays in the prompt
-                return
-            self.call_later(self._send, plan, set() if answer == "yes" else set(sensitive))
-
-        self.app.push_screen(confirm(
-            f"Send {names}?", f"{names} looks like it holds secrets (keys, passwords, tokens); its "
-            "contents would be sent to the model. Esc cancels sending.", yes="Send it", no="Leave it out"),
-            decided)
-
-    async def _send(self, plan: TurnPlan, skip: set[Path]) -> None:
-        chips = self.prompt.take_attachments()
-        attachments = list(chips)
-        for path in plan.mentions:
-            if path in skip:
-                continue
-            try:
-                attachment = await asyncio.to_thread(load_attachment, path, self.session.root)
-            except ContextError as exc:
-                await self.note(f"Not attached: {exc}", "warning")
-                continue
-            if all(a.key != attachment.key for a in attachments):
-                attachments.append(attachment)
-        from buddy_tui.context.secrets import redact_attachments, scan_attachments  # loaded when first needed
-        from buddy_tui.ui.screens.secrets import secrets_found
-
-        findings = await asyncio.to_thread(scan_attachments, attachments)
-        if not findings:
-            await self._send_within_budget(plan, chips, attachments)
+        if self.unsent is not None and await self.when_connected(self.retry):
             return
+        record = self.unsent
+        question = await asyncio.to_thread(self.engine.retry, self.override)
+        if isinstance(question, str):
+            await self.note(question, "warning" if record is not None else "info")
+            return
+        if record is not None and self.prompt.input.value == record.typed:  # it was put back: it goes now
+            self.prompt.input.value = ""
+            self.prompt.take_attachments()
+        self._run(question)
 
-        def decided(choice: str | None) -> None:
-            if choice == "send":
-                self.call_later(self._send_within_budget, plan, chips, attachments)
-            elif choice == "redact":
-                self.call_later(self._send_within_budget, plan, chips, redact_attachments(attachments, findings))
-            else:
-                self._restore_text(plan.typed, chips)
-
-        self.app.push_screen(secrets_found(findings), decided)
-
-    def _restore_text(self, typed: str, chips: list[Attachment]) -> None:
-        """Put an unsent question and its chips back in the prompt."""
-        for attachment in chips:
-            self.prompt.add_attachment(attachment)
-        if not self.prompt.input.value:
-            self.prompt.input.value = typed
-            self.prompt.input.cursor_position = len(typed)
+    def _run(self, question: Question) -> None:
+        """Hand ``question`` to the engine in a worker; its events come back as messages."""
+        self._runs += 1
+        self._engine_worker(self._runs, question)
 
     @work(exclusive=True, group="chat", exit_on_error=False)
-    async def _stream(self, turn_id: int, request: dict[str, Any], tools: tuple[str, ...], persona: str) -> None:
-        assert self.client is not None
+    async def _engine_worker(self, run_id: int, question: Question) -> None:
+        def post(event: EngineEvent) -> None:
+            self.post_message(self.TurnEvent(run_id, event))
 
-        async def execute(call: ToolCall) -> ToolResult:
-            return await self.runner.execute(call, tools, persona)
-
-        def retrying(event: Retrying) -> None:
-            self.post_message(self.TurnEvent(turn_id, event))
-
-        events = stream_turn(self.client, request, execute if tools else None, on_retry=retrying)
-        async for event in batched(events):  # deltas joined: a few updates a second, not a thousand
-            self.post_message(self.TurnEvent(turn_id, event))
-
-    async def _ask(self, screen: ModalScreen[Any]) -> Any:
-        """Ask the user from the worker: the handler shows ``screen``; this waits for its answer."""
-        answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self.post_message(self.AskUser(screen, answer))
-        return await answer
+        async with contextlib.aclosing(self.engine.run(question, on_retry=post)) as events:
+            async for event in events:
+                post(event)
 
     @on(AskUser)
     def _show_question(self, message: AskUser) -> None:
@@ -379,79 +324,83 @@ class ChatPane(Vertical):
 
         self.app.push_screen(message.screen, answered)
 
-    @on(CopyLink.CopyRequested)
-    async def _copy_message(self, event: CopyLink.CopyRequested) -> None:
-        await self.copy_text(event.text, event.what)
-
-    @on(ReplyView.CopyRequested)
-    async def _copy_code(self, event: ReplyView.CopyRequested) -> None:
-        await self.copy_text(event.code, "the code block")
-
-    @on(ToolLine.UndoRequested)
-    async def _undo(self, event: ToolLine.UndoRequested) -> None:
-        change = self.runner.changes.get(event.line.call.id)
-        outcome = await self.runner.undo(event.line.call.id)
-        event.line.undone(outcome.summary, reverted=not outcome.is_error)
-        if change is not None and not outcome.is_error:  # the model must not assume its change is there
-            self.session.notes.append(f"The user undid your {event.line.call.name} of {change.path}; "
-                                      "it is back as it was before that change.")
-        await self.note(("Undone: " if not outcome.is_error else "Could not undo: ") + outcome.content,
-                        "error" if outcome.is_error else "info")
-
+    # ----------------------------------------------------------------- drawing the engine's events
     @on(TurnEvent)
     async def _turn_event(self, message: TurnEvent) -> None:
-        turn = self.turn
-        if turn is None or turn.id != message.turn_id:
-            return  # a late event from a turn that was stopped
+        if message.turn_id != self._runs:
+            return  # a late event from a run that was stopped or replaced
         event = message.event
-        if turn.log.feed(event) and not isinstance(event, TurnFinished | TurnFailed):
-            self.session.save(turn.log)  # a checkpoint: a crash now loses at most the last moment
+        if isinstance(event, Notice):
+            await self.note(event.text, event.kind)
+            return
+        if isinstance(event, Abandoned):
+            if event.reason:
+                await self.note(event.reason, event.kind)
+            self._restore_text(event.question.plan.typed, list(event.question.chips))
+            return
+        if isinstance(event, TurnStarted):
+            await self._started(event)
+            return
+        turn = self.turn
+        if turn is None:
+            return  # stopped (Esc): the stop recorded what had arrived
         if isinstance(event, TextDelta):
             turn.view.feed(event.text)
             self.fold_soon()
             return
         await turn.view.drain()  # everything before this event is on screen first
-        if self.turn is not turn:  # stopped (Esc) while the text was being drawn: the stop recorded it
+        if self.turn is not turn:  # stopped (Esc) while the text was being drawn
             return
-        if isinstance(event, Retrying):
-            turn.view.retrying(event.notice)
-        elif isinstance(event, ToolStarted):
-            self._tool_lines[event.call.id] = ToolLine(event.call, event.round, event.max_rounds)
-            turn.view.status(f"running {event.call.name}…  (Esc to stop)")
-            await turn.view.add_tool(self._tool_lines[event.call.id])
-        elif isinstance(event, ToolFinished):
-            if event.call.id in self._tool_lines:
-                self._tool_lines[event.call.id].finish(event.outcome, event.call.id in self.runner.changes)
+        if isinstance(event, Retrying | ToolStarted | ToolFinished):
+            await turn.view.show(event, self.runner.changes)
         elif isinstance(event, TurnFinished):
             self._end_turn()
-            await self._store_end(turn)
+            await self._ended()
             await turn.view.finish(event.text, event.usage, event.stop_reason)
-            await turn.view.show_references(await asyncio.to_thread(find_references, event.text,
-                                                                    self.session.root))
+            await turn.view.show_references(await asyncio.to_thread(find_references, event.text, self.session.root))
         elif isinstance(event, TurnFailed):
             self._end_turn()
-            await self._store_end(turn)
+            await self._ended()
             await turn.view.fail(event.failure)
-            self._restore(turn)
+            self._restore(turn.question)
+
+    async def _started(self, event: TurnStarted) -> None:
+        """The engine stored the question and is sending it: show it, and where the reply goes."""
+        self.prompt.input.value = ""
+        self.override = None
+        view = AssistantMessage(event.question.plan.persona.title, event.why)
+        self.turn = Turn(event.question, view)
+        await self.add(UserMessage(event.question.plan.typed, event.record.files))
+        await self.show_problems()
+        await self.add(view)
+        self.refresh_header()
+        self.transcript.anchor()
+        self.app.refresh_bindings()
 
     def _end_turn(self) -> None:
         self.turn = None
         self.app.refresh_bindings()
 
-    async def _store_end(self, turn: Turn) -> None:
-        """The turn is over: keep its context, write it to the history, refresh the token counts."""
-        self.session.end_turn(turn.log)
+    async def _ended(self) -> None:
+        """The turn is over and stored: refresh the token counts, say what went wrong with the history."""
         self.show_usage()
         await self.show_problems()
 
-    def _restore(self, turn: Turn) -> None:
+    def _restore_text(self, typed: str, chips: list[Attachment]) -> None:
+        """Put an unsent question and its chips back in the prompt."""
+        for attachment in chips:
+            self.prompt.add_attachment(attachment)
+        if not self.prompt.input.value:
+            self.prompt.input.value = typed
+            self.prompt.input.cursor_position = len(typed)
+
+    def _restore(self, question: Question) -> None:
         """Put the question (and its file chips) back in the prompt so nothing is lost; if the
         user has typed something new meanwhile, keep that and offer /retry instead."""
-        self.unsent = turn.log.record
         self.app.refresh_bindings()  # Ctrl+R appears in the footer
         if self.prompt.input.value:
             self.call_later(self.note, "Your question was kept: Ctrl+R or /retry sends it again.")
-        self._restore_text(turn.plan.typed, turn.chips)
+        self._restore_text(question.plan.typed, list(question.chips))
 
     async def stop(self, restore: bool = True) -> bool:
         """Esc: stop the streaming reply at once, keeping what arrived. False when idle."""
@@ -463,6 +412,7 @@ class ChatPane(Vertical):
                 return True
             return False
         self._end_turn()
+        record = self.engine.stop()
         self.workers.cancel_group(self, "chat")
         if (asking := self._asking) is not None:  # a pending approval counts as denied
             self._asking = None
@@ -470,24 +420,76 @@ class ChatPane(Vertical):
             if asking.screen.is_current:
                 asking.screen.dismiss(None)
         await turn.view.interrupt()
-        for line in self._tool_lines.values():
-            line.stopped()
-        turn.log.stop()
-        await self._store_end(turn)
-        if not turn.log.record.recorded and restore:  # nothing came back: the question goes back
-            self._restore(turn)
+        await self._ended()
+        if record is not None and not record.recorded and restore:  # nothing came back: the question goes back
+            self._restore(turn.question)
         return True
 
+    @on(ToolLine.UndoRequested)
+    async def _undo(self, event: ToolLine.UndoRequested) -> None:
+        outcome = await self.engine.undo(event.line.call)
+        event.line.undone(outcome.summary, reverted=not outcome.is_error)
+        await self.note(("Undone: " if not outcome.is_error else "Could not undo: ") + outcome.content,
+                        "error" if outcome.is_error else "info")
+
+    @on(CopyLink.CopyRequested)
+    async def _copy_message(self, event: CopyLink.CopyRequested) -> None:
+        await copy_text(self.app, event.text, event.what)
+
+    @on(ReplyView.CopyRequested)
+    async def _copy_code(self, event: ReplyView.CopyRequested) -> None:
+        await copy_text(self.app, event.code, "the code block")
+
+    # ----------------------------------------------------------------- conversations
     async def clear(self, deleted: bool = False) -> None:
         """Start a new conversation: stop any reply, forget the turns, empty the transcript."""
         await self.stop(restore=False)
-        self.unsent = None
+        self.workers.cancel_group(self, "chat")  # a question still being prepared belonged to the old one
+        self._runs += 1
         self._waiting = None  # a question waiting for the client belonged to the old conversation
-        self.runner.reset()
         kept = self.session.store is not None and self.session.turns and not deleted
-        self.session.new_conversation()
+        self.engine.new_conversation()
         self.show_usage()
         self.app.refresh_bindings()
         await self.transcript.remove_children()
         await self.note("New conversation. The persona has forgotten everything said so far"
                         + (" (the last one stays in /resume)." if kept else "."))
+
+    async def _startup(self) -> None:
+        """Bring back a conversation a crash interrupted; else, with ``--continue``, the latest one."""
+        await self.show_problems()
+        if self.session.store is None:
+            if self.resume_latest:
+                await self.note("--continue: history is off, so there is nothing to continue.", "warning")
+            return
+        try:
+            found = await asyncio.to_thread(self.engine.recovery, self.resume_latest)
+        except (sqlite3.Error, HistoryError) as exc:  # a broken database must not stop the app
+            await self.note(f"Could not read the history ({exc}).", "warning")
+            return
+        if found.crashed:
+            await self.open_conversation(found.crashed[0])
+            await self.note(found.message, "warning")
+        elif found.latest is not None:
+            await self.open_conversation(found.latest)
+        elif self.resume_latest:
+            await self.note("--continue: there is no earlier conversation in this project yet.")
+
+    async def open_conversation(self, conversation_id: int) -> bool:
+        """Replace the chat with a stored conversation, ready to go on."""
+        await self.stop(restore=False)  # first: a reply streaming into this very conversation is saved as stopped
+        try:
+            stored = self.engine.open(conversation_id)
+        except (sqlite3.Error, HistoryError, ValueError) as exc:  # a locked database, a damaged row
+            await self.note(f"Could not open that conversation: {exc}", "error")
+            return False
+        if stored is None:
+            await self.note("That conversation is no longer in the history.", "warning")
+            return False
+        self._waiting = None
+        await self.transcript.remove_children()
+        await self.transcript.show_conversation(stored, self.session.project_key)
+        self.refresh_header()
+        self.show_usage()
+        self.app.refresh_bindings()
+        return True

@@ -11,9 +11,10 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar, cast
 
-from textual import on
+from textual import on, work
 from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -25,7 +26,8 @@ from textual.widgets import Input, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 from textual.widgets.text_area import Document, Location
 
-from buddy_tui.context.attachments import Attachment, printable
+from buddy_tui.context.attachments import Attachment, ContextError, is_sensitive, load_attachment, printable
+from buddy_tui.context.folder import describe_path
 from buddy_tui.conversation.session import Session
 from buddy_tui.personas.commands import Command, CommandRegistry
 from buddy_tui.store.recall import QuestionHistory, earlier_questions
@@ -399,6 +401,50 @@ class PromptBar(Vertical):
         event.stop()
         self.complete()
         self.input.focus()
+
+    @dataclass
+    class Attached(Message):
+        """A file was attached: who answers may change."""
+
+    @dataclass
+    class _Loaded(Message):
+        """A file was read for attaching (or could not be)."""
+
+        attachment: Attachment | None
+        error: str
+
+    def attach(self, path: Path, root: Path, lines: tuple[int, int] | None = None) -> None:
+        """Attach a project file (or some of its lines) to the next question, asking first if it
+        may hold secrets."""
+        if not is_sensitive(path):
+            self._load(path, root, lines)
+            return
+        from buddy_tui.ui.screens.confirm import confirm
+
+        def decided(answer: str | None) -> None:
+            if answer == "yes":
+                self._load(path, root, lines)
+
+        rel = describe_path(path, root)
+        self.app.push_screen(
+            confirm(f"Attach {rel}?", f"{rel} looks like a file that holds secrets (keys, passwords, tokens). "
+                    "Its contents would be sent to the model.", yes="Attach it", no="Don't"), decided)
+
+    @work(thread=True, group="attach")
+    def _load(self, path: Path, root: Path, lines: tuple[int, int] | None) -> None:
+        try:
+            self.post_message(self._Loaded(load_attachment(path, root, lines), ""))
+        except ContextError as exc:
+            self.post_message(self._Loaded(None, str(exc)))
+
+    @on(_Loaded)
+    def _loaded(self, event: _Loaded) -> None:
+        """Show the file's chip, or say why it could not be read."""
+        if event.attachment is None:
+            self.app.notify(printable(event.error), title="Not attached", severity="warning", markup=False)
+            return
+        self.add_attachment(event.attachment)
+        self.post_message(self.Attached())
 
     def add_attachment(self, attachment: Attachment) -> None:
         """Show a chip for a file or line range (replacing an older chip for the same one)."""

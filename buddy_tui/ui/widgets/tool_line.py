@@ -13,7 +13,7 @@ from textual.message import Message
 from textual.widgets import Button, Collapsible, Static
 
 from buddy_tui.context.attachments import printable
-from buddy_tui.conversation.chat import ToolCall, ToolResult
+from buddy_tui.tools.specs import ToolCall, ToolResult
 from buddy_tui.ui.safe import literal
 
 #: How much of a tool's result the expanded line shows.

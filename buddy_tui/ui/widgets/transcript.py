@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.geometry import Size
 from textual.message import Message
@@ -24,15 +24,18 @@ from textual.timer import Timer
 from textual.widget import MountError, Widget
 from textual.widgets import Static
 
-from buddy_tui.context.attachments import printable
+from buddy_tui.context.attachments import human_size, printable
+from buddy_tui.conversation.chat import Retrying, ToolFinished, ToolStarted
 from buddy_tui.conversation.errors import Failure
 from buddy_tui.conversation.retries import RetryNotice
+from buddy_tui.conversation.session import Session
 from buddy_tui.display.splitter import BlockSplitter
 from buddy_tui.store.records import ToolNote, TurnRecord, Usage
 from buddy_tui.ui.safe import shown
 from buddy_tui.ui.widgets.folding import Folder, Segment, estimate_height
 from buddy_tui.ui.widgets.prompt import PromptInput
 from buddy_tui.ui.widgets.reply_view import ReplyView
+from buddy_tui.ui.widgets.tool_line import ToolLine
 
 NoteKind = Literal["info", "warning", "error"]
 #: After a key reaches the prompt, a streaming reply waits this long before drawing more...
@@ -42,23 +45,6 @@ TYPING_MAX_HOLD = 0.6
 #: A piece closed with at least this much text after it in the same update is off screen when
 #: the view follows the reply (a screen is about 2,000 characters), so it starts folded.
 FOLD_AHEAD = 3_000
-
-
-class Transcript(VerticalScroll):
-    """The scrolling list of messages.
-
-    Textual lays a widget out a second time whenever its virtual size changes; while a reply
-    streams that is every update, and the second pass cost as much as the first. Here (and in
-    :class:`AssistantMessage` and :class:`ReplyView`) it is skipped: the first pass already
-    placed everything, and a scroll bar that appears or goes asks for its own layout.
-    """
-
-    virtual_size = Reactive(Size(0, 0), layout=False)
-
-    @property
-    def at_bottom(self) -> bool:
-        """True while the view shows the end of the chat (and so follows a streaming reply)."""
-        return self.scroll_y >= self.max_scroll_y
 
 
 class UserMessage(Vertical):
@@ -100,6 +86,7 @@ class AssistantMessage(Vertical):
         self._incoming: list[str] = []
         self._renderer: asyncio.Task[None] | None = None
         self._countdown: Timer | None = None
+        self._tool_lines: dict[str, ToolLine] = {}  # by call id
 
 
     @property
@@ -188,7 +175,7 @@ class AssistantMessage(Vertical):
         folded (they are off screen by the time the rest is shown); folding unfolds them if near."""
         self._pieces.append(fragment)  # appending a str per delta would copy the reply each time
         parts = self._splitter.feed(fragment)
-        following = isinstance(self.parent, Transcript) and self.parent.at_bottom
+        following = bool(getattr(self.parent, "at_bottom", False))  # the transcript follows the reply
         for index, part in enumerate(parts):
             if index:  # a cut point: what follows starts a new piece
                 closed = self._open
@@ -264,8 +251,22 @@ class AssistantMessage(Vertical):
                              *(ReferenceLink(path, line) for path, line in references), classes="references")
             await self.mount(row)
 
+    async def show(self, event: Retrying | ToolStarted | ToolFinished, changes: Container[str]) -> None:
+        """A retry or a tool call in this reply; ``changes``: the ids of calls that changed a file
+        (their line offers Undo)."""
+        if isinstance(event, Retrying):
+            self.retrying(event.notice)
+        elif isinstance(event, ToolStarted):
+            self._tool_lines[event.call.id] = line = ToolLine(event.call, event.round, event.max_rounds)
+            self.status(f"running {event.call.name}…  (Esc to stop)")
+            await self.add_tool(line)
+        elif event.call.id in self._tool_lines:
+            self._tool_lines[event.call.id].finish(event.outcome, event.call.id in changes)
+
     async def interrupt(self) -> None:
         """Esc: keep what arrived and say the answer was stopped."""
+        for line in self._tool_lines.values():
+            line.stopped()
         await self._render_whole()
         self.status("⏹ interrupted — the partial answer is kept" if self.text
                     else "⏹ interrupted before any answer arrived", "interrupted")
@@ -366,3 +367,26 @@ class Greeting(Static):
         super().__init__(Content.assemble(*((printable(part), "") if isinstance(part, str) else
                                             (printable(part[0]), part[1]) for part in parts)),
                          classes="note info greeting")
+
+
+def greeting(session: Session) -> ComposeResult:
+    """Who is ready, how to start, and anything found wrong with the persona files; part of the
+    first frame (composed, not mounted later), so the chat is there as soon as the app is."""
+    persona = session.current
+    code = "$text-accent"
+    parts: list[str | tuple[str, str]] = [
+        (" ".join(persona.title.split()), "bold"), f" is ready. {' '.join(persona.summary.split())}\n\n",
+        "Select a file in the tree to attach it, mention one as ", ("@path", code),
+        ", ask a question, or type ", ("/", code), " for commands. The best expert for each question is "
+        "chosen as you type (F2 to pick another, F3 to pin one)."]
+    if session.memory:
+        parts.append("\n\nProject memory in the system prompt: ")
+        for index, memory in enumerate(session.memory):
+            parts += [", " if index else "", (memory.path, code), f" ({human_size(len(memory.text.encode()))})"]
+        parts.append(".")
+    yield Greeting(*parts)
+    for override in session.catalog.overrides:
+        yield Note(override)
+    if problems := session.catalog.problems:
+        yield Note(f"{len(problems)} persona or command file(s) could not be read: /problems shows "
+                   "which, and why.", "warning")

@@ -1,5 +1,6 @@
-"""Long conversations open at once: only the newest turns are built; older ones stand in as
-:class:`TurnStub` lines of about their height until the view comes near them.
+"""The scrolling transcript, and long conversations opened at once: only the newest turns are
+built; older ones stand in as :class:`TurnStub` lines of about their height until the view comes
+near them.
 
 Building a turn means a question, a reply of Markdown widgets and a status line; a 300-turn
 conversation built in full took seconds to open and held thousands of widgets. A stub is one
@@ -12,12 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from textual.containers import VerticalScroll
-from textual.geometry import Region
+from textual.geometry import Region, Size
+from textual.reactive import Reactive
+from textual.timer import Timer
 from textual.widgets import Static
 
-from buddy_tui.store.records import TurnRecord
+from buddy_tui.store.records import StoredConversation, TurnRecord
 from buddy_tui.ui.safe import shown
-from buddy_tui.ui.widgets.folding import estimate_height, near
+from buddy_tui.ui.widgets.folding import estimate_height, near, refold
 from buddy_tui.ui.widgets.transcript import AssistantMessage, UserMessage
 
 #: How many of the newest turns are built when a conversation opens.
@@ -84,3 +87,63 @@ async def expand_near(transcript: VerticalScroll) -> int:
 
         transcript.call_after_refresh(keep_in_place)
     return len(stubs)
+
+
+async def refold_near(transcript: VerticalScroll) -> int:
+    """Build stubbed turns near the view, then fold and unfold reply pieces by distance; returns
+    how many turns were built (they move everything below them: call again to see where things are)."""
+    built = await expand_near(transcript)
+    messages = [child.folder for child in transcript.children if isinstance(child, AssistantMessage)]
+    await refold(messages, transcript.region)
+    return built
+
+
+class Transcript(VerticalScroll):
+    """The scrolling list of messages.
+
+    Textual lays a widget out a second time whenever its virtual size changes; while a reply
+    streams that is every update, and the second pass cost as much as the first. Here (and in
+    :class:`AssistantMessage` and :class:`ReplyView`) it is skipped: the first pass already
+    placed everything, and a scroll bar that appears or goes asks for its own layout.
+    """
+
+    virtual_size = Reactive(Size(0, 0), layout=False)
+    _fold_timer: Timer | None = None
+
+    @property
+    def at_bottom(self) -> bool:
+        """True while the view shows the end of the chat (and so follows a streaming reply)."""
+        return self.scroll_y >= self.max_scroll_y
+
+    def fold_soon(self) -> None:
+        """Fold what has scrolled far away (and unfold what came near) in a moment."""
+        if self._fold_timer is None:
+            self._fold_timer = self.set_timer(0.2, self._fold_now)
+
+    async def _fold_now(self) -> None:
+        self._fold_timer = None
+        if await refold_near(self):
+            self.fold_soon()  # turns built moved everything below them: look again
+
+    async def show_conversation(self, stored: StoredConversation, project_key: str) -> None:
+        """Mount every stored turn as it ended (older ones as stubs), and note where the
+        conversation comes from."""
+        import time
+
+        from buddy_tui.ui.safe import markdown_literal
+        from buddy_tui.ui.widgets.markdown_note import MarkdownNote
+
+        summary = stored.summary
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(summary.updated))
+        elsewhere = ""
+        if summary.project != project_key:
+            elsewhere = (f" It was held in `{markdown_literal(summary.project)}`; files and tools now refer to "
+                         "this project.")
+        count = f"{len(stored.turns)} turn{'' if len(stored.turns) == 1 else 's'}"
+        await self.mount(MarkdownNote(f"Resumed **{markdown_literal(summary.title)}** ({count}, last used "
+                                      f"{when}).{elsewhere}"))
+        await show_turns(self, stored.turns)
+        self.scroll_end(animate=False)
+        self.anchor()
+        self.fold_soon()
+
