@@ -140,7 +140,7 @@ def _count(value: Any) -> int:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise _Invalid("must be a whole number above 0")
-    return value
+    return int(value)
 
 
 def _flag(value: Any) -> bool:
