@@ -22,15 +22,14 @@ def _actions(app: BuddyApp) -> list[tuple[str, str, Callable[[], object]]]:
     from textual.binding import Binding
 
     from buddy_tui.personas.commands import APP_COMMANDS
-    from buddy_tui.ui.help import key_name
+    from buddy_tui.ui.help import shown_key
     from buddy_tui.ui.widgets.chat_pane import ChatPane
 
-    keymap = getattr(app, "_keymap", {}) or {}
     entries: list[tuple[str, str, Callable[[], object]]] = []
     for binding in app.BINDINGS:
         if isinstance(binding, Binding) and binding.description:
-            key = key_name(keymap.get(binding.id or "", binding.key).split(",")[0].strip())
-            entries.append((binding.description, key, partial(app.run_action, binding.action)))
+            entries.append((binding.description, shown_key(binding, app.keymap),
+                            partial(app.run_action, binding.action)))
     for name, (description, hint) in APP_COMMANDS.items():
         if hint.startswith("[") or not hint:  # runs without an argument
             if name == "model":
