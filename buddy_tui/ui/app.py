@@ -12,7 +12,7 @@ import os
 import signal
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -30,7 +30,7 @@ from buddy_tui.context.index import FileFinder, IndexStats, walk_project
 from buddy_tui.conversation.session import Session
 from buddy_tui.settings import crash_reports as crash
 from buddy_tui.ui.help import help_markdown
-from buddy_tui.ui.palette import PersonaCommands
+from buddy_tui.ui.palette import PaletteHost, PersonaCommands
 from buddy_tui.ui.safe import markdown_literal
 from buddy_tui.ui.widgets.chat_pane import ChatPane
 from buddy_tui.ui.widgets.file_browser import FileBrowser, FilePreview, ProjectTree
@@ -424,3 +424,10 @@ class BuddyApp(App[None]):
     @on(PromptBar.Submitted)
     def _keep_focus(self) -> None:
         self.chat.prompt.input.focus()
+
+
+if TYPE_CHECKING:
+
+    def _serves_the_palette(app: BuddyApp) -> PaletteHost:
+        """Never called: mypy checks here that the app offers all the palette uses of it."""
+        return app

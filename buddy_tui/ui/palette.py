@@ -4,23 +4,43 @@ come from Textual's own palette entries."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, ClassVar, Protocol, cast
 
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from buddy_tui.context.attachments import printable
 
 if TYPE_CHECKING:
-    from buddy_tui.ui.app import BuddyApp
+    from buddy_tui.conversation.session import Session
+    from buddy_tui.ui.widgets.chat_pane import ChatPane
 
 
-def _actions(app: BuddyApp) -> list[tuple[str, str, Callable[[], object]]]:
+class PaletteHost(Protocol):
+    """What the palette uses of the app (BuddyApp), named here so this module need not import the
+    app that imports it."""
+
+    BINDINGS: ClassVar[list[BindingType]]
+    session: Session
+
+    @property
+    def keymap(self) -> Mapping[str, str]: ...
+    @property
+    def chat(self) -> ChatPane: ...
+    def run_action(self, action: str) -> Awaitable[bool]: ...
+    def run_persona_command(self, name: str) -> None: ...
+    def action_pin_persona(self) -> None: ...
+    def action_problems(self) -> None: ...
+    def action_find_file(self) -> None: ...
+    def action_choose_model(self, name: str = "") -> None: ...
+    def action_toggle_ignored(self) -> Awaitable[None]: ...
+
+
+def _actions(app: PaletteHost) -> list[tuple[str, str, Callable[[], object]]]:
     """Every key binding of the app and every app command that needs no argument."""
-    from textual.binding import Binding
-
     from buddy_tui.personas.commands import APP_COMMANDS
     from buddy_tui.ui.help import shown_key
     from buddy_tui.ui.widgets.chat_pane import ChatPane
@@ -44,7 +64,7 @@ class PersonaCommands(Provider):
     """'Persona: NAME' for every persona (with its description), plus problems and pinning."""
 
     def _entries(self) -> list[tuple[str, str, Callable[[], object]]]:
-        app = cast("BuddyApp", self.app)
+        app = cast(PaletteHost, self.app)
         entries: list[tuple[str, str, Callable[[], object]]] = []
         for persona in app.session.personas:
             current = " (current)" if persona.name == app.session.current.name else ""
