@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -41,5 +42,28 @@ async def test_app_crash_leaves_one_line_not_a_traceback(tmp_path: Path, monkeyp
             await pilot.pause(0.2)
     assert len(shown) == 1 and isinstance(shown[0], Text)
     assert shown[0].plain.startswith("buddy-tui stopped after an unexpected error (ValueError: the widget fell over)")
+    assert app.return_code == 1
+    assert len(list((tmp_path / "logs").glob("crash-*.txt"))) == 1
+
+
+@pytest.mark.parametrize("where", ["app", "widget", "worker"])
+async def test_a_crash_anywhere_prints_one_line_when_the_app_ends(
+        where: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
+    """The whole run, as in a terminal: the app closes itself and stderr gets the line, no traceback."""
+    monkeypatch.setattr(crash, "user_log_path", lambda name: tmp_path / "logs")
+    app = make_app(make_project(tmp_path / "p"))
+
+    async def crash_soon(pilot: object) -> None:
+        if where == "app":
+            app.call_later(boom)
+        elif where == "widget":
+            app.chat.call_later(boom)
+        else:
+            app.chat.run_worker(boom, thread=True)
+
+    await asyncio.wait_for(app.run_async(headless=True, size=(120, 40), auto_pilot=crash_soon), timeout=20)
+    err = capfd.readouterr().err
+    assert "buddy-tui stopped after an unexpected error (" in err and "the widget fell over" in err
+    assert "Traceback" not in err and "boom" not in err  # neither a traceback nor the code's names
     assert app.return_code == 1
     assert len(list((tmp_path / "logs").glob("crash-*.txt"))) == 1

@@ -5,6 +5,13 @@ loads each folder's ``.gitignore`` once and carries it down the subtree instead 
 every level for every path. The finder narrows with compiled regular expressions (C speed),
 reuses the candidates of the query typed one keystroke earlier, and runs the Python scorer only
 on a bounded pool of the most promising candidates.
+
+Why not ``textual.fuzzy`` (what Textual's command palette uses): typing benchmarks/bench_finder.py's
+30 queries a key at a time, the median keystroke took 11 ms here (p95 25 ms) on 100,000 paths
+against 659 ms (p95 1.9 s) scoring every path with ``textual.fuzzy.Matcher``, and 1.8 ms against
+24 ms on 5,000 paths (Textual 8.2.8). Its best match was also often far off: for ``ordctl``,
+``api/orders/users/serializers/product_handler.yaml`` where this finder gives
+``tests/order_controller.ts``; the two agreed on the first result for 9 of the 30 queries.
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, TextIO
 from buddy_tui.context import attachments as context
 from buddy_tui.context.attachments import Attachment, ContextError, human_size
 from buddy_tui.context.folder import display_path, is_within
-from buddy_tui.headless.output import Reporter, is_tty
+from buddy_tui.headless.output import Reporter
+from buddy_tui.headless.streams import is_tty
 
 if TYPE_CHECKING:
     pass

@@ -19,7 +19,7 @@ from rich.text import Text
 
 from buddy_tui.context.attachments import printable
 from buddy_tui.display.blocks import Block, MarkdownBlocks
-from buddy_tui.headless.output import Output, write_flushed
+from buddy_tui.headless.streams import Output, write_flushed
 
 
 class LiteralMarkdown(Markdown):

@@ -4,8 +4,8 @@ lines on stderr.
 ``text`` writes the reply exactly as the model streams it; ``markdown`` (in
 :mod:`buddy_tui.headless.markdown`, imported only when chosen, since Rich is slow to load) renders
 it for a terminal block by block; ``json`` writes one JSON object a line for programs. Every
-format gets the same calls from the turn (:class:`Output`'s methods), so the turn's code does not
-care which one it feeds.
+format gets the same calls from the turn (:class:`~buddy_tui.headless.streams.Output`'s methods),
+so the turn's code does not care which one it feeds.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
 from buddy_tui.context.attachments import printable
+from buddy_tui.headless.streams import Output as Output  # named here too: ask.py takes it from this module
+from buddy_tui.headless.streams import is_tty, write_flushed
 from buddy_tui.settings.crash_reports import scrub
 
 if TYPE_CHECKING:
@@ -47,62 +49,9 @@ class Reporter:
         self.problem(f"error: {text}")
 
 
-def is_tty(stream: object) -> bool:
-    """Whether ``stream`` is a terminal (False for anything that cannot say)."""
-    try:
-        return bool(stream.isatty())  # type: ignore[attr-defined]
-    except (AttributeError, OSError, ValueError):
-        return False
-
-
 def default_format(stream: object) -> str:
     """``markdown`` for a terminal, ``text`` for a pipe or a file (which get the exact reply)."""
     return "markdown" if is_tty(stream) else "text"
-
-
-def write_flushed(stream: TextIO, text: str) -> None:
-    """Write and flush; characters the stream cannot encode are replaced, not fatal.
-    BrokenPipeError propagates: it means the reader has gone."""
-    if not text:
-        return
-    try:
-        stream.write(text)
-    except UnicodeEncodeError:
-        encoding = getattr(stream, "encoding", None) or "ascii"
-        stream.write(text.encode(encoding, "replace").decode(encoding))
-    stream.flush()
-
-
-class Output:
-    """The reply's writer; this base writes nothing, each format overrides what it shows."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self.tty = is_tty(stream)
-
-    def delta(self, text: str) -> None:
-        """A fragment of the reply (fragments joined make the whole reply)."""
-
-    def tool_call(self, call: ToolCall) -> None:
-        """The model asked for a tool; it is about to run (or be refused)."""
-
-    def tool_result(self, call: ToolCall, outcome: ToolResult) -> None:
-        """A tool call ran, or was refused."""
-
-    def usage(self, usage: Usage) -> None:
-        """Tokens counted so far in this turn."""
-
-    def retry(self, notice: RetryNotice) -> None:
-        """The SDK will try the request again."""
-
-    def final(self, event: TurnFinished, conversation_id: int | None) -> None:
-        """The turn succeeded."""
-
-    def failed(self, message: str, retryable: bool) -> None:
-        """The command failed (stderr already says why, in one line)."""
-
-    def finish(self) -> None:
-        """The reply is over (completely or not): show what is still held back."""
 
 
 class TextOutput(Output):

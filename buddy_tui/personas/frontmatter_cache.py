@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from buddy_tui.settings.files import write_atomic
 from buddy_tui.settings.paths import data_dir
 
 MAX_ENTRIES = 2_000
@@ -73,12 +72,10 @@ def save() -> None:
     if not _changed or _entries is None:
         return
     path = _file()
-    with contextlib.suppress(OSError):
+    with contextlib.suppress(OSError, ValueError):  # ValueError: text UTF-8 cannot hold (a lone surrogate)
+        data = json.dumps(_entries, ensure_ascii=False).encode("utf-8")
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".front-matter-")
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(_entries, out, ensure_ascii=False)
-        os.replace(temp, path)
+        write_atomic(path, data)
         _changed = False
 
 

@@ -2,22 +2,20 @@
 in each project.
 
 They live in ``state.json`` in the data folder, apart from ``config.toml``: the app writes this
-file itself and never touches the user's settings. Writes are atomic (a private temp file, then
-``os.replace``) and owner-only; a damaged or unreadable file counts as empty and is replaced on
-the next write, so remembering can never stop the app.
+file itself and never touches the user's settings. Writes are atomic and owner-only
+(:func:`~buddy_tui.settings.files.write_atomic`); a damaged or unreadable file counts as empty and
+is replaced on the next write, so remembering can never stop the app.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from buddy_tui.settings.files import write_atomic
 from buddy_tui.settings.paths import data_dir
 
 STATE_NAME = "state.json"
@@ -135,15 +133,4 @@ class UiState:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         text = json.dumps({"version": STATE_VERSION, "theme": self.theme, "models": self.models,
                            "tools": self.tools}, indent=1)
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{STATE_NAME}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(text)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(temporary, 0o600)
-            os.replace(temporary, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
+        write_atomic(self.path, text.encode("utf-8"))

@@ -11,14 +11,13 @@ import errno
 import functools
 import os
 import re
-import tempfile
 import time
 import unicodedata
-from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from buddy_tui.settings.crash_reports import scrub
+from buddy_tui.settings.files import write_atomic
 from buddy_tui.store.records import ConversationSummary, StoredConversation, ToolNote, TurnRecord, Usage
 
 if TYPE_CHECKING:
@@ -73,8 +72,8 @@ def slug(title: str) -> str:
 
 
 def write_export(text: str, path: Path, *, overwrite: bool = False) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` so that no reader ever sees half a file: a private (0o600)
-    temporary file in the same folder, then a rename. Missing folders are created.
+    """Write ``text`` (UTF-8) to ``path`` so that no reader ever sees half a file, readable by the
+    owner only (:func:`~buddy_tui.settings.files.write_atomic`). Missing folders are created.
 
     Raises FileExistsError when ``path`` exists and ``overwrite`` is False (checked atomically where
     the file system has hard links), IsADirectoryError / NotADirectoryError for a folder in the
@@ -92,41 +91,14 @@ def write_export(text: str, path: Path, *, overwrite: bool = False) -> Path:
         raise NotADirectoryError(errno.ENOTDIR, f"Could not create the folder {folder}: a file is in the way") from None
     except OSError as error:
         raise _explained(error, f"Could not create the folder {folder}") from error
+    data = text.encode("utf-8", "replace")  # "replace": a lone surrogate becomes "?"
     try:
-        handle, temp_name = tempfile.mkstemp(prefix=f".{path.name[:100]}.", suffix=".buddy-tmp", dir=folder)
-    except OSError as error:
-        raise _explained(error, f"Could not write in {folder}") from error
-    temp = Path(temp_name)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(text.encode("utf-8", "replace"))  # "replace": a lone surrogate becomes "?"
-            stream.flush()
-            os.fsync(stream.fileno())
-        if overwrite:
-            os.replace(temp, path)
-        else:
-            _place_new(temp, path)
+        write_atomic(path, data, exclusive=not overwrite)
     except FileExistsError:
         raise _exists(path) from None
     except OSError as error:
         raise _explained(error, f"Could not write {path}") from error
-    finally:
-        with suppress(OSError):
-            temp.unlink(missing_ok=True)
     return path
-
-
-def _place_new(temp: Path, path: Path) -> None:
-    """Move ``temp`` to ``path`` only if nothing is there: a hard link fails atomically when the
-    name is taken; where links are not supported, a check then a rename (a tiny race)."""
-    try:
-        os.link(temp, path)
-    except FileExistsError:
-        raise
-    except OSError:
-        if os.path.lexists(path):
-            raise FileExistsError(errno.EEXIST, str(path)) from None
-        os.replace(temp, path)
 
 
 def _exists(path: Path) -> FileExistsError:

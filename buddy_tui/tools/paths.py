@@ -1,5 +1,5 @@
 """The ground rules under the model's tools: which paths it may touch, what a glob means, and how
-a file is read for editing and written back without ever leaving half a file behind.
+a file is read for editing (written back by :func:`buddy_tui.settings.files.write_atomic`).
 
 Every path the model gives is relative to the project root. :func:`confine` refuses anything that
 could lead elsewhere (absolute paths, ``..``, ``~``, symlinks pointing out of the project, symlink
@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import difflib
 import errno
-import os
 import re
 import stat
 from collections.abc import Callable
-from contextlib import suppress
 from pathlib import Path
 from typing import BinaryIO
 
@@ -241,51 +239,6 @@ def encode(text: str, what: str) -> bytes:
         return text.encode("utf-8")
     except UnicodeEncodeError:
         raise ToolError(f"The {what} contains characters that are not valid Unicode (lone surrogates).") from None
-
-
-def atomic_write(path: Path, data: bytes, mode: int | None) -> None:
-    """Write ``data`` to ``path`` so readers see the old file or the new one, never a mix: a
-    temporary file in the same folder, flushed to disk, then renamed over ``path``. ``mode`` sets
-    the permission bits; None gives a new file's default (0o666 less the umask)."""
-    folder = path.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
-    import secrets  # writing is rare: hashlib and hmac stay off the start path
-
-    for _ in range(10):
-        temp = folder / f".{path.name[:200]}.{secrets.token_hex(6)}.buddy-tmp"
-        try:
-            handle = os.open(temp, flags, 0o666)  # the OS applies the umask, as for any new file
-            break
-        except FileExistsError:
-            continue
-    else:
-        raise FileExistsError(f"no free temporary name in {folder}")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        if mode is not None:
-            os.chmod(temp, mode)
-        os.replace(temp, path)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(temp)
-        raise
-    sync_folder(folder)
-
-
-def sync_folder(folder: Path) -> None:
-    """Flush a folder's entries (a rename or a deletion) to disk where the OS allows it."""
-    if os.name == "nt":
-        return
-    with suppress(OSError):
-        handle = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(handle)
-        finally:
-            os.close(handle)
 
 
 def text_file_size(path: Path, shown: str, limit: int | None = None) -> int:

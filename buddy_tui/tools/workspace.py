@@ -22,11 +22,11 @@ from buddy_tui.context import attachments as context
 from buddy_tui.context.attachments import human_size, is_binary
 from buddy_tui.context.folder import IgnoreRules
 from buddy_tui.context.index import walk_project
+from buddy_tui.settings.files import sync_folder, write_atomic
 from buddy_tui.tools.paths import (
     MAX_EDIT_BYTES,
     READ_LINE_CHARS,
     ToolError,
-    atomic_write,
     check_relative,
     confine,
     crlf,
@@ -41,7 +41,6 @@ from buddy_tui.tools.paths import (
     read_text_exact,
     relative,
     show,
-    sync_folder,
     text_file_size,
 )
 
@@ -363,7 +362,8 @@ class ProjectTools:
         with suppress(OSError):
             mode = stat.S_IMODE(target.stat().st_mode)  # the file's bits now, if it exists
         try:
-            atomic_write(target, encode(text, "text"), mode)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(target, encode(text, "text"), mode=mode)  # None: a new file's usual bits
         except OSError as exc:
             raise ToolError(f"Could not write {shown}: {exc.strerror or exc}.") from None
 

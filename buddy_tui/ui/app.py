@@ -12,12 +12,12 @@ import os
 import signal
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import Binding, BindingType, Keymap
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.message import Message
@@ -31,7 +31,7 @@ from buddy_tui.conversation.session import Session
 from buddy_tui.settings import crash_reports as crash
 from buddy_tui.ui import chat_commands
 from buddy_tui.ui.help import help_markdown
-from buddy_tui.ui.palette import PersonaCommands
+from buddy_tui.ui.palette import PaletteHost, PersonaCommands
 from buddy_tui.ui.safe import markdown_literal
 from buddy_tui.ui.widgets.chat_pane import ChatPane
 from buddy_tui.ui.widgets.file_browser import FileBrowser, FilePreview, ProjectTree
@@ -72,6 +72,10 @@ class BuddyApp(App[None]):
         self.root = session.root
         self.finder: FileFinder | None = None
         self.index_stats: IndexStats | None = None
+        #: The keymap applied with set_keymap / update_keymap (binding id -> keys, as written in
+        #: the config). Textual keeps its copy in a private attribute with no public getter; the
+        #: help page, the palette and the prompt show and match the keys from this one.
+        self.keymap: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
@@ -81,16 +85,32 @@ class BuddyApp(App[None]):
 
     def _handle_exception(self, error: Exception) -> None:
         """A bug must not dump a traceback (with local variables) on the user: write a scrubbed
-        report to the log folder and leave one plain line. BUDDY_TUI_DEBUG=1 keeps Textual's view."""
+        report to the log folder and leave one plain line. BUDDY_TUI_DEBUG=1 keeps Textual's view.
+
+        Private on purpose: Textual (8.2) has no public hook for an unhandled exception. The
+        message pumps, timers, workers, widgets and screens all call ``App._handle_exception``
+        directly, and its default prints a Rich traceback with local variables; overriding it is
+        the only place to intercept them all."""
         if os.environ.get("BUDDY_TUI_DEBUG"):
             super()._handle_exception(error)
             return
-        self._return_code = 1
-        if self._exception is None:  # Pilot re-raises this in tests
+        # Record the error as Textual's own handler does: App.run_test re-raises App._exception
+        # when the test ends, and Pilot waits on App._exception_event. Textual has no public way to
+        # record it, and without it a crash inside a UI test would pass unnoticed.
+        if self._exception is None:
             self._exception = error
             self._exception_event.set()
-        self._exit_renderables.append(Text(crash.one_line(error, crash.write_report(error))))
-        self._close_messages_no_wait()
+        self.exit(return_code=1, message=Text(crash.one_line(error, crash.write_report(error))))
+
+    def set_keymap(self, keymap: Keymap) -> None:
+        """Textual's set_keymap, remembering the keymap in :attr:`keymap`."""
+        super().set_keymap(keymap)
+        self.keymap = dict(keymap)
+
+    def update_keymap(self, keymap: Keymap) -> None:
+        """Textual's update_keymap, remembering the merged keymap in :attr:`keymap`."""
+        super().update_keymap(keymap)
+        self.keymap = {**self.keymap, **keymap}
 
     def on_mount(self) -> None:
         self.title = f"buddy-tui {__version__}"
@@ -281,7 +301,7 @@ class BuddyApp(App[None]):
         from buddy_tui.ui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            await self.push_screen(HelpScreen(help_markdown(self.session, self)))
+            await self.push_screen(HelpScreen(help_markdown(self.session, self.BINDINGS, self.keymap)))
 
     def action_switch_persona(self) -> None:
         """F2: let another expert answer the next question."""
@@ -403,3 +423,10 @@ class BuddyApp(App[None]):
     @on(PromptBar.Submitted)
     def _keep_focus(self) -> None:
         self.chat.prompt.input.focus()
+
+
+if TYPE_CHECKING:
+
+    def _serves_the_palette(app: BuddyApp) -> PaletteHost:
+        """Never called: mypy checks here that the app offers all the palette uses of it."""
+        return app

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Mapping
 
-from textual.app import App
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 from buddy_tui.conversation.session import Session
 from buddy_tui.ui.safe import markdown_literal
@@ -34,8 +33,14 @@ def key_name(key: str) -> str:
     return "+".join(part.capitalize() if len(part) > 1 else part.upper() for part in key.split("+"))
 
 
-def help_markdown(session: Session, app: App[Any]) -> str:
-    """A Markdown page listing commands and personas (with where each came from) and the keys."""
+def shown_key(binding: Binding, keymap: Mapping[str, str]) -> str:
+    """The first key ``binding`` is on once ``keymap`` (binding id -> keys) applies, as help shows it."""
+    return key_name(keymap.get(binding.id or "", binding.key).split(",")[0].strip())
+
+
+def help_markdown(session: Session, bindings: Iterable[BindingType], keymap: Mapping[str, str]) -> str:
+    """A Markdown page listing commands and personas (with where each came from) and the keys of
+    ``bindings`` (those with a description) as ``keymap`` rebinds them."""
     lines = ["## Commands", "", "| command | what it does | from |", "|---|---|---|"]
     for command in session.catalog.commands.all():
         hint = f" {_cell(command.argument_hint)}" if command.argument_hint else ""
@@ -47,11 +52,9 @@ def help_markdown(session: Session, app: App[Any]) -> str:
         origin = persona.source if persona.source == "bundled" or persona.path is None else str(persona.path)
         lines.append(f"| {_cell(persona.name)}{marker} | {_cell(persona.summary)} | {_cell(origin)} |")
     lines += ["", "## Keys", "", "| key | action |", "|---|---|"]
-    keymap = getattr(app, "_keymap", {}) or {}
-    for binding in app.BINDINGS:
+    for binding in bindings:
         if isinstance(binding, Binding) and binding.description:
-            key = keymap.get(binding.id or "", binding.key)
-            lines.append(f"| {key_name(key.split(',')[0].strip())} | {_cell(binding.description)} |")
+            lines.append(f"| {shown_key(binding, keymap)} | {_cell(binding.description)} |")
     lines += [f"| {key} | {_cell(action)} |" for key, action in PROMPT_KEYS]
     lines += ["", "### Elsewhere", "", "| where | key | action |", "|---|---|---|"]
     lines += [f"| {where} | {key} | {_cell(action)} |" for where, key, action in OTHER_KEYS]

@@ -4,33 +4,52 @@ come from Textual's own palette entries."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, ClassVar, Protocol, cast
 
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from buddy_tui.context.attachments import printable
 
 if TYPE_CHECKING:
-    from buddy_tui.ui.app import BuddyApp
-
-
-def _actions(app: BuddyApp) -> list[tuple[str, str, Callable[[], object]]]:
-    """Every key binding of the app and every app command that needs no argument."""
-    from textual.binding import Binding
-
-    from buddy_tui.personas.commands import APP_COMMANDS
-    from buddy_tui.ui.help import key_name
+    from buddy_tui.conversation.session import Session
     from buddy_tui.ui.widgets.chat_pane import ChatPane
 
-    keymap = getattr(app, "_keymap", {}) or {}
+
+class PaletteHost(Protocol):
+    """What the palette uses of the app (BuddyApp), named here so this module need not import the
+    app that imports it."""
+
+    BINDINGS: ClassVar[list[BindingType]]
+    session: Session
+
+    @property
+    def keymap(self) -> Mapping[str, str]: ...
+    @property
+    def chat(self) -> ChatPane: ...
+    def run_action(self, action: str) -> Awaitable[bool]: ...
+    def run_persona_command(self, name: str) -> None: ...
+    def action_pin_persona(self) -> None: ...
+    def action_problems(self) -> None: ...
+    def action_find_file(self) -> None: ...
+    def action_choose_model(self, name: str = "") -> None: ...
+    def action_toggle_ignored(self) -> Awaitable[None]: ...
+
+
+def _actions(app: PaletteHost) -> list[tuple[str, str, Callable[[], object]]]:
+    """Every key binding of the app and every app command that needs no argument."""
+    from buddy_tui.personas.commands import APP_COMMANDS
+    from buddy_tui.ui.help import shown_key
+    from buddy_tui.ui.widgets.chat_pane import ChatPane
+
     entries: list[tuple[str, str, Callable[[], object]]] = []
     for binding in app.BINDINGS:
         if isinstance(binding, Binding) and binding.description:
-            key = key_name(keymap.get(binding.id or "", binding.key).split(",")[0].strip())
-            entries.append((binding.description, key, partial(app.run_action, binding.action)))
+            entries.append((binding.description, shown_key(binding, app.keymap),
+                            partial(app.run_action, binding.action)))
     for name, (description, hint) in APP_COMMANDS.items():
         if hint.startswith("[") or not hint:  # runs without an argument
             if name == "model":
@@ -45,7 +64,7 @@ class PersonaCommands(Provider):
     """'Persona: NAME' for every persona (with its description), plus problems and pinning."""
 
     def _entries(self) -> list[tuple[str, str, Callable[[], object]]]:
-        app = cast("BuddyApp", self.app)
+        app = cast(PaletteHost, self.app)
         entries: list[tuple[str, str, Callable[[], object]]] = []
         for persona in app.session.personas:
             current = " (current)" if persona.name == app.session.current.name else ""

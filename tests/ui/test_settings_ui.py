@@ -12,6 +12,7 @@ import pytest
 from buddy_tui.cli import main
 from buddy_tui.settings.config_file import config_path
 from buddy_tui.settings.ui_state import UiState
+from buddy_tui.ui.palette import PersonaCommands
 from buddy_tui.ui.widgets.transcript import Note
 from tests.fake_api import FakeAnthropic, review_demo
 from tests.helpers import connected, make_app, settled, submit, text_of, wait_for
@@ -34,6 +35,18 @@ async def test_keymap_from_the_config_rebinds_a_key_and_help_shows_it(project: P
         await wait_for(pilot, lambda: type(app.screen).__name__ == "HelpScreen", what="help")
         page = app.screen.query_one("Markdown").source  # type: ignore[attr-defined]
         assert "| F9 | Find file |" in page
+
+
+async def test_the_palette_shows_rebound_keys_and_the_prompt_obeys_them(project: Path) -> None:
+    write_config('[keymap]\n"app.find_file" = "f9"\n"prompt.newline" = "ctrl+n, ?"\n')
+    app = make_app(project)
+    async with app.run_test(size=(160, 48)) as pilot:
+        assert app.keymap == {"app.find_file": "f9", "prompt.newline": "ctrl+n, ?"}
+        found = {str(hit.display): hit async for hit in PersonaCommands(app.screen).discover()}
+        assert found["Find file"].help == "F9"
+        app.action_focus_prompt()
+        await pilot.press("a", "ctrl+n", "b", "?", "c")
+        await wait_for(pilot, lambda: app.chat.prompt.input.text == "a\nb\nc", what="two new lines")
 
 
 async def test_a_theme_picked_is_remembered_and_the_config_theme_applies_first(project: Path) -> None:

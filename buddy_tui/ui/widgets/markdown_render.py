@@ -7,7 +7,7 @@ Rich's Markdown is adjusted to read like a chat: headings at the left margin, nu
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from rich.color import Color
 from rich.markdown import CodeBlock, Heading, ListItem
@@ -22,8 +22,24 @@ from buddy_tui.display.blocks import Block, parser
 if TYPE_CHECKING:
     from markdown_it.token import Token
     from rich.console import Console, ConsoleOptions, RenderResult
+    from rich.style import Style
+    from rich.theme import Theme
 
-    from buddy_tui.ui.widgets.reply_view import Look
+
+class RenderLook(Protocol):
+    """What :func:`render` reads of a block's look (reply_view.Look, which reply_view makes before
+    this module is loaded): declared here so that the two modules do not import each other."""
+
+    @property
+    def width(self) -> int: ...
+    @property
+    def theme(self) -> Theme: ...
+    @property
+    def code_theme(self) -> str: ...
+    @property
+    def code_background(self) -> str | None: ...
+    @property
+    def base(self) -> Style: ...
 
 
 class _LeftHeading(Heading):
@@ -82,7 +98,7 @@ class _Markdown(RichMarkdown):
         self.code_background = code_background
 
 
-def render(block: Block, console: Console, look: Look) -> list[Strip]:
+def render(block: Block, console: Console, look: RenderLook) -> list[Strip]:
     """One block as lines ``look.width`` cells wide, without the blank lines Rich puts around some."""
     if block.kind == "html_block":  # shown as the text it is
         renderable: Text | _Markdown = Text(block.source)

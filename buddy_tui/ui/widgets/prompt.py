@@ -7,6 +7,7 @@ lines (Ctrl+J or Shift+Enter); up and down on its first and last line walk earli
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable
@@ -88,9 +89,12 @@ class CommandMenu(OptionList):
         return self.get_option_at_index(self.highlighted).id
 
 
-def _keys(spec: str) -> list[str]:
-    """``"ctrl+s, enter"`` -> ``["ctrl+s", "enter"]``, as Textual reads a binding's keys."""
-    return [key.strip() for key in spec.split(",") if key.strip()]
+@functools.lru_cache(maxsize=16)
+def _keys(spec: str) -> frozenset[str]:
+    """``"ctrl+s, ?"`` -> ``{"ctrl+s", "question_mark"}``: the names Key events carry, read as
+    Textual reads a binding's keys (Binding.make_bindings names a lone character)."""
+    keys = [Binding(key.strip(), "") for key in spec.split(",") if key.strip()]
+    return frozenset(binding.key for binding in Binding.make_bindings(keys))
 
 
 class PromptInput(TextArea):
@@ -182,7 +186,8 @@ class PromptInput(TextArea):
         prompt.send and prompt.newline), handled here as the key arrives: run as bindings, they
         waited while the keys typed after them went in first, so a fast "abc Ctrl+J def" came
         out "abcdef" and a newline."""
-        keymap = getattr(self.app, "_keymap", {}) or {}
+        # BuddyApp.keymap; a plain App (the prompt on its own in tests) has none.
+        keymap: dict[str, str] = getattr(self.app, "keymap", None) or {}
         if event.key in _keys(keymap.get("prompt.send", "enter")):
             event.prevent_default()
             event.stop()

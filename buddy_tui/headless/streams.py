@@ -1,0 +1,69 @@
+"""What every ``buddy-tui ask`` output format builds on: the :class:`Output` interface (one call
+per thing the turn reports), and writing to a stream that may be a terminal, a pipe or a file.
+
+Kept apart from :mod:`buddy_tui.headless.output`, which picks the format: the markdown format
+(:mod:`buddy_tui.headless.markdown`) subclasses :class:`Output` from here, so it does not import
+the module that imports it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from buddy_tui.conversation.chat import ToolCall, ToolResult, TurnFinished
+    from buddy_tui.conversation.retries import RetryNotice
+    from buddy_tui.store.records import Usage
+
+
+def is_tty(stream: object) -> bool:
+    """Whether ``stream`` is a terminal (False for anything that cannot say)."""
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def write_flushed(stream: TextIO, text: str) -> None:
+    """Write and flush; characters the stream cannot encode are replaced, not fatal.
+    BrokenPipeError propagates: it means the reader has gone."""
+    if not text:
+        return
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        stream.write(text.encode(encoding, "replace").decode(encoding))
+    stream.flush()
+
+
+class Output:
+    """The reply's writer; this base writes nothing, each format overrides what it shows."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = is_tty(stream)
+
+    def delta(self, text: str) -> None:
+        """A fragment of the reply (fragments joined make the whole reply)."""
+
+    def tool_call(self, call: ToolCall) -> None:
+        """The model asked for a tool; it is about to run (or be refused)."""
+
+    def tool_result(self, call: ToolCall, outcome: ToolResult) -> None:
+        """A tool call ran, or was refused."""
+
+    def usage(self, usage: Usage) -> None:
+        """Tokens counted so far in this turn."""
+
+    def retry(self, notice: RetryNotice) -> None:
+        """The SDK will try the request again."""
+
+    def final(self, event: TurnFinished, conversation_id: int | None) -> None:
+        """The turn succeeded."""
+
+    def failed(self, message: str, retryable: bool) -> None:
+        """The command failed (stderr already says why, in one line)."""
+
+    def finish(self) -> None:
+        """The reply is over (completely or not): show what is still held back."""
