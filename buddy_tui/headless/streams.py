@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
-    from buddy_tui.conversation.chat import ToolCall, ToolResult, TurnFinished
+    from buddy_tui.conversation.chat import TurnFinished
     from buddy_tui.conversation.retries import RetryNotice
     from buddy_tui.store.records import Usage
+    from buddy_tui.tools.specs import ToolCall, ToolResult
 
 
 def is_tty(stream: object) -> bool:
