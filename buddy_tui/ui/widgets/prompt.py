@@ -301,7 +301,9 @@ class PromptBar(Vertical):
         activation = Static("", id="activation", markup=False)
         activation.display = False
         yield activation
-        yield Horizontal(id="chips")
+        chips = Horizontal(id="chips")
+        chips.display = False
+        yield chips
         yield PromptInput(self.history, placeholder=PLACEHOLDER, id="prompt-input")
 
     @property
@@ -455,7 +457,9 @@ class PromptBar(Vertical):
         """Show a chip for a file or line range (replacing an older chip for the same one)."""
         self.remove_attachment(attachment.key)
         self.attachments.append(attachment)
-        self.query_one("#chips").mount(Chip(attachment))
+        chips = self.query_one("#chips")
+        chips.display = True
+        chips.mount(Chip(attachment))
 
     def remove_attachment(self, key: str) -> None:
         """Drop the chip whose attachment key (path, or path:first-last) is ``key``, if any."""
@@ -463,12 +467,19 @@ class PromptBar(Vertical):
         for chip in self.query(Chip):
             if chip.attachment.key == key:
                 chip.remove()
+        self._show_chips()
 
     def take_attachments(self) -> list[Attachment]:
         """Hand the attachments to the turn being sent and clear the chips."""
         taken, self.attachments = self.attachments, []
         self.query(Chip).remove()
+        self._show_chips()
         return taken
+
+    def _show_chips(self) -> None:
+        """The chips row takes a line only while there are chips: hidden at once, not when the
+        removed chips are finally pruned (the screen would keep an empty line until then)."""
+        self.query_one("#chips").display = bool(self.attachments)
 
     @on(Click, ".chip")
     def _chip_clicked(self, event: Click) -> None:
