@@ -14,16 +14,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from textual.screen import ModalScreen
-
 from buddy_tui.context.folder import IgnoreRules
 from buddy_tui.conversation.chat import ToolCall, ToolResult
 from buddy_tui.tools.specs import READ_ONLY
 
 if TYPE_CHECKING:
+    from textual.screen import ModalScreen
+
     from buddy_tui.tools.workspace import ProjectTools, ProposedChange
 
-Ask = Callable[[ModalScreen[Any]], Awaitable[Any]]
+Ask = Callable[["ModalScreen[Any]"], Awaitable[Any]]
 #: Questions pop up in the middle of a turn, maybe while the user types: keys wait this long.
 KEY_GUARD = 0.5
 
