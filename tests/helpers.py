@@ -56,7 +56,7 @@ def make_project(root: Path) -> Path:
 def make_app(root: Path, persona: str | None = None, *, resume_latest: bool = False, history: bool = True,
              **settings: object) -> BuddyApp:
     """The real app on ``root`` (backend persona unless named), with the history database in the
-    test's data folder (``history=False``: none); SDK retries off unless asked."""
+    test's data folder (``history=False``: none); retries off unless asked."""
     options: dict[str, object] = {"max_retries": 0, **settings}
     store, problem = open_store(history_path()) if history else (None, "")
     session = open_session(root, persona, Settings(**options), store, problem)  # type: ignore[arg-type]

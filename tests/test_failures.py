@@ -1,6 +1,6 @@
-"""Every way a model call can fail ends in a clear state, and the SDK's retries are announced.
+"""Every way a model call can fail ends in a clear state, and buddy-tui's retries are announced.
 
-These run the real SDK, built by ``config.connect`` (so the retry middleware is installed), over
+These run the real SDK, built by ``connect`` (so the settings' retry count applies), over
 loopback HTTP against the fake API server.
 """
 
@@ -26,7 +26,14 @@ from buddy_tui.conversation.chat import (
 )
 from buddy_tui.conversation.client import connect
 from buddy_tui.conversation.errors import RETRY, TOO_BIG, Failure, describe_error
-from buddy_tui.conversation.retries import RetryNotice, RetryWatch, backoff, next_wait, retry_after, should_retry_status
+from buddy_tui.conversation.retries import (
+    RetryNotice,
+    backoff,
+    next_wait,
+    retries_for,
+    retry_after,
+    should_retry_status,
+)
 from buddy_tui.personas.persona import Persona
 from buddy_tui.settings.model_settings import Settings
 from tests.fake_api import Cut, FakeAnthropic, Hang, HttpError, Reply, StreamError
@@ -87,14 +94,14 @@ def test_notice_describes_the_wait(notice: RetryNotice, remaining: float | None,
     assert notice.describe(remaining) == text
 
 
-def test_waits_are_read_as_the_sdk_reads_them() -> None:
+def test_waits_are_read_from_the_servers_headers() -> None:
     assert retry_after({"retry-after-ms": "250", "retry-after": "9"}) == 0.25
     assert retry_after({"retry-after": "1.5"}) == 1.5
     assert retry_after({"retry-after": "Wed, 21 Oct 2015 07:28:10 GMT"}, now=1445412480.0) == 10.0
     assert retry_after({"retry-after": "soon"}) is None and retry_after({}) is None
     assert [backoff(n) for n in range(6)] == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
     assert next_wait(1, {"retry-after": "3"}) == (3.0, True)
-    assert next_wait(1, {"retry-after": "0"}) == (1.0, False)  # the SDK ignores a zero wait
+    assert next_wait(1, {"retry-after": "0"}) == (1.0, False)  # a zero wait is ignored
     assert next_wait(0, None) == (0.5, False)
     assert should_retry_status(400, {"x-should-retry": "true"}) and not should_retry_status(529, {
         "x-should-retry": "false"})
@@ -102,20 +109,19 @@ def test_waits_are_read_as_the_sdk_reads_them() -> None:
         408, 409, 429, 500, 503, 529]
 
 
-def test_connect_installs_the_retry_watch(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_connect_turns_the_sdks_retries_off_and_takes_the_count_from_the_settings(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     client = online(monkeypatch, "http://127.0.0.1:1")
-    watches = [m for m in client.middleware if isinstance(m, RetryWatch)]
-    assert len(watches) == 1 and watches[0].max_retries == client.max_retries == 2
+    assert client.max_retries == 0 and retries_for(client) == 2
     client = online(monkeypatch, "http://127.0.0.1:1", max_retries=5)
-    assert [m.max_retries for m in client.middleware if isinstance(m, RetryWatch)] == [5]
+    assert client.max_retries == 0 and retries_for(client) == 5
     monkeypatch.delenv("ANTHROPIC_API_KEY")
     local, connection = connect(Settings(max_retries=1))  # the keyless local-server client too
     assert connection.auth == "none (local server)" and local is not None
-    assert [type(m).__name__ for m in local.middleware] == ["RetryWatch"]
-    assert [m.max_retries for m in local.middleware if isinstance(m, RetryWatch)] == [1]
+    assert local.max_retries == 0 and retries_for(local) == 1
 
 
-# -- retries announced while the SDK waits ---------------------------------------------------
+# -- retries announced before each wait ------------------------------------------------------
 
 
 async def test_overloaded_twice_then_an_answer(monkeypatch: pytest.MonkeyPatch, fake_api: FakeAnthropic) -> None:
@@ -135,7 +141,7 @@ async def test_rate_limit_waits_as_long_as_asked(monkeypatch: pytest.MonkeyPatch
     started = time.monotonic()
     events, notices = await run(online(monkeypatch, fake_api.base_url))
     assert notices == [RetryNotice("rate limited (429)", 0.2, 2, 3, True)]
-    assert time.monotonic() - started >= 0.2  # the SDK did sleep what the notice said
+    assert time.monotonic() - started >= 0.2  # the turn did sleep what the notice said
     assert isinstance(events[-1], TurnFinished)
 
 

@@ -1,7 +1,7 @@
 """One conversation turn with Claude: build the request, stream it, and yield typed events.
 
 The UI never sees the SDK: it gets :class:`TextDelta`, :class:`TurnFinished` and
-:class:`TurnFailed` and renders them, and hears of the SDK's retries as :class:`Retrying`.
+:class:`TurnFailed` and renders them, and hears of retries as :class:`Retrying`.
 Cancelling the consuming task (Esc in the app) leaves the SDK's stream context, which closes the
 HTTP response at once.
 """
@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Any
 from buddy_tui.context.attachments import Attachment
 from buddy_tui.context.project import MemoryFile
 from buddy_tui.conversation.errors import Failure, describe_error
-from buddy_tui.conversation.retries import RetryNotice, listening
+from buddy_tui.conversation.retries import Opening, RetryNotice, retries_for
 from buddy_tui.personas.persona import Persona
 from buddy_tui.store.records import Usage
 from buddy_tui.tools.specs import ToolCall, ToolResult
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
+    from anthropic.lib.streaming import AsyncMessageStream
 
 CACHE = {"type": "ephemeral"}
 
@@ -74,7 +75,7 @@ class TurnFailed:
 
 @dataclass(frozen=True)
 class Retrying:
-    """An attempt failed; the SDK waits ``notice.wait`` seconds and tries again."""
+    """An attempt to open the stream failed; it is made again after about ``notice.wait`` seconds."""
 
     notice: RetryNotice
 
@@ -231,17 +232,21 @@ def _text_only(content: list[dict[str, Any]], note: str) -> list[dict[str, Any]]
     return [*blocks, {"type": "text", "text": note}]
 
 
-@dataclass
-class _Heard:
-    """The retries announced while one round's request was made, passed on to ``on_retry``."""
+def _announcer(on_retry: Callable[[Retrying], None] | None) -> Callable[[RetryNotice], None] | None:
+    """Pass a round's retry notices on to ``on_retry`` as :class:`Retrying` events."""
+    if on_retry is None:
+        return None
 
-    on_retry: Callable[[Retrying], None] | None
-    notices: list[RetryNotice] = field(default_factory=list)
+    def announce(notice: RetryNotice) -> None:
+        on_retry(Retrying(notice))
 
-    def __call__(self, notice: RetryNotice) -> None:
-        self.notices.append(notice)
-        if self.on_retry is not None:
-            self.on_retry(Retrying(notice))
+    return announce
+
+
+def _opener(client: AsyncAnthropic, stack: contextlib.AsyncExitStack,
+            params: dict[str, Any]) -> Callable[[], Awaitable[AsyncMessageStream]]:
+    """Open the round's stream inside ``stack``: each call is a new request."""
+    return lambda: stack.enter_async_context(client.messages.stream(**params))
 
 
 async def stream_turn(
@@ -260,23 +265,23 @@ async def stream_turn(
     after the user's question come back in :attr:`TurnFinished.messages`, always ending with an
     assistant message so the conversation stays valid for the next turn.
 
-    While the SDK retries a round's request (only while opening the stream: a stream once open
-    is never retried), each retry is announced to ``on_retry`` before the SDK sleeps; it is a
-    callback because a generator cannot yield while it awaits the stream's opening. It needs a
-    client from :func:`buddy_tui.conversation.client.connect`, which carries the retry middleware.
+    Opening a round's stream is retried as :mod:`buddy_tui.conversation.retries` decides, as many
+    times as the settings given to :func:`buddy_tui.conversation.client.connect` allow (a client
+    built otherwise gets no retries from here); a stream once open is never retried. Each retry is
+    announced to ``on_retry`` before its wait; it is a callback because a generator cannot yield
+    while it awaits the stream's opening. Cancelling during a wait stops it at once.
     """
     added: list[dict[str, Any]] = []
     text: list[str] = []
     usage = Usage()
     for round_number in range(1, max_rounds + 1):
         pieces: list[str] = []
-        heard = _Heard(on_retry)
+        opening = Opening(retries_for(client), _announcer(on_retry))
         opened = False
         try:
             async with contextlib.AsyncExitStack() as stack:
-                with listening(heard):  # no yield inside: the context variable stays this task's
-                    stream = await stack.enter_async_context(
-                        client.messages.stream(**{**request, "messages": [*request["messages"], *added]}))
+                params = {**request, "messages": [*request["messages"], *added]}
+                stream = await opening(_opener(client, stack, params))
                 opened = True
                 async for event in stream:
                     if event.type == "text":
@@ -286,7 +291,7 @@ async def stream_turn(
                         yield Counted(usage + _usage_of(event.message.usage))
                 final = await stream.get_final_message()
         except Exception as exc:  # every failure is reported, never raised into the UI
-            attempts = heard.notices[-1].attempt if heard.notices and not opened else 1
+            attempts = 1 if opened else max(1, opening.attempts)
             spent = usage + (_started_usage(stream) if opened else Usage())
             yield TurnFailed(describe_error(exc, attempts=attempts, started=opened), "".join(text + pieces), spent)
             return

@@ -47,19 +47,15 @@ def is_local(base_url: str) -> bool:
     return not base_url.rstrip("/").startswith(ANTHROPIC_API)
 
 
-def _client(kwargs: dict[str, object]) -> AsyncAnthropic:
-    """An ``AsyncAnthropic`` whose retries announce themselves (see :mod:`buddy_tui.conversation.retries`).
-
-    The SDK's own retries stay on (its default count unless the settings name one); the
-    middleware is told the count the client settled on, since it cannot see the client.
-    """
+def _client(kwargs: dict[str, object], max_retries: int | None) -> AsyncAnthropic:
+    """An ``AsyncAnthropic`` with the SDK's own retries off: buddy-tui retries the opening of each
+    stream itself, as many times as the settings allow (see :mod:`buddy_tui.conversation.retries`)."""
     from anthropic import AsyncAnthropic
 
-    from buddy_tui.conversation.retries import RetryWatch
+    from buddy_tui.conversation.retries import allow_retries
 
-    watch = RetryWatch()
-    client = AsyncAnthropic(middleware=[watch], **kwargs)  # type: ignore[arg-type]
-    watch.max_retries = client.max_retries
+    client = AsyncAnthropic(max_retries=0, **kwargs)  # type: ignore[arg-type]
+    allow_retries(client, max_retries)
     return client
 
 
@@ -103,12 +99,10 @@ def connect(settings: Settings) -> tuple[AsyncAnthropic | None, Connection]:
     from anthropic import AnthropicError
 
     kwargs: dict[str, object] = {}
-    if settings.max_retries is not None:
-        kwargs["max_retries"] = settings.max_retries
     if settings.timeout is not None:
         kwargs["timeout"] = settings.timeout
     try:
-        client = _client(kwargs)
+        client = _client(kwargs, settings.max_retries)
     except AnthropicError as exc:  # e.g. a broken SDK profile named by ANTHROPIC_PROFILE
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return None, Connection(False, os.environ.get("ANTHROPIC_BASE_URL", ANTHROPIC_API), "none",
@@ -121,6 +115,6 @@ def connect(settings: Settings) -> tuple[AsyncAnthropic | None, Connection]:
     if getattr(client, "credentials", None) is not None:
         return client, Connection(True, base_url, "SDK profile")
     if is_local(base_url):
-        local = _client({"api_key": LOCAL_PLACEHOLDER_KEY, **kwargs})
+        local = _client({"api_key": LOCAL_PLACEHOLDER_KEY, **kwargs}, settings.max_retries)
         return local, Connection(True, base_url, "none (local server)")
     return None, Connection(False, base_url, "none", f"No API key is set. {CREDENTIALS_HINT}")

@@ -35,7 +35,7 @@ class Failure:
     hint: str = ""
     retryable: bool = False
     status: int | None = None
-    attempts: int = 1  # HTTP attempts made, the SDK's retries included, when known
+    attempts: int = 1  # attempts made to open the reply's stream, retries included, when known
 
     def text(self) -> str:
         """Title and hint as one paragraph (a full stop between them if the title lacks one: it
@@ -186,9 +186,10 @@ def _cut_failure(exc: BaseException) -> Failure:
 def describe_error(exc: BaseException, *, attempts: int = 1, started: bool = False) -> Failure:
     """Describe any exception from a model call for the chat; never raises.
 
-    ``attempts`` is how many HTTP attempts the SDK made (its retries included) before giving up,
-    when the caller knows; more than one is mentioned in the title. ``started`` says the reply's
-    stream had opened: a failure that is not the API's own error is then a cut mid-reply.
+    ``attempts`` is how many attempts were made to open the reply's stream (retries included)
+    before giving up, when the caller knows; more than one is mentioned in the title. ``started``
+    says the reply's stream had opened: a failure that is not the API's own error is then a cut
+    mid-reply.
     """
     import anthropic
 

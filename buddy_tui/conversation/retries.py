@@ -1,14 +1,15 @@
-"""Tell the user while the SDK waits to retry a failed model call.
+"""Try the opening of a model call again when it failed in a way worth another try.
 
-The SDK retries overloaded, rate-limited and failed requests on its own, sleeping between
-attempts. :class:`RetryWatch` is SDK middleware: it runs once per attempt inside the SDK's retry
-loop, and when an attempt failed in a way the SDK will retry it hands a :class:`RetryNotice` to
-whichever listener is active in the calling task (see :func:`listening`). One middleware on the
-client thereby serves every turn, each turn hearing only about its own request.
+buddy-tui owns its retries: :func:`buddy_tui.conversation.client.connect` builds the client with
+the SDK's own retries off (``max_retries=0``) and records how many retries the settings allow
+(:func:`retries_for`). Each round of a turn opens its stream through :class:`Opening`, which uses
+tenacity to try again after a connection failure or timeout, or a status worth another try
+(408, 409, 429, every 5xx; the server's ``x-should-retry`` header wins). Only the opening is
+retried: once the stream is open, text has reached the user and a failure ends the turn.
 
-The decisions mirror ``anthropic._base_client`` (``_should_retry``,
-``_should_retry_exception``, ``_parse_retry_after_header``, ``_calculate_retry_timeout``), so a
-notice says what the SDK is about to do, not a guess.
+Before each wait a :class:`RetryNotice` says why, for how long, and which attempt comes next.
+The wait is the server's ``retry-after-ms`` or ``retry-after`` when it gives a positive one
+(capped at :data:`MAX_HEADER_WAIT`), else an exponential backoff with a little jitter.
 """
 
 from __future__ import annotations
@@ -16,32 +17,38 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import random
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextvars import ContextVar
+import weakref
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
-    from anthropic import APIRequest, AsyncAPIResponse, AsyncCallNext
+    from anthropic import AsyncAnthropic
+    from tenacity import RetryCallState
 
 log = logging.getLogger(__name__)
 
-#: The SDK's backoff: 0.5 s doubled per retry taken, at most 8 s (its ``INITIAL_RETRY_DELAY``
-#: and ``MAX_RETRY_DELAY``); it then subtracts up to 25 % jitter, so these are upper bounds.
+#: Retries when the settings name none: 3 attempts in all.
+DEFAULT_MAX_RETRIES = 2
+#: Backoff without a server-given wait: 0.5 s, doubled per retry already taken, at most 8 s.
 INITIAL_DELAY = 0.5
 MAX_DELAY = 8.0
-#: The SDK caps a server-requested wait at this many seconds.
-MAX_HEADER_WAIT = 4_294_967.0
+#: A backoff sleeps up to this fraction less than it announces, so that clients that failed
+#: together do not all come back at the same moment.
+JITTER = 0.25
+#: The longest wait a server's retry-after gets: one minute of a countdown is as long as it is
+#: worth keeping someone waiting (Esc stops it sooner; a failure after it says when to come back).
+MAX_HEADER_WAIT = 60.0
 
+T = TypeVar("T")
 Listener = Callable[["RetryNotice"], None]
-#: The listener of the task whose request is running; the middleware runs in that task.
-retry_listener: ContextVar[Listener | None] = ContextVar("buddy_tui_retry_listener", default=None)
 
 
 @dataclass(frozen=True)
 class RetryNotice:
-    """An attempt failed and the SDK will try again after ``wait`` seconds."""
+    """An attempt failed and will be made again after ``wait`` seconds."""
 
     reason: str  # "overloaded (529)", "rate limited (429)", "could not connect", ...
     wait: float  # seconds until the next attempt (an upper bound when not ``exact``)
@@ -66,27 +73,42 @@ def _whole(seconds: float) -> int:
     return math.ceil(round(seconds, 3))
 
 
+# -- what is retried, and how long to wait ---------------------------------------------------
+
+
 def should_retry_status(status: int, headers: Mapping[str, str]) -> bool:
-    """Whether the SDK retries a response with this status: ``x-should-retry`` wins, then
-    408, 409, 429 and every 5xx."""
-    verdict = headers.get("x-should-retry")
-    if verdict == "true":
-        return True
-    if verdict == "false":
-        return False
+    """Whether a response with this status is worth another try: the server's ``x-should-retry``
+    (``true`` or ``false``) wins, else 408, 409, 429 and every 5xx (529 included)."""
+    verdict = (headers.get("x-should-retry") or "").strip().lower()
+    if verdict in ("true", "false"):
+        return verdict == "true"
     return status in (408, 409, 429) or status >= 500
 
 
+def retryable(exc: BaseException) -> bool:
+    """Whether an attempt to open the stream that ended in ``exc`` should be made again.
+
+    Decided by what happened: the server answered with a status (and headers) worth another try,
+    or no answer came at all (the connection failed or timed out). Only ever asked about the
+    opening: a stream that opened is never retried, whatever ends it.
+    """
+    import anthropic
+
+    if isinstance(exc, anthropic.APIStatusError):  # the server answered with an error status
+        return should_retry_status(exc.response.status_code, exc.response.headers)
+    return isinstance(exc, anthropic.APIConnectionError)  # no answer: refused, reset, timed out
+
+
 def retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
-    """The wait the server asks for, in seconds, read as the SDK reads it: ``retry-after-ms``,
-    else ``retry-after`` as (possibly fractional) seconds, else as an HTTP date."""
+    """The wait the server asks for, in seconds: ``retry-after-ms``, else ``retry-after`` as
+    (possibly fractional) seconds or as an HTTP date; None when neither says anything usable."""
     with contextlib.suppress(TypeError, ValueError):
-        return float(headers.get("retry-after-ms")) / 1000  # type: ignore[arg-type]
+        return _finite(float(headers.get("retry-after-ms")) / 1000)  # type: ignore[arg-type]
     value = headers.get("retry-after")
     if value is None:
         return None
     with contextlib.suppress(TypeError, ValueError):
-        return float(value)
+        return _finite(float(value))
     import email.utils  # only for a retry-after date: rare, and slow to import
 
     parsed = email.utils.parsedate_tz(value)
@@ -95,17 +117,28 @@ def retry_after(headers: Mapping[str, str], now: float | None = None) -> float |
     return float(email.utils.mktime_tz(parsed) - (time.time() if now is None else now))
 
 
+def _finite(value: float) -> float:
+    if not math.isfinite(value):  # "nan" and "inf" parse as floats
+        raise ValueError(value)
+    return value
+
+
 def backoff(retries_taken: int) -> float:
-    """The SDK's longest backoff after ``retries_taken`` retries (before its jitter)."""
-    return min(INITIAL_DELAY * 2.0 ** min(retries_taken, 1000), MAX_DELAY)
+    """The wait announced after ``retries_taken`` retries when the server named none."""
+    return min(INITIAL_DELAY * 2.0 ** min(retries_taken, 64), MAX_DELAY)
 
 
 def next_wait(retries_taken: int, headers: Mapping[str, str] | None) -> tuple[float, bool]:
-    """How long the SDK sleeps before the next attempt, and whether a header said so exactly."""
+    """How long to wait before the next attempt, and whether the server said so exactly."""
     asked = retry_after(headers) if headers is not None else None
-    if asked is not None and asked > 0:  # the SDK ignores zero and past dates
+    if asked is not None and asked > 0:  # zero or a date in the past: back off as usual
         return min(asked, MAX_HEADER_WAIT), True
     return backoff(retries_taken), False
+
+
+def sleep_for(notice: RetryNotice) -> float:
+    """What is actually slept for ``notice``: the server's wait as asked, a backoff with jitter."""
+    return notice.wait if notice.exact else notice.wait * (1 - JITTER * random.random())
 
 
 def status_reason(status: int) -> str:
@@ -124,9 +157,11 @@ def status_reason(status: int) -> str:
 
 
 def error_reason(exc: BaseException) -> str:
-    """A connection failure the SDK retries, in a few words."""
+    """A failed attempt in a few words."""
     import anthropic
 
+    if isinstance(exc, anthropic.APIStatusError):
+        return status_reason(exc.response.status_code)
     if isinstance(exc, anthropic.APITimeoutError):
         return "no answer in time"
     if "ConnectError" in {type(e).__name__ for e in _chain(exc)}:
@@ -144,62 +179,82 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
         current = current.__cause__ or current.__context__
 
 
-def _notify(notice: RetryNotice) -> None:
-    """Hand ``notice`` to the running turn's listener; a faulty listener never breaks the call."""
-    listener = retry_listener.get()
-    if listener is None:
-        return
-    try:
-        listener(notice)
-    except Exception:  # the request matters more than the notice
-        log.exception("retry listener failed")
+def _headers(exc: BaseException) -> Mapping[str, str] | None:
+    import anthropic
+
+    return exc.response.headers if isinstance(exc, anthropic.APIStatusError) else None
 
 
-@contextlib.contextmanager
-def listening(listener: Listener | None) -> Iterator[None]:
-    """Route retry notices of requests made in this block (in this task) to ``listener``."""
-    token = retry_listener.set(listener)
-    try:
-        yield
-    finally:
-        retry_listener.reset(token)
+# -- how many retries a client gets ----------------------------------------------------------
+
+#: The retries the settings allow, by client built with :func:`buddy_tui.conversation.client.connect`.
+_allowed: weakref.WeakKeyDictionary[AsyncAnthropic, int] = weakref.WeakKeyDictionary()
 
 
-class RetryWatch:
-    """SDK middleware (an async callable, so this module need not import the SDK at start-up)
-    that announces each retry before the SDK sleeps for it.
+def allow_retries(client: AsyncAnthropic, max_retries: int | None) -> None:
+    """Let turns on ``client`` retry each opening ``max_retries`` times (None: the default)."""
+    _allowed[client] = DEFAULT_MAX_RETRIES if max_retries is None else max(0, max_retries)
 
-    The middleware cannot see its client, so ``max_retries`` must be set to the client's once it
-    is built (``config.connect`` does); a request that sets its own ``max_retries`` is honoured.
-    Nothing about the request or its response is changed.
+
+def retries_for(client: AsyncAnthropic) -> int:
+    """The retries allowed on ``client``: none for a client not built by ``connect``, which is
+    used as it is (with whatever retries of its own it was given)."""
+    return _allowed.get(client, 0)
+
+
+# -- one opening, tried again as allowed -----------------------------------------------------
+
+
+class Opening:
+    """One round's opening of its stream, made up to ``max_retries + 1`` times.
+
+    ``announce`` hears each :class:`RetryNotice` before the wait it describes (a faulty listener
+    never breaks the call); :attr:`attempts` counts the attempts made, for the failure's title.
+    The wait is an ``asyncio.sleep``, so cancelling the task (Esc) stops it at once.
     """
 
-    def __init__(self, max_retries: int = 2) -> None:  # the SDK's DEFAULT_MAX_RETRIES
-        self.max_retries = max_retries
+    def __init__(self, max_retries: int, announce: Listener | None = None) -> None:
+        self.max_retries = max(0, max_retries)
+        self.announce = announce
+        self.attempts = 0
+        self.notices: list[RetryNotice] = []
+        self._next: RetryNotice | None = None
 
-    def _limit(self, request: APIRequest) -> int:
-        own = request.max_retries
-        return own if isinstance(own, int) else self.max_retries
+    async def __call__(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        """``await attempt()`` until it succeeds, fails in a way not worth another try, or the
+        retries run out; the last failure is raised as it was."""
+        import asyncio
 
-    def _notice(self, request: APIRequest, reason: str, headers: Mapping[str, str] | None) -> RetryNotice:
-        wait, exact = next_wait(request.retries_taken, headers)
-        limit = self._limit(request)
-        return RetryNotice(reason, wait, request.retries_taken + 2, limit + 1, exact)
+        from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
-    async def __call__(self, request: APIRequest, call_next: AsyncCallNext) -> AsyncAPIResponse[Any]:
-        """Run one attempt; announce the retry the SDK is about to make, if any."""
-        import anthropic
+        retrying = AsyncRetrying(stop=stop_after_attempt(self.max_retries + 1), retry=retry_if_exception(retryable),
+                                 wait=self._wait, before_sleep=self._before_sleep, sleep=asyncio.sleep, reraise=True)
+        async for trial in retrying:
+            with trial:
+                self.attempts += 1
+                return await attempt()
+        raise AssertionError("tenacity ends with a result or an exception")  # pragma: no cover
 
-        retries_left = self._limit(request) - request.retries_taken > 0
+    def _wait(self, retry_state: RetryCallState) -> float:
+        """How long to sleep after the attempt that just failed (asked even when none follows).
+
+        The parameters are named as tenacity names them: before 8.2 it passes them by keyword."""
+        assert retry_state.outcome is not None
+        exc = retry_state.outcome.exception()
+        assert exc is not None
+        retries_taken = retry_state.attempt_number - 1
+        wait, exact = next_wait(retries_taken, _headers(exc))
+        self._next = RetryNotice(error_reason(exc), wait, retry_state.attempt_number + 1, self.max_retries + 1, exact)
+        return sleep_for(self._next)
+
+    def _before_sleep(self, retry_state: RetryCallState) -> None:
+        """Tell whoever listens that the next attempt is coming, and when."""
+        notice = self._next
+        assert notice is not None
+        self.notices.append(notice)
+        if self.announce is None:
+            return
         try:
-            response = await call_next(request)
-        except anthropic.APIConnectionError as exc:  # timeouts included; the SDK always retries these
-            if retries_left:
-                _notify(self._notice(request, error_reason(exc), None))
-            raise
-        http = getattr(response, "http_response", None)  # another middleware may hand back a value
-        if (http is not None and not http.is_success and retries_left
-                and should_retry_status(http.status_code, http.headers)):
-            _notify(self._notice(request, status_reason(http.status_code), http.headers))
-        return response
-
+            self.announce(notice)
+        except Exception:  # the request matters more than the notice
+            log.exception("retry listener failed")

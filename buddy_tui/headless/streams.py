@@ -58,7 +58,7 @@ class Output:
         """Tokens counted so far in this turn."""
 
     def retry(self, notice: RetryNotice) -> None:
-        """The SDK will try the request again."""
+        """Opening the reply failed and will be tried again."""
 
     def final(self, event: TurnFinished, conversation_id: int | None) -> None:
         """The turn succeeded."""

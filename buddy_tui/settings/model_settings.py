@@ -42,7 +42,7 @@ class Settings:
 
     model: str = DEFAULT_MODEL
     max_tokens: int = DEFAULT_MAX_TOKENS
-    max_retries: int | None = None  # None: the SDK's default
+    max_retries: int | None = None  # retries of a failed opening; None: 2 (retries.DEFAULT_MAX_RETRIES)
     timeout: float | None = None  # None: the SDK's default
 
     @classmethod

@@ -120,7 +120,7 @@ class AssistantMessage(Vertical):
         self._status_line.set_classes(f"status {kind}".strip())
 
     def retrying(self, notice: RetryNotice) -> None:
-        """The SDK is waiting to try again: say why and count the seconds down."""
+        """Waiting to try opening the reply again: say why and count the seconds down."""
         deadline = time.monotonic() + notice.wait
 
         def tick() -> None:
