@@ -30,7 +30,6 @@ from buddy_tui.conversation.retries import (
     RetryNotice,
     backoff,
     next_wait,
-    retries_for,
     retry_after,
     should_retry_status,
 )
@@ -112,13 +111,13 @@ def test_waits_are_read_from_the_servers_headers() -> None:
 def test_connect_turns_the_sdks_retries_off_and_takes_the_count_from_the_settings(
         monkeypatch: pytest.MonkeyPatch) -> None:
     client = online(monkeypatch, "http://127.0.0.1:1")
-    assert client.max_retries == 0 and retries_for(client) == 2
+    assert client.max_retries == 2
     client = online(monkeypatch, "http://127.0.0.1:1", max_retries=5)
-    assert client.max_retries == 0 and retries_for(client) == 5
+    assert client.max_retries == 5
     monkeypatch.delenv("ANTHROPIC_API_KEY")
     local, connection = connect(Settings(max_retries=1))  # the keyless local-server client too
     assert connection.auth == "none (local server)" and local is not None
-    assert local.max_retries == 0 and retries_for(local) == 1
+    assert local.max_retries == 1
 
 
 # -- retries announced before each wait ------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from buddy_tui.context.attachments import Attachment
 from buddy_tui.context.project import MemoryFile
 from buddy_tui.conversation.errors import Failure, describe_error
-from buddy_tui.conversation.retries import Opening, RetryNotice, retries_for
+from buddy_tui.conversation.retries import Opening, RetryNotice
 from buddy_tui.personas.persona import Persona
 from buddy_tui.store.records import Usage
 from buddy_tui.tools.specs import ToolCall, ToolResult
@@ -266,22 +266,24 @@ async def stream_turn(
     assistant message so the conversation stays valid for the next turn.
 
     Opening a round's stream is retried as :mod:`buddy_tui.conversation.retries` decides, as many
-    times as the settings given to :func:`buddy_tui.conversation.client.connect` allow (a client
-    built otherwise gets no retries from here); a stream once open is never retried. Each retry is
+    times as the client's ``max_retries`` says (:func:`buddy_tui.conversation.client.connect` sets
+    it from the settings); the requests themselves go out with the SDK's own retries off, and a
+    stream once open is never retried. Each retry is
     announced to ``on_retry`` before its wait; it is a callback because a generator cannot yield
     while it awaits the stream's opening. Cancelling during a wait stops it at once.
     """
+    quiet = client.with_options(max_retries=0)  # the retries are ours (see Opening), never the SDK's
     added: list[dict[str, Any]] = []
     text: list[str] = []
     usage = Usage()
     for round_number in range(1, max_rounds + 1):
         pieces: list[str] = []
-        opening = Opening(retries_for(client), _announcer(on_retry))
+        opening = Opening(client.max_retries, _announcer(on_retry))
         opened = False
         try:
             async with contextlib.AsyncExitStack() as stack:
                 params = {**request, "messages": [*request["messages"], *added]}
-                stream = await opening(_opener(client, stack, params))
+                stream = await opening(_opener(quiet, stack, params))
                 opened = True
                 async for event in stream:
                     if event.type == "text":

@@ -48,15 +48,15 @@ def is_local(base_url: str) -> bool:
 
 
 def _client(kwargs: dict[str, object], max_retries: int | None) -> AsyncAnthropic:
-    """An ``AsyncAnthropic`` with the SDK's own retries off: buddy-tui retries the opening of each
-    stream itself, as many times as the settings allow (see :mod:`buddy_tui.conversation.retries`)."""
+    """An ``AsyncAnthropic`` whose ``max_retries`` is the settings' count (None: the default).
+    buddy-tui spends that count itself, retrying the opening of each stream, and sends every
+    request with the SDK's own retries off (see :mod:`buddy_tui.conversation.retries`)."""
     from anthropic import AsyncAnthropic
 
-    from buddy_tui.conversation.retries import allow_retries
+    from buddy_tui.conversation.retries import DEFAULT_MAX_RETRIES
 
-    client = AsyncAnthropic(max_retries=0, **kwargs)  # type: ignore[arg-type]
-    allow_retries(client, max_retries)
-    return client
+    retries = DEFAULT_MAX_RETRIES if max_retries is None else max(0, max_retries)
+    return AsyncAnthropic(max_retries=retries, **kwargs)  # type: ignore[arg-type]
 
 
 #: Variables through which the SDK can find credentials (besides its config folder on disk).

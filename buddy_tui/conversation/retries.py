@@ -1,8 +1,8 @@
 """Try the opening of a model call again when it failed in a way worth another try.
 
-buddy-tui owns its retries: :func:`buddy_tui.conversation.client.connect` builds the client with
-the SDK's own retries off (``max_retries=0``) and records how many retries the settings allow
-(:func:`retries_for`). Each round of a turn opens its stream through :class:`Opening`, which uses
+buddy-tui owns its retries: the client's ``max_retries`` (set by
+:func:`buddy_tui.conversation.client.connect` from the settings) is the count, and every request
+goes out with the SDK's own retries off. Each round of a turn opens its stream through :class:`Opening`, which uses
 tenacity to try again after a connection failure or timeout, or a status worth another try
 (408, 409, 429, every 5xx; the server's ``x-should-retry`` header wins). Only the opening is
 retried: once the stream is open, text has reached the user and a failure ends the turn.
@@ -19,13 +19,11 @@ import logging
 import math
 import random
 import time
-import weakref
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
-    from anthropic import AsyncAnthropic
     from tenacity import RetryCallState
 
 log = logging.getLogger(__name__)
@@ -183,23 +181,6 @@ def _headers(exc: BaseException) -> Mapping[str, str] | None:
     import anthropic
 
     return exc.response.headers if isinstance(exc, anthropic.APIStatusError) else None
-
-
-# -- how many retries a client gets ----------------------------------------------------------
-
-#: The retries the settings allow, by client built with :func:`buddy_tui.conversation.client.connect`.
-_allowed: weakref.WeakKeyDictionary[AsyncAnthropic, int] = weakref.WeakKeyDictionary()
-
-
-def allow_retries(client: AsyncAnthropic, max_retries: int | None) -> None:
-    """Let turns on ``client`` retry each opening ``max_retries`` times (None: the default)."""
-    _allowed[client] = DEFAULT_MAX_RETRIES if max_retries is None else max(0, max_retries)
-
-
-def retries_for(client: AsyncAnthropic) -> int:
-    """The retries allowed on ``client``: none for a client not built by ``connect``, which is
-    used as it is (with whatever retries of its own it was given)."""
-    return _allowed.get(client, 0)
 
 
 # -- one opening, tried again as allowed -----------------------------------------------------
