@@ -226,3 +226,20 @@ async def test_a_crash_mid_reply_is_recovered_on_the_next_start(online: FakeAnth
     await engine.close()
     assert isinstance(events[-1], TurnFinished)
     assert [t.state for t in engine.session.turns] == ["interrupted", "complete"]
+
+
+async def test_a_question_that_cannot_fit_goes_back_with_its_files(online: FakeAnthropic, project: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dropping the files was not enough (the persona alone is over this tiny window): nothing is
+    sent, and the question goes back with the files it was asked with."""
+    from buddy_tui.context.attachments import load_attachment
+
+    monkeypatch.setenv("BUDDY_TUI_CONTEXT_BUDGET", "300")
+    engine = engine_for(project, ScriptedAsker(["drop"]), max_tokens=50)
+    chip = load_attachment(project / "app" / "models.py", project)
+    events = [e async for e in engine.run(Question(plan_of(engine, "explain this"), (chip,)))]
+    await engine.close()
+    final = events[-1]
+    assert isinstance(final, Abandoned) and "no longer fits" in final.reason
+    assert final.question.chips == (chip,)
+    assert online.message_requests() == [] and engine.session.turns == []

@@ -177,7 +177,7 @@ class Engine:
         the person chose "send the head", keep shortening (a few rounds) until it fits."""
         from buddy_tui.context import budget
 
-        plan, rounds = question.plan, 0
+        asked, plan, rounds = question, question.plan, 0  # an abandoned question goes back as it was asked
         while True:
             resend = question.resend
             user, request = self.session.request(plan, attachments, resend.user if resend else None)
@@ -185,12 +185,12 @@ class Engine:
             if not measured.over_by:
                 break
             if not attachments:
-                yield Abandoned(question, f"The conversation no longer fits the model's context "
+                yield Abandoned(asked, f"The conversation no longer fits the model's context "
                                           f"({measured.describe()}). /clear starts a new one.", budget=measured)
                 return
             choice = "head" if 0 < rounds < SHORTEN_ROUNDS else await self.asker.over_budget(measured, attachments)
             if choice is None:
-                yield Abandoned(question, budget=measured)
+                yield Abandoned(asked, budget=measured)
                 return
             question = replace(question, resend=None)  # what goes out is built afresh from now on
             if choice == "drop":
@@ -200,7 +200,7 @@ class Engine:
             try:
                 attachments = budget.shorten_largest(attachments, measured.over_by)
             except ValueError as exc:
-                yield Abandoned(question, f"Cannot shorten enough: {exc}. Drop files instead, or /clear.", "warning")
+                yield Abandoned(asked, f"Cannot shorten enough: {exc}. Drop files instead, or /clear.", "warning")
                 return
             rounds += 1
         self.session.commit(plan)
