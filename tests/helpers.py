@@ -10,9 +10,11 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from buddy_tui.conversation.session import open_session
+from buddy_tui.settings.config_file import DEFAULT_MAX_TOKENS
 from buddy_tui.settings.model_settings import Settings
 from buddy_tui.settings.paths import history_path
-from buddy_tui.store.history import open_store
+from buddy_tui.store.history import Store, open_store
+from buddy_tui.store.records import TurnRecord
 from buddy_tui.ui.app import BuddyApp
 
 MODELS_PY = '''"""Order models."""
@@ -53,12 +55,13 @@ def make_project(root: Path) -> Path:
 
 
 def make_app(root: Path, persona: str | None = None, *, resume_latest: bool = False, history: bool = True,
-             **settings: object) -> BuddyApp:
+             max_retries: int | None = 0, timeout: float | None = None,
+             max_tokens: int = DEFAULT_MAX_TOKENS) -> BuddyApp:
     """The real app on ``root`` (backend persona unless named), with the history database in the
     test's data folder (``history=False``: none); SDK retries off unless asked."""
-    options: dict[str, object] = {"max_retries": 0, **settings}
+    settings = Settings(max_tokens=max_tokens, max_retries=max_retries, timeout=timeout)
     store, problem = open_store(history_path()) if history else (None, "")
-    session = open_session(root, persona, Settings(**options), store, problem)  # type: ignore[arg-type]
+    session = open_session(root, persona, settings, store, problem)
     return BuddyApp(session, resume_latest=resume_latest)
 
 
@@ -73,11 +76,11 @@ async def wait_for(pilot: Pilot[None], condition: Callable[[], object], timeout:
         await pilot.pause(0.02)
 
 
-async def submit(pilot: object, app: object, text: str) -> None:
+async def submit(pilot: Pilot[None], app: BuddyApp, text: str) -> None:
     """Type ``text`` into the prompt (all at once) and press Enter."""
-    app.chat.prompt.input.value = text  # type: ignore[attr-defined]
-    app.chat.prompt.input.focus()  # type: ignore[attr-defined]
-    await pilot.press("enter")  # type: ignore[attr-defined]
+    app.chat.prompt.input.value = text
+    app.chat.prompt.input.focus()
+    await pilot.press("enter")
 
 
 async def connected(pilot: Pilot[None], app: BuddyApp) -> None:
@@ -92,6 +95,13 @@ def settled(app: BuddyApp) -> bool:
 
     statuses = [text_of(r.query_one(".status", Static)) for r in app.query(AssistantMessage)]
     return not app.chat.busy and not any(s.startswith(("thinking", "streaming")) for s in statuses)
+
+
+def turns_of(store: Store, conversation: int) -> list[TurnRecord]:
+    """The stored turns of a conversation that must exist."""
+    loaded = store.load(conversation)
+    assert loaded is not None, f"conversation {conversation} is not in the history"
+    return loaded.turns
 
 
 def text_of(widget: Static) -> str:

@@ -182,10 +182,19 @@ def test_startup_run_once_waits_for_every_marker(env: dict[str, str], tmp_path: 
         bench_startup.run_once(python(partial), env, tmp_path)
 
 
+class CountingTerminal(Terminal):
+    """A terminal that runs nothing: each reading of its CPU time is one second more."""
+
+    def __init__(self) -> None:
+        super().__init__(argv=[], env={})
+        self.readings = iter(range(1, 1000))
+
+    def cpu(self) -> float:
+        return float(next(self.readings))
+
+
 def test_stream_progress_marks_first_tenth_ninth_last() -> None:
-    readings = iter(range(1, 1000))
-    term = SimpleNamespace(cpu=lambda: float(next(readings)))
-    progress = bench_stream.Progress(term)  # type: ignore[arg-type]
+    progress = bench_stream.Progress(CountingTerminal())
     for index in range(200):
         progress(index, 200)
     assert {name: cpu for name, (_, cpu) in progress.marks.items()} == {

@@ -24,7 +24,7 @@ from buddy_tui.settings.paths import history_path
 from buddy_tui.store.history import Store
 from buddy_tui.ui.widgets.transcript import AssistantMessage, UserMessage
 from tests.fake_api import FakeAnthropic, Reply, split_text
-from tests.helpers import make_app, make_project, text_of, wait_for
+from tests.helpers import make_app, make_project, text_of, turns_of, wait_for
 
 REPLY = "".join(f"Step {n}: check the retry budget and the idempotency key. " for n in range(1, 80))
 QUESTION = "walk me through making the payment client safe to retry"
@@ -97,7 +97,7 @@ async def test_sigkill_mid_stream_loses_at_most_the_last_moment(tmp_path: Path, 
     store = Store(history_path())
     assert store.integrity() == "ok"
     (summary,) = store.conversations(str(project))
-    turn = store.load(summary.id).turns[0]  # type: ignore[union-attr]
+    turn = turns_of(store, summary.id)[0]
     assert turn.typed == QUESTION
     assert turn.state == "interrupted"  # its writer is dead: seen as such even before the next start
     assert REPLY.startswith(turn.reply) and len(turn.reply) >= len(before_kill)

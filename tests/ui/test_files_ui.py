@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from textual.widgets import DirectoryTree
+from textual.pilot import Pilot
+from textual.widgets import DirectoryTree, OptionList
 
+from buddy_tui.ui.app import BuddyApp
 from buddy_tui.ui.widgets.file_browser import FilePreview
 from buddy_tui.ui.widgets.prompt import Chip
 from buddy_tui.ui.widgets.transcript import Note, ReferenceLink
@@ -15,13 +17,13 @@ from tests.fake_api import FakeAnthropic, Reply
 from tests.helpers import connected, make_app, settled, submit, text_of, wait_for
 
 
-def top_level(app: object) -> set[str]:
-    return {str(n.label) for n in app.query_one(DirectoryTree).root.children}  # type: ignore[attr-defined]
+def top_level(app: BuddyApp) -> set[str]:
+    return {str(n.label) for n in app.query_one(DirectoryTree).root.children}
 
 
-async def command(pilot: object, app: object, text: str) -> None:
+async def command(pilot: Pilot[None], app: BuddyApp, text: str) -> None:
     await submit(pilot, app, text)
-    await pilot.pause(0.1)  # type: ignore[attr-defined]
+    await pilot.pause(0.1)
 
 
 async def test_f4_shows_ignored_files_and_git(project: Path) -> None:
@@ -108,8 +110,8 @@ async def test_ctrl_f_finds_a_file_and_opens_it(project: Path) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, FinderScreen) and app.screen.query("#finder-input"))
         await pilot.press(*"amod")
         await pilot.pause()
-        results = app.screen.query_one("#finder-results")
-        assert results.get_option_at_index(0).id == "app/models.py"  # type: ignore[attr-defined]
+        results = app.screen.query_one("#finder-results", OptionList)
+        assert results.get_option_at_index(0).id == "app/models.py"
         await pilot.press("enter")
         preview = app.query_one(FilePreview)
         await wait_for(pilot, lambda: preview.path == project / "app" / "models.py" and preview.preview is not None)

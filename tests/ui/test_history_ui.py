@@ -21,7 +21,7 @@ from buddy_tui.ui.widgets.transcript import (
     UserMessage,
 )
 from tests.fake_api import FakeAnthropic, HttpError, Reply, StreamError, split_text
-from tests.helpers import connected, dead_owner, make_app, settled, submit, text_of, wait_for
+from tests.helpers import connected, dead_owner, make_app, settled, submit, text_of, turns_of, wait_for
 
 ANSWER = "Use keyset pagination.\n\n```sql\nSELECT * FROM orders WHERE id > $1 LIMIT 50;\n```\n\nAnd an index.\n"
 
@@ -42,7 +42,7 @@ async def test_the_question_is_stored_before_the_request_leaves_and_the_reply_is
     def on_arrival(body: dict[str, object]) -> None:  # the request is here: what is stored already?
         reader = stored()
         seen_by_the_server.append([t.typed for c in reader.conversations(str(project))
-                                   for t in reader.load(c.id).turns])  # type: ignore[union-attr]
+                                   for t in turns_of(reader, c.id)])
         reader.close()
 
     online.on_message = on_arrival
@@ -158,7 +158,7 @@ async def test_history_screen_searches_renames_deletes_and_opens(project: Path, 
         app.screen.query_one(Input).value = "Payment retries"
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
-        assert db.latest(str(project)).title == "Payment retries"  # type: ignore[union-attr]
+        assert (latest := db.latest(str(project))) is not None and latest.title == "Payment retries"
         await pilot.press("enter")
         await wait_for(pilot, lambda: not isinstance(app.screen, HistoryScreen) and app.query(UserMessage))
         assert app.query_one(UserMessage).text == "how many retries?"

@@ -11,11 +11,12 @@ from textual.content import Content
 from textual.widgets import DirectoryTree, Static
 
 from buddy_tui.context.attachments import is_sensitive
+from buddy_tui.ui.app import BuddyApp
 from buddy_tui.ui.screens.choice import ChoiceScreen
 from buddy_tui.ui.widgets.file_browser import FilePreview
 from buddy_tui.ui.widgets.prompt import Chip
 from buddy_tui.ui.widgets.transcript import AssistantMessage, Note
-from tests.fake_api import Cut, FakeAnthropic, Hang, HttpError, Reply, StreamError
+from tests.fake_api import Cut, FakeAnthropic, Hang, HttpError, Reply, Script, StreamError
 from tests.helpers import connected, make_app, settled, submit, text_of, wait_for
 
 
@@ -24,8 +25,8 @@ def shown(title: object) -> Content:
     return title if isinstance(title, Content) else Content.from_markup(str(title))
 
 
-def status(app: object) -> str:
-    reply = app.query(AssistantMessage).last()  # type: ignore[attr-defined]
+def status(app: BuddyApp) -> str:
+    reply = app.query(AssistantMessage).last()
     return text_of(reply.query_one(".status", Static))
 
 
@@ -47,7 +48,7 @@ async def test_markup_and_escape_sequences_in_names_are_shown_literally(project:
         assert shown(preview.border_title).plain == "␛]0;PWNED␇evil.py"
         tree = app.query_one(DirectoryTree)
         await wait_for(pilot, lambda: len(tree.root.children) > 3)
-        labels = [node.label.plain for node in tree.root.children]
+        labels = [str(node.label) for node in tree.root.children]
         assert "␛]0;PWNED␇evil.py" in labels and not any("\x1b" in label for label in labels)
 
 
@@ -136,7 +137,7 @@ async def test_a_failed_question_survives_typing_and_retry_sends_it(project: Pat
      (HttpError(500, "api_error", "Internal server error"), "internal error (500)")],
 )
 async def test_lost_connection_and_server_error_through_the_app(
-    project: Path, online: FakeAnthropic, script: object, words: str
+    project: Path, online: FakeAnthropic, script: Script, words: str
 ) -> None:
     online.queue(script)
     app = make_app(project)
@@ -248,6 +249,6 @@ async def test_tree_survives_loops_links_out_fifos_and_odd_names(project: Path, 
         preview = app.query_one(FilePreview)
         preview.show(project / "pipe")  # would block forever if it were opened for reading
         await wait_for(pilot, lambda: preview.preview is not None)
-        assert "not a regular file" in preview.preview.message
+        assert preview.preview is not None and "not a regular file" in preview.preview.message
         await wait_for(pilot, lambda: app.finder is not None, what="the index")
         assert app.finder is not None and not app.finder.search("secret")

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+from textual.widgets import Markdown
 
 from buddy_tui.cli import main
 from buddy_tui.settings.config_file import config_path
@@ -32,7 +33,7 @@ async def test_keymap_from_the_config_rebinds_a_key_and_help_shows_it(project: P
         await pilot.press("escape")
         await pilot.press("f1")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "HelpScreen", what="help")
-        page = app.screen.query_one("Markdown").source  # type: ignore[attr-defined]
+        page = app.screen.query_one(Markdown).source
         assert "| F9 | Find file |" in page
 
 

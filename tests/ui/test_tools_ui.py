@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from textual.widgets import Static
 
@@ -29,7 +30,7 @@ def review_script(edit_path: str = "app/models.py") -> list[Reply]:
     ]
 
 
-def tool_results(request_body: dict | None) -> list[dict]:  # type: ignore[type-arg]
+def tool_results(request_body: dict[str, Any] | None) -> list[dict[str, Any]]:
     assert request_body is not None
     return [b for b in request_body["messages"][-1]["content"] if b.get("type") == "tool_result"]
 
