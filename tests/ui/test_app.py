@@ -19,7 +19,17 @@ from buddy_tui.ui.widgets.prompt import Chip, CommandMenu
 from buddy_tui.ui.widgets.reply_view import ReplyView
 from buddy_tui.ui.widgets.transcript import AssistantMessage, Note, UserMessage
 from tests.fake_api import FakeAnthropic, HttpError, Reply
-from tests.helpers import connected, make_app, make_project, settled, submit, text_of, wait_for
+from tests.helpers import (
+    caught_up,
+    chat_worker_done,
+    connected,
+    make_app,
+    make_project,
+    settled,
+    submit,
+    text_of,
+    wait_for,
+)
 
 ANSWER = "## Risks under load\n\n- **N+1 queries** in `load_orders`\n- string-built SQL\n\n```python\nprint('x')\n```\n"
 
@@ -216,7 +226,8 @@ async def test_escape_stops_the_stream_and_keeps_the_partial_answer(project: Pat
         assert not app.chat.busy
         assert "interrupted" in status(reply)
         await wait_for(pilot, online.client_gone.is_set, what="the HTTP stream to close")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: chat_worker_done(app), what="the stopped turn's worker to end")
+        await caught_up(pilot, app.chat)  # and every event it posted before it ended has been handled
         assert reply.text == kept  # nothing more arrived after Esc
         assert 0 < kept.count("word") < 400
         assert online.completed_streams == 0

@@ -14,7 +14,7 @@ from buddy_tui.ui.widgets.file_browser import FilePreview
 from buddy_tui.ui.widgets.prompt import Chip
 from buddy_tui.ui.widgets.transcript import Note, ReferenceLink
 from tests.fake_api import FakeAnthropic, Reply
-from tests.helpers import connected, make_app, settled, submit, text_of, wait_for
+from tests.helpers import click, connected, make_app, settled, submit, text_of, wait_for
 
 
 def top_level(app: BuddyApp) -> set[str]:
@@ -22,8 +22,10 @@ def top_level(app: BuddyApp) -> set[str]:
 
 
 async def command(pilot: Pilot[None], app: BuddyApp, text: str) -> None:
+    """Run a /add, /drop or /files command and wait for the note that answers it."""
+    before = len(app.query(Note))
     await submit(pilot, app, text)
-    await pilot.pause(0.1)
+    await wait_for(pilot, lambda: len(app.query(Note)) > before, what=f"the answer to {text}")
 
 
 async def test_f4_shows_ignored_files_and_git(project: Path) -> None:
@@ -89,11 +91,11 @@ async def test_file_references_in_an_answer_open_the_preview(project: Path, onli
     app = make_app(project)
     async with app.run_test(size=(160, 48)) as pilot:
         await connected(pilot, app)
-        await command(pilot, app, "where is the N+1?")
+        await submit(pilot, app, "where is the N+1?")
         await wait_for(pilot, lambda: settled(app) and app.query(ReferenceLink))
         links = list(app.query(ReferenceLink))
         assert [(link.path, link.line) for link in links] == [("app/models.py", 14), ("README.md", 1)]
-        await pilot.click(links[0])
+        await click(pilot, links[0])
         preview = app.query_one(FilePreview)
         await wait_for(pilot, lambda: preview.path == project / "app" / "models.py" and preview.cursor == 13)
         assert app.focused is preview

@@ -21,7 +21,7 @@ from buddy_tui.ui.widgets.transcript import (
     UserMessage,
 )
 from tests.fake_api import FakeAnthropic, HttpError, Reply, StreamError, split_text
-from tests.helpers import connected, dead_owner, make_app, settled, submit, text_of, turns_of, wait_for
+from tests.helpers import click, connected, dead_owner, make_app, settled, submit, text_of, turns_of, wait_for
 
 ANSWER = "Use keyset pagination.\n\n```sql\nSELECT * FROM orders WHERE id > $1 LIMIT 50;\n```\n\nAnd an index.\n"
 
@@ -190,14 +190,12 @@ async def test_export_copy_and_cost(project: Path, online: FakeAnthropic) -> Non
         app.copy_to_clipboard("")
         view = app.query_one(AssistantMessage).query_one(ReplyView)
         view.scroll_visible(animate=False)
-        await pilot.pause(0.1)
-        await pilot.click(view, offset=(4, view.code_rows()[0]))
+        await click(pilot, view, offset=(4, view.code_rows()[0]))
         await wait_for(pilot, lambda: app.clipboard == "SELECT * FROM orders WHERE id > $1 LIMIT 50;")
         app.query_one(UserMessage).scroll_visible(animate=False)
-        await pilot.pause(0.1)
-        await pilot.click(app.query_one(UserMessage).query_one(CopyLink))
+        await click(pilot, app.query_one(UserMessage).query_one(CopyLink))
         await wait_for(pilot, lambda: app.clipboard == "paginate orders?", what="the question copied")
-        await pilot.click(app.query_one(AssistantMessage).query_one(CopyLink))
+        await click(pilot, app.query_one(AssistantMessage).query_one(CopyLink))
         await wait_for(pilot, lambda: app.clipboard == ANSWER, what="the reply copied")
         await submit(pilot, app, "/cost")
         await wait_for(pilot, lambda: "Tokens" in app.query(MarkdownNote).last().source)
@@ -290,8 +288,8 @@ async def test_chat_keys_do_nothing_while_a_dialog_is_open(project: Path, online
         await submit(pilot, app, "/resume")
         await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
         await pilot.press("f8")
-        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen) and app.screen.focused is not None,
+                       what="the dialog, with the focus")
         await pilot.press("ctrl+home", "ctrl+end", "pageup", "pagedown")  # chat keys: the chat is not on this screen
         await pilot.pause()
         assert isinstance(app.screen, ChoiceScreen) and app.return_code is None

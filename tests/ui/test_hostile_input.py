@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from textual.content import Content
+from textual.pilot import Pilot
 from textual.widgets import DirectoryTree, Static
 
 from buddy_tui.context.attachments import is_sensitive
@@ -17,12 +18,18 @@ from buddy_tui.ui.widgets.file_browser import FilePreview
 from buddy_tui.ui.widgets.prompt import Chip
 from buddy_tui.ui.widgets.transcript import AssistantMessage, Note
 from tests.fake_api import Cut, FakeAnthropic, Hang, HttpError, Reply, Script, StreamError
-from tests.helpers import connected, make_app, settled, submit, text_of, wait_for
+from tests.helpers import caught_up, connected, make_app, settled, submit, text_of, wait_for
 
 
 def shown(title: object) -> Content:
     """A border title as Textual will draw it (it keeps titles as escaped markup)."""
     return title if isinstance(title, Content) else Content.from_markup(str(title))
+
+
+async def dialog_answered(pilot: Pilot[None], app: BuddyApp) -> None:
+    """The dialog has closed and the chat has acted on the answer (whatever that set off)."""
+    await wait_for(pilot, lambda: not isinstance(app.screen, ChoiceScreen), what="the dialog to close")
+    await caught_up(pilot, app.chat)
 
 
 def status(app: BuddyApp) -> str:
@@ -74,8 +81,8 @@ async def test_escape_in_the_secrets_dialog_cancels_sending(project: Path, onlin
         await submit(pilot, app, "what is in @.env ?")
         await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen) and app.screen.query("#dialog-title"))
         await pilot.press("escape")
-        await pilot.pause(0.2)
-        assert online.message_requests() == []
+        await dialog_answered(pilot, app)
+        assert online.message_requests() == [] and not app.chat.busy
         assert app.chat.prompt.input.value == "what is in @.env ?"
 
 
@@ -107,7 +114,8 @@ async def test_clear_while_waiting_does_not_bring_the_question_back(project: Pat
         await submit(pilot, app, "slow question")
         await wait_for(pilot, lambda: app.chat.busy)
         await submit(pilot, app, "/clear")
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: any(text_of(n).startswith("New conversation.") for n in app.query(Note)),
+                       what="the new conversation")
         assert not app.chat.busy and app.chat.prompt.input.value == ""
         assert not app.query(AssistantMessage)
 
@@ -188,8 +196,8 @@ async def test_over_budget_the_user_chooses_what_gives(project: Path, online: Fa
         assert counted, "near the limit the API's count_tokens endpoint is asked"
         await pilot.press(choice)
         if choice == "escape":
-            await pilot.pause(0.2)
-            assert online.message_requests() == []
+            await dialog_answered(pilot, app)
+            assert online.message_requests() == [] and not app.chat.busy
             assert app.chat.prompt.input.value == "explain @dump.sql please"
             return
         await wait_for(pilot, lambda: online.message_requests() and settled(app))
@@ -218,8 +226,9 @@ async def test_secret_values_are_flagged_before_sending(project: Path, online: F
         assert "settings.py:2" in detail and "hunter2-prod-Secret9" not in detail
         await pilot.press(key)
         if not expect_sent:
-            await pilot.pause(0.2)
-            assert online.message_requests() == [] and app.chat.prompt.input.value == "review @settings.py"
+            await dialog_answered(pilot, app)
+            assert online.message_requests() == [] and not app.chat.busy
+            assert app.chat.prompt.input.value == "review @settings.py"
             return
         await wait_for(pilot, lambda: online.message_requests() and settled(app))
         sent = json.dumps(online.message_requests()[0].body)

@@ -104,7 +104,7 @@ async def test_persona_command_lists_and_switches(claude_project: Path) -> None:
 async def test_startup_reports_overrides_problems_and_memory(claude_project: Path) -> None:
     app = make_app(claude_project)
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: app.query(Greeting), what="the greeting")
         welcome = app.query_one(Greeting).source
         assert "Project memory in the system prompt: CLAUDE.md (" in welcome
         notes = [text_of(n) for n in app.query(Note)]

@@ -13,9 +13,10 @@ from textual.widgets import Markdown
 from buddy_tui.cli import main
 from buddy_tui.settings.config_file import config_path
 from buddy_tui.settings.ui_state import UiState
+from buddy_tui.ui.screens.approval import ApprovalScreen
 from buddy_tui.ui.widgets.transcript import Note
 from tests.fake_api import FakeAnthropic, review_demo
-from tests.helpers import connected, make_app, settled, submit, text_of, wait_for
+from tests.helpers import connected, dialog_takes_keys, make_app, settled, submit, text_of, wait_for
 
 
 def write_config(text: str) -> None:
@@ -87,9 +88,10 @@ async def test_tool_permissions_are_kept_for_the_project_only_when_the_config_sa
     async with app.run_test(size=(160, 48)) as pilot:
         await connected(pilot, app)
         await submit(pilot, app, "/buddy:review app")
-        await wait_for(pilot, lambda: type(app.screen).__name__ == "ApprovalScreen" and app.screen.query("#deny"),
+        await wait_for(pilot, lambda: isinstance(app.screen, ApprovalScreen) and app.screen.query("#deny"),
                        what="the approval")
-        await pilot.pause(0.6)  # the dialog ignores keys for its first half second
+        assert isinstance(app.screen, ApprovalScreen)
+        await dialog_takes_keys(pilot, app.screen)
         await pilot.press("a")
         await wait_for(pilot, lambda: settled(app) and not app.chat.busy, timeout=10)
         assert UiState.load().tools_for(project) == {"Edit"}
