@@ -29,6 +29,7 @@ from buddy_tui.settings.config_file import DEFAULT_MODEL
 from buddy_tui.settings.model_settings import Settings
 from buddy_tui.store.records import Usage
 from tests.fake_api import Cut, FakeAnthropic, Hang, HttpError, Reply, Script, StreamError
+from tests.helpers import wait_until
 
 PERSONA = Persona(name="backend", description="d", allowed_tools=(), prompt="You are the backend persona.")
 MODELS = Attachment(path="app/models.py", text="class Order: ...", size=16, truncated=False)
@@ -183,8 +184,7 @@ async def test_cancelling_the_consumer_closes_the_http_stream(fake_api: FakeAnth
             seen.append(event)
 
     task = asyncio.create_task(consume())
-    while len(seen) < 3:
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: len(seen) >= 3, what="the stream to be under way")
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
