@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import httpx2
+import pytest
+from anthropic._base_client import BaseClient
+from anthropic._models import FinalRequestOptions
+from textual.errors import NoWidget
+from textual.message_pump import MessagePump
 from textual.pilot import Pilot
+from textual.widget import Widget
 from textual.widgets import Static
 
 from buddy_tui.conversation.session import open_session
+from buddy_tui.settings.config_file import DEFAULT_MAX_TOKENS
 from buddy_tui.settings.model_settings import Settings
 from buddy_tui.settings.paths import history_path
-from buddy_tui.store.history import open_store
+from buddy_tui.store.history import Store, open_store
+from buddy_tui.store.records import TurnRecord
 from buddy_tui.ui.app import BuddyApp
+from buddy_tui.ui.screens.approval import ApprovalScreen
+from buddy_tui.ui.screens.choice import ChoiceScreen
 
 MODELS_PY = '''"""Order models."""
 from dataclasses import dataclass
@@ -54,31 +66,97 @@ def make_project(root: Path) -> Path:
 
 
 def make_app(root: Path, persona: str | None = None, *, resume_latest: bool = False, history: bool = True,
-             **settings: object) -> BuddyApp:
+             max_retries: int | None = 0, timeout: float | None = None,
+             max_tokens: int = DEFAULT_MAX_TOKENS) -> BuddyApp:
     """The real app on ``root`` (backend persona unless named), with the history database in the
     test's data folder (``history=False``: none); retries off unless asked."""
-    options: dict[str, object] = {"max_retries": 0, **settings}
+    settings = Settings(max_tokens=max_tokens, max_retries=max_retries, timeout=timeout)
     store, problem = open_store(history_path()) if history else (None, "")
-    session = open_session(root, persona, Settings(**options), store, problem)  # type: ignore[arg-type]
+    session = open_session(root, persona, settings, store, problem)
     return BuddyApp(session, resume_latest=resume_latest)
 
 
-async def wait_for(pilot: Pilot[None], condition: Callable[[], object], timeout: float = 5.0,
+async def wait_for(pilot: Pilot[None], condition: Callable[[], object], timeout: float = 10.0,
                    what: str = "condition") -> None:
-    """Let the app run until ``condition()`` is truthy; fail the test if it never is."""
+    """Let the app run until ``condition()`` is truthy; fail the test if it never is (``timeout``
+    is a safety net against a hang, not a measurement: be generous)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not condition():
         if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         await pilot.pause(0.02)
 
 
-async def submit(pilot: object, app: object, text: str) -> None:
+async def wait_until(condition: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> None:
+    """:func:`wait_for` for async tests without a Pilot: poll ``condition`` on the running loop."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+def wait_until_blocking(condition: Callable[[], object], timeout: float = 10.0, what: str = "condition",
+                        interval: float = 0.01) -> None:
+    """:func:`wait_until` for plain (synchronous) tests: poll ``condition`` from this thread,
+    every ``interval`` seconds (longer for a condition that is costly to check)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+async def click(pilot: Pilot[None], widget: Widget, offset: tuple[int, int] = (0, 0)) -> None:
+    """Click ``widget`` (at ``offset`` in it) once the screen shows it there: a widget just
+    mounted or scrolled to is drawn in place only by a later frame."""
+
+    def under_the_pointer() -> bool:
+        region = widget.region
+        if not region:
+            return False
+        try:
+            found, _ = pilot.app.screen.get_widget_at(region.x + offset[0], region.y + offset[1])
+        except NoWidget:
+            return False
+        return found is widget or widget in found.ancestors
+
+    await wait_for(pilot, under_the_pointer, what=f"{widget!r} on screen")
+    assert await pilot.click(widget, offset=offset), f"the click missed {widget!r}"
+
+
+async def caught_up(pilot: Pilot[None], node: MessagePump) -> None:
+    """Wait until ``node`` has handled every message posted to it so far, and any they posted to
+    it in turn. A pump handles its messages one at a time, in order, so a callback queued now runs
+    after them; if more arrived meanwhile, queue another."""
+    for _ in range(100):
+        if await _left_behind(pilot, node) == 0:
+            return
+    raise AssertionError(f"{node!r} never ran out of messages")
+
+
+async def _left_behind(pilot: Pilot[None], node: MessagePump) -> int:
+    """Queue a callback on ``node``; once it has run, how many messages were queued behind it."""
+    left: list[int] = []
+    node.call_later(lambda: left.append(node.message_queue_size))
+    await wait_for(pilot, lambda: left, what=f"{node!r} to handle its messages")
+    return left[0]
+
+
+async def dialog_takes_keys(pilot: Pilot[None], dialog: ApprovalScreen | ChoiceScreen) -> None:
+    """Wait out a dialog's guard: keys pressed in its first moments are ignored (the dialog may
+    have appeared while the user was typing), so a test's key must come after it."""
+    await wait_for(pilot, lambda: dialog._shown_at and time.monotonic() - dialog._shown_at >= dialog.guard,
+                   what="the dialog to take keys")
+
+
+async def submit(pilot: Pilot[None], app: BuddyApp, text: str) -> None:
     """Type ``text`` into the prompt (all at once) and press Enter."""
-    app.chat.prompt.input.value = text  # type: ignore[attr-defined]
-    app.chat.prompt.input.focus()  # type: ignore[attr-defined]
-    await pilot.press("enter")  # type: ignore[attr-defined]
+    app.chat.prompt.input.value = text
+    app.chat.prompt.input.focus()
+    await pilot.press("enter")
 
 
 async def connected(pilot: Pilot[None], app: BuddyApp) -> None:
@@ -93,6 +171,34 @@ def settled(app: BuddyApp) -> bool:
 
     statuses = [text_of(r.query_one(".status", Static)) for r in app.query(AssistantMessage)]
     return not app.chat.busy and not any(s.startswith(("thinking", "streaming")) for s in statuses)
+
+
+def turns_of(store: Store, conversation: int) -> list[TurnRecord]:
+    """The stored turns of a conversation that must exist."""
+    loaded = store.load(conversation)
+    assert loaded is not None, f"conversation {conversation} is not in the history"
+    return loaded.turns
+
+
+def record_retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The waits the SDK chooses before each retry, in order (it then sleeps exactly that long):
+    what a test of retry timing checks, instead of timing the whole call."""
+    waits: list[float] = []
+    choose = BaseClient._calculate_retry_timeout
+
+    def recording(client: BaseClient[Any, Any], remaining_retries: int, options: FinalRequestOptions,
+                  response_headers: httpx2.Headers | None = None) -> float:
+        wait = choose(client, remaining_retries, options, response_headers)
+        waits.append(wait)
+        return wait
+
+    monkeypatch.setattr(BaseClient, "_calculate_retry_timeout", recording)
+    return waits
+
+
+def chat_worker_done(app: BuddyApp) -> bool:
+    """No worker of the chat's turns is left: nothing more can stream in, run or be sent."""
+    return not any(worker.group == "chat" and not worker.is_finished for worker in app.workers)
 
 
 def text_of(widget: Static) -> str:
@@ -110,8 +216,6 @@ def seed_persona() -> Path:
     without shared/ skips these few tests instead.
     """
     import os
-
-    import pytest
 
     if SEED.exists():
         return SEED

@@ -13,6 +13,7 @@ from buddy_tui.context.attachments import Attachment
 from buddy_tui.conversation.chat import (
     Conversation,
     Counted,
+    RoundDone,
     TextDelta,
     TurnFailed,
     TurnFinished,
@@ -27,7 +28,8 @@ from buddy_tui.personas.persona import Persona
 from buddy_tui.settings.config_file import DEFAULT_MODEL
 from buddy_tui.settings.model_settings import Settings
 from buddy_tui.store.records import Usage
-from tests.fake_api import Cut, FakeAnthropic, Hang, HttpError, Reply, StreamError
+from tests.fake_api import Cut, FakeAnthropic, Hang, HttpError, Reply, Script, StreamError
+from tests.helpers import wait_until
 
 PERSONA = Persona(name="backend", description="d", allowed_tools=(), prompt="You are the backend persona.")
 MODELS = Attachment(path="app/models.py", text="class Order: ...", size=16, truncated=False)
@@ -87,9 +89,10 @@ def test_settings_from_env() -> None:
     assert Settings.from_env({"BUDDY_TUI_MAX_TOKENS": "lots"}).max_tokens == Settings().max_tokens
 
 
-def client_for(fake: FakeAnthropic, **kwargs: object) -> anthropic.AsyncAnthropic:
-    options: dict[str, object] = {"max_retries": 0, **kwargs}
-    return anthropic.AsyncAnthropic(api_key="sk-test-key", base_url=fake.base_url, **options)  # type: ignore[arg-type]
+def client_for(fake: FakeAnthropic, *, max_retries: int = 0,
+               timeout: float | anthropic.NotGiven = anthropic.NOT_GIVEN) -> anthropic.AsyncAnthropic:
+    return anthropic.AsyncAnthropic(api_key="sk-test-key", base_url=fake.base_url, max_retries=max_retries,
+                                    timeout=timeout)
 
 
 def request_for(question: str = "What could go wrong?") -> dict[str, object]:
@@ -137,7 +140,7 @@ async def test_stream_yields_deltas_then_finished(fake_api: FakeAnthropic) -> No
     ],
 )
 async def test_failures_become_clear_messages(
-    fake_api: FakeAnthropic, script: object, kind: str, words: str, retryable: bool
+    fake_api: FakeAnthropic, script: Script, kind: str, words: str, retryable: bool
 ) -> None:
     fake_api.queue(script)
     events = await collect(client_for(fake_api), request_for())
@@ -181,8 +184,7 @@ async def test_cancelling_the_consumer_closes_the_http_stream(fake_api: FakeAnth
             seen.append(event)
 
     task = asyncio.create_task(consume())
-    while len(seen) < 3:
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: len(seen) >= 3, what="the stream to be under way")
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -231,7 +233,8 @@ async def test_tool_use_rounds_run_through_the_executor(fake_api: FakeAnthropic)
     assert kinds == ["TextDelta", "ToolStarted", "ToolFinished", "ToolStarted", "ToolFinished", "RoundDone",
                      "TextDelta", "TurnFinished"]
     round_done = events[5]
-    assert [m["role"] for m in round_done.messages] == ["assistant", "user"]  # type: ignore[attr-defined]
+    assert isinstance(round_done, RoundDone)
+    assert [m["role"] for m in round_done.messages] == ["assistant", "user"]
     started = [e for e in events if isinstance(e, ToolStarted)]
     assert (started[0].round, started[0].max_rounds) == (1, 12)
     assert isinstance(events[2], ToolFinished) and events[2].outcome.content == "result of Read"

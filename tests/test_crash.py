@@ -9,7 +9,7 @@ import pytest
 from rich.text import Text
 
 from buddy_tui.settings import crash_reports as crash
-from tests.helpers import make_app, make_project
+from tests.helpers import make_app, make_project, wait_until
 
 
 def boom() -> None:
@@ -37,9 +37,9 @@ async def test_app_crash_leaves_one_line_not_a_traceback(tmp_path: Path, monkeyp
     shown: list[object] = []
     monkeypatch.setattr(app, "_print_error_renderables", lambda: shown.extend(app._exit_renderables))
     with pytest.raises(ValueError, match="fell over"):
-        async with app.run_test() as pilot:
+        async with app.run_test():
             app.call_later(boom)
-            await pilot.pause(0.2)
+            await wait_until(lambda: app.return_code is not None, what="the app to stop")
     assert len(shown) == 1 and isinstance(shown[0], Text)
     assert shown[0].plain.startswith("buddy-tui stopped after an unexpected error (ValueError: the widget fell over)")
     assert app.return_code == 1

@@ -22,8 +22,7 @@ from buddy_tui.settings.paths import history_path
 from buddy_tui.store.history import open_store
 from buddy_tui.tools.asking import Approval
 from tests.fake_api import Cut, FakeAnthropic, Reply, ToolUse
-from tests.helpers import ScriptedAsker, make_project
-from tests.test_history import dead_owner
+from tests.helpers import ScriptedAsker, dead_owner, make_project
 
 
 @pytest.fixture
@@ -193,7 +192,7 @@ async def test_a_failed_turn_is_offered_for_retry_with_the_same_content(online: 
     await engine.close()
     assert isinstance(second[-1], TurnFinished) and second[-1].text == "Whole answer."
     bodies = [r.body for r in online.message_requests()]
-    assert bodies[0]["messages"][-1] == bodies[1]["messages"][-1]  # type: ignore[index]
+    assert bodies[0]["messages"][-1] == bodies[1]["messages"][-1]
     assert engine.retry() == "Nothing to retry: every question so far got its answer."
 
 

@@ -256,12 +256,12 @@ def test_write_export_refuses_when_links_are_unsupported_too(tmp_path: Path, mon
     def no_links(source: object, target: object) -> None:
         raise PermissionError(1, "hard links are not supported here")
 
-    monkeypatch.setattr(export.os, "link", no_links)
+    monkeypatch.setattr("buddy_tui.store.export.os.link", no_links)
     write_export("first", tmp_path / "a.md")
     assert (tmp_path / "a.md").read_text() == "first"
     real_lexists = os.path.lexists
     calls = iter([False, True])  # free when first checked, taken by the time of the rename
-    monkeypatch.setattr(export.os.path, "lexists", lambda p: next(calls, real_lexists(p)))
+    monkeypatch.setattr("buddy_tui.store.export.os.path.lexists", lambda p: next(calls, real_lexists(p)))
     with pytest.raises(FileExistsError):
         write_export("second", tmp_path / "b.md")
     assert [p.name for p in tmp_path.iterdir()] == ["a.md"]
@@ -274,7 +274,7 @@ def test_write_export_is_all_or_nothing(tmp_path: Path, monkeypatch: pytest.Monk
     def broken_replace(source: object, target: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(export.os, "replace", broken_replace)
+    monkeypatch.setattr("buddy_tui.store.export.os.replace", broken_replace)
     with pytest.raises(PermissionError, match=r"Could not write .*chat\.md: Permission denied"):
         write_export("new content", target, overwrite=True)
     assert target.read_text() == "old content"

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 
 import pytest
 from anthropic import AsyncAnthropic
 
+from buddy_tui.conversation import retries
 from buddy_tui.conversation.chat import (
     Conversation,
     Counted,
@@ -137,10 +137,17 @@ async def test_overloaded_twice_then_an_answer(monkeypatch: pytest.MonkeyPatch, 
 
 async def test_rate_limit_waits_as_long_as_asked(monkeypatch: pytest.MonkeyPatch, fake_api: FakeAnthropic) -> None:
     fake_api.queue(HttpError(429, "rate_limit_error", "slow down", retry_after=0.2), Reply(["ok"]))
-    started = time.monotonic()
+    waits: list[float] = []
+    chosen = retries.sleep_for
+
+    def recording(notice: RetryNotice) -> float:
+        waits.append(chosen(notice))
+        return waits[-1]
+
+    monkeypatch.setattr(retries, "sleep_for", recording)
     events, notices = await run(online(monkeypatch, fake_api.base_url))
     assert notices == [RetryNotice("rate limited (429)", 0.2, 2, 3, True)]
-    assert time.monotonic() - started >= 0.2  # the turn did sleep what the notice said
+    assert waits == [0.2]  # the turn did sleep what the notice said
     assert isinstance(events[-1], TurnFinished)
 
 

@@ -6,7 +6,6 @@ import asyncio
 import http.client
 import json
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
@@ -17,7 +16,8 @@ import httpx2
 import pytest
 from anthropic import _exceptions
 
-from tests.fake_api import Cut, FakeAnthropic, Hang, HttpError, Reply, StreamError, demo_reply, split_text
+from tests.fake_api import Cut, FakeAnthropic, Hang, HttpError, Reply, StreamError, _Handler, demo_reply, split_text
+from tests.helpers import record_retry_waits, wait_until_blocking
 
 MODEL = "claude-test-model"
 
@@ -88,11 +88,8 @@ def test_streamed_reply_arrives_as_text_with_final_message(
     assert message.usage.cache_creation_input_tokens == 3
     assert message.usage.cache_read_input_tokens == 7
     # The server thread counts the stream after its last write, which can land just after the
-    # client has read message_stop: give it a moment rather than race it.
-    deadline = time.monotonic() + 5
-    while fake_api.completed_streams != 1 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert fake_api.completed_streams == 1
+    # client has read message_stop: wait for it rather than race it.
+    wait_until_blocking(lambda: fake_api.completed_streams == 1, what="the server to count the stream")
     assert fake_api.pending == 0
 
 
@@ -237,12 +234,27 @@ def test_requests_are_recorded_with_body_and_headers(
     assert fake_api.requests[2].body is None
 
 
-def test_wait_for_requests(fake_api: FakeAnthropic, client: anthropic.Anthropic) -> None:
+class NotedCondition(threading.Condition):
+    """The server's "a request arrived" condition, noting when someone starts waiting on it."""
+
+    def __init__(self, lock: threading.Lock) -> None:
+        super().__init__(lock)
+        self.waiting = threading.Event()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waiting.set()
+        return super().wait(timeout)
+
+
+def test_wait_for_requests(fake_api: FakeAnthropic, client: anthropic.Anthropic,
+                           monkeypatch: pytest.MonkeyPatch) -> None:
     fake_api.queue(Reply(["late"]))
+    arrived = NotedCondition(fake_api._lock)
+    monkeypatch.setattr(fake_api, "_arrived", arrived)
 
     def send_later() -> None:
-        time.sleep(0.1)
-        client.messages.create(**message_kwargs("delayed"))
+        if arrived.waiting.wait(30):  # only once the test is blocked waiting for it
+            client.messages.create(**message_kwargs("delayed"))
 
     worker = threading.Thread(target=send_later)
     worker.start()
@@ -303,13 +315,14 @@ def test_http_error_maps_to_sdk_exception(
     assert len(fake_api.message_requests()) == 1  # max_retries=0
 
 
-def test_retry_after_zero_is_retried_after_backoff(fake_api: FakeAnthropic) -> None:
+def test_retry_after_zero_is_retried_after_backoff(fake_api: FakeAnthropic, monkeypatch: pytest.MonkeyPatch) -> None:
     fake_api.queue(HttpError(429, "rate_limit_error", "Slow down", retry_after=0), Reply.of("recovered"))
-    with anthropic.Anthropic(base_url=fake_api.base_url, api_key="test-key", max_retries=1) as client:
-        started = time.monotonic()
-        with client.messages.stream(**message_kwargs()) as stream:
-            text = stream.get_final_text()
-        elapsed = time.monotonic() - started
+    waits = record_retry_waits(monkeypatch)
+    with (
+        anthropic.Anthropic(base_url=fake_api.base_url, api_key="test-key", max_retries=1) as client,
+        client.messages.stream(**message_kwargs()) as stream,
+    ):
+        text = stream.get_final_text()
 
     assert text == "recovered"
     first, second = fake_api.message_requests()
@@ -318,20 +331,19 @@ def test_retry_after_zero_is_retried_after_backoff(fake_api: FakeAnthropic) -> N
     assert second.headers["x-stainless-retry-count"] == "1"
     # `retry-after: 0` is not "retry now": the SDK only obeys values > 0 and otherwise falls back to
     # its exponential backoff (0.5 s with up to 25% jitter for the first retry).
-    assert elapsed >= 0.3
+    assert len(waits) == 1 and 0.5 * 0.75 <= waits[0] <= 0.5
 
 
-def test_retry_after_ms_is_obeyed(fake_api: FakeAnthropic) -> None:
+def test_retry_after_ms_is_obeyed(fake_api: FakeAnthropic, monkeypatch: pytest.MonkeyPatch) -> None:
     overloaded = HttpError(529, "overloaded_error", "Overloaded", retry_after_ms=1)
     fake_api.queue(overloaded, overloaded, overloaded, Reply.of("finally"))
+    waits = record_retry_waits(monkeypatch)
     with anthropic.Anthropic(base_url=fake_api.base_url, api_key="test-key", max_retries=3) as client:
-        started = time.monotonic()
         message = client.messages.create(**message_kwargs())
-        elapsed = time.monotonic() - started
     assert message.content[0].type == "text"
     assert message.content[0].text == "finally"
     assert len(fake_api.message_requests()) == 4
-    assert elapsed < 1.5  # the default backoff for three retries would take more than 2.5 s
+    assert waits == [0.001] * 3  # what the server asked for, not the default backoff (0.5 s, 1 s, 2 s)
 
 
 def test_x_should_retry_false_stops_retries(fake_api: FakeAnthropic) -> None:
@@ -399,21 +411,35 @@ async def test_cut_stream_raises_remote_protocol_error(fake_api: FakeAnthropic) 
     assert fake_api.completed_streams == 0
 
 
-def test_hang_times_out(fake_api: FakeAnthropic) -> None:
-    fake_api.queue(Hang(5))
-    with anthropic.Anthropic(
+def record_hangs(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """How each of the server's pauses ended: True when it ran its full time, False when it was
+    cut short (the client left, or the server stopped)."""
+    ended: list[bool] = []
+    pause = _Handler._pause
+
+    def recording(handler: _Handler, seconds: float) -> bool:
+        ended.append(pause(handler, seconds))
+        return ended[-1]
+
+    monkeypatch.setattr(_Handler, "_pause", recording)
+    return ended
+
+
+def test_hang_times_out(fake_api: FakeAnthropic, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_api.queue(Hang(30))
+    hangs = record_hangs(monkeypatch)
+    with (
+        anthropic.Anthropic(
         base_url=fake_api.base_url, api_key="test-key", max_retries=0, timeout=0.5
-    ) as client:
-        started = time.monotonic()
-        with (
-            pytest.raises(anthropic.APITimeoutError) as info,
-            client.messages.stream(**message_kwargs()) as s,
-        ):
-            s.until_done()
-        elapsed = time.monotonic() - started
+    ) as client, pytest.raises(anthropic.APITimeoutError) as info,
+        client.messages.stream(**message_kwargs()) as s,
+    ):
+        s.until_done()
     assert isinstance(info.value.__cause__, httpx2.ReadTimeout)
-    assert 0.4 <= elapsed < 3
     assert len(fake_api.message_requests()) == 1
+    # The client gave up on its own timeout while the server still hung: it cut the hang short.
+    wait_until_blocking(lambda: hangs, what="the server to notice the client leaving")
+    assert hangs == [False]
 
 
 async def test_closing_stream_early_sets_client_gone(
@@ -430,7 +456,7 @@ async def test_closing_stream_early_sets_client_gone(
                 break
     assert first_text == "xxxx"
     assert gone_while_reading is False
-    gone = await asyncio.to_thread(fake_api.client_gone.wait, 2.0)
+    gone = await asyncio.to_thread(fake_api.client_gone.wait, 10.0)
     assert gone
     assert fake_api.completed_streams == 0
 
@@ -538,8 +564,9 @@ def test_split_text() -> None:
         split_text("abc", 0)
 
 
-def test_stop_is_quick_with_a_hanging_request(fake_api: FakeAnthropic) -> None:
+def test_stop_is_quick_with_a_hanging_request(fake_api: FakeAnthropic, monkeypatch: pytest.MonkeyPatch) -> None:
     fake_api.queue(Hang(30))
+    hangs = record_hangs(monkeypatch)
     outcome: list[BaseException] = []
 
     def send() -> None:
@@ -551,9 +578,10 @@ def test_stop_is_quick_with_a_hanging_request(fake_api: FakeAnthropic) -> None:
     worker = threading.Thread(target=send, daemon=True)
     worker.start()
     fake_api.wait_for_requests(1)
-    started = time.monotonic()
     fake_api.stop()
-    worker.join(timeout=5)
-    assert time.monotonic() - started < 2
+    worker.join(timeout=30)
     assert not worker.is_alive()
     assert len(outcome) == 1
+    # The stop cut the 30-second hang short rather than waiting it out.
+    wait_until_blocking(lambda: hangs, what="the hanging handler to stop")
+    assert hangs == [False]

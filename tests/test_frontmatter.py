@@ -82,7 +82,7 @@ FRONT_MATTER_LINES = st.lists(
     st.one_of(
         st.sampled_from(["name: x", "description: a: b", "tools: Read, Grep", "<example>", "</example>",
                          "Context: c", "model: sonnet", "", "  - Read", "allowed-tools: [Read", "key:", ":", "---x"]),
-        st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40),
+        st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=40),
     ),
     max_size=30,
 )

@@ -9,7 +9,6 @@ import stat
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -19,9 +18,9 @@ from buddy_tui.store.records import ToolNote, TurnRecord, Usage
 from tests.helpers import dead_owner
 
 
-def turn(typed: str = "How do I paginate?", **fields: object) -> TurnRecord:
+def turn(typed: str = "How do I paginate?") -> TurnRecord:
     return TurnRecord(typed=typed, persona="backend", persona_title="Backend Buddy", model="claude-test",
-                      user=[{"type": "text", "text": typed}], **fields)  # type: ignore[arg-type]
+                      user=[{"type": "text", "text": typed}])
 
 
 @pytest.fixture
@@ -107,7 +106,7 @@ def test_rename_and_delete_remove_the_turns_too(store: Store) -> None:
     conversation = store.create_conversation("/p", "old", "backend", "m")
     store.begin_turn(conversation, turn())
     store.rename(conversation, "  Cursor pagination  ")
-    assert store.latest("/p").title == "Cursor pagination"  # type: ignore[union-attr]
+    assert (latest := store.latest("/p")) is not None and latest.title == "Cursor pagination"
     store.delete(conversation)
     assert store.load(conversation) is None
     assert store._db.execute("SELECT COUNT(*) FROM turns").fetchone()[0] == 0
@@ -140,13 +139,17 @@ def test_another_project_s_crash_is_not_reported_here(store: Store) -> None:
 def test_two_windows_write_the_same_database_while_one_holds_the_lock(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite3"
     first, second = Store(path), Store(path)
-    holding = threading.Event()
+    holding, writing = threading.Event(), threading.Event()
+    events: list[str] = []
+    # The first window's connection reports each statement as it starts (on its own thread).
+    first._db.set_trace_callback(lambda sql: writing.set() if sql.startswith("BEGIN IMMEDIATE") else None)
 
     def hold_the_write_lock() -> None:
         db = sqlite3.connect(path, isolation_level=None)
         db.execute("BEGIN IMMEDIATE")
         holding.set()
-        time.sleep(0.4)
+        # Hold it until the other window's write has begun, and so must wait for it.
+        events.append("released" if writing.wait(30) else "released without a writer")
         db.execute("COMMIT")
         db.close()
 
@@ -154,7 +157,10 @@ def test_two_windows_write_the_same_database_while_one_holds_the_lock(tmp_path: 
     thread.start()
     holding.wait()
     a = first.create_conversation("/p", "from window one", "backend", "m")  # waits for the lock
+    events.append("written")
+    first._db.set_trace_callback(None)
     thread.join()
+    assert events == ["released", "written"]
     b = second.create_conversation("/p", "from window two", "backend", "m")
     first.begin_turn(a, turn())
     second.begin_turn(a, turn("a second window adds to the same conversation"))
@@ -185,13 +191,15 @@ def test_windows_opening_a_new_database_at_the_same_moment_all_get_history(tmp_p
     script = ("import sys, time, pathlib\n"
               "from buddy_tui.store.history import Store\n"
               "go = pathlib.Path(sys.argv[2])\n"
+              "print('ready', flush=True)\n"
               "while not go.exists(): time.sleep(0.001)\n"
               "store = Store(pathlib.Path(sys.argv[1]))\n"
               "store.create_conversation('/p', 'window', 'backend', 'm')\n"
               "print('ok')\n")
     windows = [subprocess.Popen([sys.executable, "-c", script, str(path), str(go)], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True) for _ in range(5)]
-    time.sleep(0.5)  # let every process start and wait at the line
+    for window in windows:  # every process has started and waits at the line
+        assert window.stdout is not None and window.stdout.readline() == "ready\n"
     go.touch()
     results = [w.communicate(timeout=60) for w in windows]
     assert [out.strip() for out, _ in results] == ["ok"] * 5, [err for _, err in results]

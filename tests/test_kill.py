@@ -14,8 +14,6 @@ import struct
 import sys
 import termios
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from textual.widgets import Static
@@ -24,18 +22,10 @@ from buddy_tui.settings.paths import history_path
 from buddy_tui.store.history import Store
 from buddy_tui.ui.widgets.transcript import AssistantMessage, UserMessage
 from tests.fake_api import FakeAnthropic, Reply, split_text
-from tests.helpers import make_app, make_project, text_of, wait_for
+from tests.helpers import make_app, make_project, text_of, turns_of, wait_for, wait_until_blocking
 
 REPLY = "".join(f"Step {n}: check the retry budget and the idempotency key. " for n in range(1, 80))
 QUESTION = "walk me through making the payment client safe to retry"
-
-
-def poll(condition: Callable[[], object], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def stored_reply(project: Path) -> str:
@@ -73,10 +63,11 @@ def run_and_kill(project: Path, fake_api: FakeAnthropic) -> str:
            "TERM": "xterm-256color", "COLUMNS": "160", "LINES": "48"}
     pid, fd, screen = spawn(project, env)
     try:
-        poll(lambda: b"ready" in screen, 30, "buddy-tui to start")
-        time.sleep(0.5)
+        # The greeting is in the first frame, drawn after the prompt took the focus: keys go there now.
+        wait_until_blocking(lambda: b"ready" in screen, 30, "buddy-tui to start")
         os.write(fd, QUESTION.encode() + b"\r")
-        poll(lambda: len(stored_reply(project)) >= 240, 30, "part of the reply to be checkpointed")
+        wait_until_blocking(lambda: len(stored_reply(project)) >= 240, 30, "part of the reply to be checkpointed",
+                            interval=0.05)  # each look opens the database
         before_kill = stored_reply(project)
         os.kill(pid, signal.SIGKILL)
         _, code = os.waitpid(pid, 0)
@@ -97,7 +88,7 @@ async def test_sigkill_mid_stream_loses_at_most_the_last_moment(tmp_path: Path, 
     store = Store(history_path())
     assert store.integrity() == "ok"
     (summary,) = store.conversations(str(project))
-    turn = store.load(summary.id).turns[0]  # type: ignore[union-attr]
+    turn = turns_of(store, summary.id)[0]
     assert turn.typed == QUESTION
     assert turn.state == "interrupted"  # its writer is dead: seen as such even before the next start
     assert REPLY.startswith(turn.reply) and len(turn.reply) >= len(before_kill)

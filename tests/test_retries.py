@@ -14,7 +14,6 @@ import anthropic
 import httpx2
 import pytest
 
-from buddy_tui.conversation import retries
 from buddy_tui.conversation.chat import (
     Conversation,
     Counted,
@@ -113,7 +112,7 @@ def test_a_backoff_sleeps_a_little_less_than_announced_a_servers_wait_exactly(
         monkeypatch: pytest.MonkeyPatch) -> None:
     backed_off = RetryNotice("server error (500)", 2.0, 2, 3, False)
     for draw, expected in ((0.0, 2.0), (0.5, 1.75), (0.999, 1.5005)):
-        monkeypatch.setattr(retries.random, "random", lambda d=draw: d)
+        monkeypatch.setattr("buddy_tui.conversation.retries.random.random", lambda d=draw: d)
         assert sleep_for(backed_off) == pytest.approx(expected)
     assert sleep_for(RetryNotice("overloaded (529)", 2.0, 2, 3, True)) == 2.0
 

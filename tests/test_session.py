@@ -65,7 +65,7 @@ def test_pinning_and_switching(claude_project: Path) -> None:
     assert "<project_memory source=\"CLAUDE.md\">" in request["system"][1]["text"]
     assert user[-1]["text"] == "is this vulnerable to XSS?"
     assert session.switch("nobody-by-that-name") is None
-    assert session.find_persona("perf") is not None and session.find_persona("perf").name == "performance"
+    assert (found := session.find_persona("perf")) is not None and found.name == "performance"
 
 
 def test_a_missing_command_persona_is_refused(claude_project: Path) -> None:

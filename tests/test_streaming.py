@@ -15,6 +15,7 @@ from buddy_tui.conversation.chat import ChatEvent, TextDelta, ToolStarted, TurnF
 from buddy_tui.display.splitter import BlockSplitter
 from buddy_tui.store.records import Usage
 from buddy_tui.tools.specs import ToolCall
+from tests.helpers import wait_until
 
 DONE = TurnFinished("", "end_turn", Usage())
 
@@ -67,12 +68,18 @@ async def test_neighbouring_deltas_are_joined_and_order_is_kept() -> None:
 
 
 async def test_text_is_not_held_back_when_the_stream_goes_quiet() -> None:
-    seen: list[tuple[float, ChatEvent]] = []
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    async for event in batched(source(TextDelta("early"), 0.6, DONE), 0.05):
-        seen.append((loop.time() - start, event))
-    assert seen[0][1] == TextDelta("early") and seen[0][0] < 0.4  # flushed long before the next event
+    seen: list[ChatEvent] = []
+
+    async def quiet_until_seen() -> AsyncIterator[ChatEvent]:
+        yield TextDelta("early")
+        # The stream goes quiet and sends nothing more until the text has reached the consumer:
+        # text held back for the next event would never arrive (and the wait would fail).
+        await wait_until(lambda: seen, what="the text before the next event")
+        yield DONE
+
+    async for event in batched(quiet_until_seen(), 0.05):
+        seen.append(event)
+    assert seen == [TextDelta("early"), DONE]
 
 
 async def test_a_failure_in_the_source_reaches_the_consumer() -> None:
@@ -87,6 +94,8 @@ async def test_a_failure_in_the_source_reaches_the_consumer() -> None:
 async def test_stopping_the_consumer_closes_the_source() -> None:
     closed = asyncio.Event()
 
+    consumed: list[ChatEvent] = []
+
     async def endless() -> AsyncIterator[ChatEvent]:
         try:
             while True:
@@ -96,12 +105,13 @@ async def test_stopping_the_consumer_closes_the_source() -> None:
             closed.set()
 
     async def consume() -> None:
-        async for _ in batched(endless(), 0.02):
-            pass
+        async for event in batched(endless(), 0.02):
+            consumed.append(event)
 
     task = asyncio.create_task(consume())
-    await asyncio.sleep(0.1)
+    await wait_until(lambda: len(consumed) >= 2, what="the consumer to be under way")
+    assert not closed.is_set()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    await asyncio.wait_for(closed.wait(), 1)
+    await wait_until(closed.is_set, what="the source to be closed")

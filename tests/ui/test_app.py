@@ -6,9 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import DirectoryTree, Markdown, Static
+from textual.widgets.directory_tree import DirEntry
 from textual.widgets.tree import TreeNode
 
+from buddy_tui.ui.app import BuddyApp
 from buddy_tui.ui.screens.choice import ChoiceScreen
 from buddy_tui.ui.screens.help import HelpScreen
 from buddy_tui.ui.widgets.file_browser import FilePreview
@@ -16,20 +19,26 @@ from buddy_tui.ui.widgets.prompt import Chip, CommandMenu
 from buddy_tui.ui.widgets.reply_view import ReplyView
 from buddy_tui.ui.widgets.transcript import AssistantMessage, Note, UserMessage
 from tests.fake_api import FakeAnthropic, HttpError, Reply
-from tests.helpers import connected, make_app, make_project, settled, submit, text_of, wait_for
+from tests.helpers import (
+    caught_up,
+    chat_worker_done,
+    connected,
+    make_app,
+    make_project,
+    settled,
+    submit,
+    text_of,
+    wait_for,
+)
 
 ANSWER = "## Risks under load\n\n- **N+1 queries** in `load_orders`\n- string-built SQL\n\n```python\nprint('x')\n```\n"
 
 
-
-
-
-
-def tree_labels(app: object) -> set[str]:
-    tree = app.query_one(DirectoryTree)  # type: ignore[attr-defined]
+def tree_labels(app: BuddyApp) -> set[str]:
+    tree = app.query_one(DirectoryTree)
     labels: set[str] = set()
 
-    def walk(node: TreeNode[object]) -> None:
+    def walk(node: TreeNode[DirEntry]) -> None:
         for child in node.children:
             labels.add(str(child.label))
             walk(child)
@@ -38,8 +47,8 @@ def tree_labels(app: object) -> set[str]:
     return labels
 
 
-def find_node(app: object, name: str) -> TreeNode[object]:
-    tree = app.query_one(DirectoryTree)  # type: ignore[attr-defined]
+def find_node(app: BuddyApp, name: str) -> TreeNode[DirEntry]:
+    tree = app.query_one(DirectoryTree)
     stack = list(tree.root.children)
     while stack:
         node = stack.pop()
@@ -49,29 +58,29 @@ def find_node(app: object, name: str) -> TreeNode[object]:
     raise AssertionError(f"{name} not in the tree")
 
 
-async def open_folder(pilot: object, app: object, name: str) -> None:
+async def open_folder(pilot: Pilot[None], app: BuddyApp, name: str) -> None:
     node = find_node(app, name)
     node.expand()
-    await wait_for(pilot, lambda: len(node.children) > 0, what=f"{name} to load")  # type: ignore[arg-type]
+    await wait_for(pilot, lambda: len(node.children) > 0, what=f"{name} to load")
 
 
-async def select_file(pilot: object, app: object, name: str) -> None:
-    tree = app.query_one(DirectoryTree)  # type: ignore[attr-defined]
+async def select_file(pilot: Pilot[None], app: BuddyApp, name: str) -> None:
+    tree = app.query_one(DirectoryTree)
     tree.select_node(find_node(app, name))
-    await pilot.pause()  # type: ignore[attr-defined]
+    await pilot.pause()
 
 
-async def attach_models_py(pilot: object, app: object) -> None:
+async def attach_models_py(pilot: Pilot[None], app: BuddyApp) -> None:
     """Wait for the tree and the client, then select app/models.py so it becomes a chip."""
-    await connected(pilot, app)  # type: ignore[arg-type]
-    await wait_for(pilot, lambda: "app" in tree_labels(app))  # type: ignore[arg-type]
+    await connected(pilot, app)
+    await wait_for(pilot, lambda: "app" in tree_labels(app))
     await open_folder(pilot, app, "app")
     await select_file(pilot, app, "models.py")
-    await wait_for(pilot, lambda: len(app.query(Chip)) == 1)  # type: ignore[arg-type, attr-defined]
+    await wait_for(pilot, lambda: len(app.query(Chip)) == 1)
 
 
-def replies(app: object) -> list[AssistantMessage]:
-    return list(app.query(AssistantMessage))  # type: ignore[attr-defined]
+def replies(app: BuddyApp) -> list[AssistantMessage]:
+    return list(app.query(AssistantMessage))
 
 
 def status(message: AssistantMessage) -> str:
@@ -217,7 +226,8 @@ async def test_escape_stops_the_stream_and_keeps_the_partial_answer(project: Pat
         assert not app.chat.busy
         assert "interrupted" in status(reply)
         await wait_for(pilot, online.client_gone.is_set, what="the HTTP stream to close")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: chat_worker_done(app), what="the stopped turn's worker to end")
+        await caught_up(pilot, app.chat)  # and every event it posted before it ended has been handled
         assert reply.text == kept  # nothing more arrived after Esc
         assert 0 < kept.count("word") < 400
         assert online.completed_streams == 0

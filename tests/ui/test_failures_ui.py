@@ -14,7 +14,7 @@ from buddy_tui.settings.paths import history_path
 from buddy_tui.store.history import Store
 from buddy_tui.ui.widgets.transcript import AssistantMessage
 from tests.fake_api import Cut, FakeAnthropic, Hang, HttpError, Reply, Script, StreamError
-from tests.helpers import connected, make_app, settled, submit, text_of, wait_for
+from tests.helpers import connected, make_app, settled, submit, text_of, turns_of, wait_for
 
 QUESTION = "why does checkout time out under load?"
 FAULTS: list[tuple[str, Script, str, str]] = [
@@ -54,7 +54,7 @@ async def test_each_failure_ends_in_a_clear_state_and_ctrl_r_sends_the_same_turn
         assert app.chat.prompt.input.value == f"{QUESTION} @pool.py"  # nothing typed is lost
         db = Store(history_path())
         (summary,) = db.conversations(str(project))
-        (turn,) = db.load(summary.id).turns  # type: ignore[union-attr]
+        (turn,) = turns_of(db, summary.id)
         assert (turn.state, turn.reply) == ("failed", partial) and words.split(" (")[0][:20] in turn.failure
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: len(app.query(AssistantMessage)) == 2 and settled(app), timeout=8)
@@ -64,7 +64,7 @@ async def test_each_failure_ends_in_a_clear_state_and_ctrl_r_sends_the_same_turn
         assert again["messages"][-1]["content"] == first["messages"][-1]["content"]  # the same turn, files too
         assert "POOL_SIZE = 5" in again["messages"][-1]["content"][0]["text"]
         assert app.chat.prompt.input.value == ""
-        assert [t.state for t in db.load(summary.id).turns] == ["failed", "complete"]  # type: ignore[union-attr]
+        assert [t.state for t in turns_of(db, summary.id)] == ["failed", "complete"]
 
 
 async def test_connection_refused_is_retried_by_the_sdk_then_explained(

@@ -6,22 +6,26 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from textual.widgets import DirectoryTree
+from textual.pilot import Pilot
+from textual.widgets import DirectoryTree, OptionList
 
+from buddy_tui.ui.app import BuddyApp
 from buddy_tui.ui.widgets.file_browser import FilePreview
 from buddy_tui.ui.widgets.prompt import Chip
 from buddy_tui.ui.widgets.transcript import Note, ReferenceLink
 from tests.fake_api import FakeAnthropic, Reply
-from tests.helpers import connected, make_app, settled, submit, text_of, wait_for
+from tests.helpers import click, connected, make_app, settled, submit, text_of, wait_for
 
 
-def top_level(app: object) -> set[str]:
-    return {str(n.label) for n in app.query_one(DirectoryTree).root.children}  # type: ignore[attr-defined]
+def top_level(app: BuddyApp) -> set[str]:
+    return {str(n.label) for n in app.query_one(DirectoryTree).root.children}
 
 
-async def command(pilot: object, app: object, text: str) -> None:
+async def command(pilot: Pilot[None], app: BuddyApp, text: str) -> None:
+    """Run a /add, /drop or /files command and wait for the note that answers it."""
+    before = len(app.query(Note))
     await submit(pilot, app, text)
-    await pilot.pause(0.1)  # type: ignore[attr-defined]
+    await wait_for(pilot, lambda: len(app.query(Note)) > before, what=f"the answer to {text}")
 
 
 async def test_f4_shows_ignored_files_and_git(project: Path) -> None:
@@ -87,11 +91,11 @@ async def test_file_references_in_an_answer_open_the_preview(project: Path, onli
     app = make_app(project)
     async with app.run_test(size=(160, 48)) as pilot:
         await connected(pilot, app)
-        await command(pilot, app, "where is the N+1?")
+        await submit(pilot, app, "where is the N+1?")
         await wait_for(pilot, lambda: settled(app) and app.query(ReferenceLink))
         links = list(app.query(ReferenceLink))
         assert [(link.path, link.line) for link in links] == [("app/models.py", 14), ("README.md", 1)]
-        await pilot.click(links[0])
+        await click(pilot, links[0])
         preview = app.query_one(FilePreview)
         await wait_for(pilot, lambda: preview.path == project / "app" / "models.py" and preview.cursor == 13)
         assert app.focused is preview
@@ -108,8 +112,8 @@ async def test_ctrl_f_finds_a_file_and_opens_it(project: Path) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, FinderScreen) and app.screen.query("#finder-input"))
         await pilot.press(*"amod")
         await pilot.pause()
-        results = app.screen.query_one("#finder-results")
-        assert results.get_option_at_index(0).id == "app/models.py"  # type: ignore[attr-defined]
+        results = app.screen.query_one("#finder-results", OptionList)
+        assert results.get_option_at_index(0).id == "app/models.py"
         await pilot.press("enter")
         preview = app.query_one(FilePreview)
         await wait_for(pilot, lambda: preview.path == project / "app" / "models.py" and preview.preview is not None)

@@ -21,7 +21,7 @@ from buddy_tui.ui.widgets.transcript import (
     UserMessage,
 )
 from tests.fake_api import FakeAnthropic, HttpError, Reply, StreamError, split_text
-from tests.helpers import connected, dead_owner, make_app, settled, submit, text_of, wait_for
+from tests.helpers import click, connected, dead_owner, make_app, settled, submit, text_of, turns_of, wait_for
 
 ANSWER = "Use keyset pagination.\n\n```sql\nSELECT * FROM orders WHERE id > $1 LIMIT 50;\n```\n\nAnd an index.\n"
 
@@ -42,7 +42,7 @@ async def test_the_question_is_stored_before_the_request_leaves_and_the_reply_is
     def on_arrival(body: dict[str, object]) -> None:  # the request is here: what is stored already?
         reader = stored()
         seen_by_the_server.append([t.typed for c in reader.conversations(str(project))
-                                   for t in reader.load(c.id).turns])  # type: ignore[union-attr]
+                                   for t in turns_of(reader, c.id)])
         reader.close()
 
     online.on_message = on_arrival
@@ -158,7 +158,7 @@ async def test_history_screen_searches_renames_deletes_and_opens(project: Path, 
         app.screen.query_one(Input).value = "Payment retries"
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
-        assert db.latest(str(project)).title == "Payment retries"  # type: ignore[union-attr]
+        assert (latest := db.latest(str(project))) is not None and latest.title == "Payment retries"
         await pilot.press("enter")
         await wait_for(pilot, lambda: not isinstance(app.screen, HistoryScreen) and app.query(UserMessage))
         assert app.query_one(UserMessage).text == "how many retries?"
@@ -190,14 +190,12 @@ async def test_export_copy_and_cost(project: Path, online: FakeAnthropic) -> Non
         app.copy_to_clipboard("")
         view = app.query_one(AssistantMessage).query_one(ReplyView)
         view.scroll_visible(animate=False)
-        await pilot.pause(0.1)
-        await pilot.click(view, offset=(4, view.code_rows()[0]))
+        await click(pilot, view, offset=(4, view.code_rows()[0]))
         await wait_for(pilot, lambda: app.clipboard == "SELECT * FROM orders WHERE id > $1 LIMIT 50;")
         app.query_one(UserMessage).scroll_visible(animate=False)
-        await pilot.pause(0.1)
-        await pilot.click(app.query_one(UserMessage).query_one(CopyLink))
+        await click(pilot, app.query_one(UserMessage).query_one(CopyLink))
         await wait_for(pilot, lambda: app.clipboard == "paginate orders?", what="the question copied")
-        await pilot.click(app.query_one(AssistantMessage).query_one(CopyLink))
+        await click(pilot, app.query_one(AssistantMessage).query_one(CopyLink))
         await wait_for(pilot, lambda: app.clipboard == ANSWER, what="the reply copied")
         await submit(pilot, app, "/cost")
         await wait_for(pilot, lambda: "Tokens" in app.query(MarkdownNote).last().source)
@@ -290,8 +288,8 @@ async def test_chat_keys_do_nothing_while_a_dialog_is_open(project: Path, online
         await submit(pilot, app, "/resume")
         await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
         await pilot.press("f8")
-        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen) and app.screen.focused is not None,
+                       what="the dialog, with the focus")
         await pilot.press("ctrl+home", "ctrl+end", "pageup", "pagedown")  # chat keys: the chat is not on this screen
         await pilot.pause()
         assert isinstance(app.screen, ChoiceScreen) and app.return_code is None

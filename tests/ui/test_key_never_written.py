@@ -13,7 +13,7 @@ from buddy_tui.settings.paths import data_dir
 from buddy_tui.ui.widgets.file_browser import FilePreview
 from buddy_tui.ui.widgets.transcript import AssistantMessage
 from tests.fake_api import FakeAnthropic, Reply
-from tests.helpers import connected, make_app, settled, submit, wait_for
+from tests.helpers import caught_up, connected, make_app, settled, submit, wait_for
 
 KEY = "sk-ant-api03-NEVER-WRITE-THIS-KEY-0123456789"
 
@@ -25,7 +25,8 @@ async def test_the_key_is_in_no_file_buddy_tui_writes(project: Path, online: Fak
     online.queue(Reply.of(f"That key, {KEY}, is valid; rotate it since you pasted it here."))
     app = make_app(project)
     async with app.run_test(size=(160, 48)) as pilot:
-        app.query_one(FilePreview).show(project / "deploy.sh")
+        preview = app.query_one(FilePreview)
+        preview.show(project / "deploy.sh")
         await connected(pilot, app)
         await submit(pilot, app, f"is {KEY} a valid key?")
         await wait_for(pilot, lambda: settled(app) and "rotate" in app.query_one(AssistantMessage).text)
@@ -35,7 +36,11 @@ async def test_the_key_is_in_no_file_buddy_tui_writes(project: Path, online: Fak
         await wait_for(pilot, lambda: (project / "conversation.md").exists())
         await submit(pilot, app, "/copy")
         await wait_for(pilot, lambda: (data_dir() / "clipboard.txt").exists())
-        await pilot.pause(0.3)
+        await caught_up(pilot, app)  # /copy has finished, its notice included
+        # The screenshot shows the file that holds the key, as the preview draws it.
+        await wait_for(pilot, lambda: preview.preview is not None and preview.preview.path == project / "deploy.sh",
+                       what="deploy.sh in the preview")
+        await pilot.pause()
         app.save_screenshot(str(tmp_path / "shot.svg"))
     report = crash.write_report(RuntimeError(f"request with {KEY} failed"), tmp_path / "logs")
     assert report is not None

@@ -72,7 +72,7 @@ async def test_the_palette_offers_every_action_with_its_key(project: Path) -> No
     app = make_app(project)
     async with app.run_test(size=(160, 48)) as pilot:
         provider = PersonaCommands(app.screen)
-        found = {str(hit.display): hit async for hit in provider.discover()}
+        found = {str(hit.prompt): hit async for hit in provider.discover()}
         for action in ("Quit", "Retry", "Help", "Find file", "Top of the chat", "Hide files", "/resume",
                        "/export", "/cost", "/clear", "Choose the model"):
             assert action in found, action

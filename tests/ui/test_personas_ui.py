@@ -7,6 +7,7 @@ from pathlib import Path
 
 from textual.widgets import DataTable, Markdown, Static
 
+from buddy_tui.ui.app import BuddyApp
 from buddy_tui.ui.screens.help import HelpScreen
 from buddy_tui.ui.screens.problems import ProblemsScreen
 from buddy_tui.ui.widgets.markdown_note import MarkdownNote
@@ -16,13 +17,13 @@ from tests.fake_api import FakeAnthropic, Reply
 from tests.helpers import connected, make_app, settled, text_of, wait_for
 
 
-def activation(app: object) -> str:
-    line = app.query_one("#activation", Static)  # type: ignore[attr-defined]
+def activation(app: BuddyApp) -> str:
+    line = app.query_one("#activation", Static)
     return text_of(line) if line.display else ""
 
 
-def header(app: object) -> str:
-    return text_of(app.query_one("#persona-name", Static))  # type: ignore[attr-defined]
+def header(app: BuddyApp) -> str:
+    return text_of(app.query_one("#persona-name", Static))
 
 
 async def test_the_chosen_expert_is_shown_before_sending_and_answers(
@@ -103,7 +104,7 @@ async def test_persona_command_lists_and_switches(claude_project: Path) -> None:
 async def test_startup_reports_overrides_problems_and_memory(claude_project: Path) -> None:
     app = make_app(claude_project)
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: app.query(Greeting), what="the greeting")
         welcome = app.query_one(Greeting).source
         assert "Project memory in the system prompt: CLAUDE.md (" in welcome
         notes = [text_of(n) for n in app.query(Note)]
@@ -162,9 +163,9 @@ async def test_command_palette_offers_every_persona(claude_project: Path) -> Non
     async with app.run_test(size=(160, 48)) as pilot:
         provider = PersonaCommands(app.screen)
         hits = [hit async for hit in provider.search("persona devops")]
-        assert hits and "Persona: devops" in str(hits[0].match_display)
+        assert hits and "Persona: devops" in str(hits[0].prompt)
         assert hits[0].help is not None and hits[0].help.startswith("bundled: A platform and release engineer")
         hits[0].command()
         await wait_for(pilot, lambda: header(app) == "● DevOps")
-        discovered = [str(hit.display) async for hit in provider.discover()]
+        discovered = [str(hit.prompt) async for hit in provider.discover()]
         assert any("Persona: db-tuner" in d for d in discovered) and "Show problems" in discovered

@@ -212,5 +212,6 @@ async def test_keys_typed_in_a_burst_keep_their_order_around_newline_and_enter(p
         burst = [*"abc", "ctrl+j", *"def"]
         for key in burst:
             app.post_message(events.Key(key, key if len(key) == 1 else None))
-        await pilot.pause(0.3)
-        assert app.chat.prompt.input.value == "abc\ndef"
+        prompt = app.chat.prompt.input
+        await wait_for(pilot, lambda: sum(c.isalpha() for c in prompt.value) == 6, what="every letter typed")
+        assert prompt.value == "abc\ndef"

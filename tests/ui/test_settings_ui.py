@@ -8,14 +8,17 @@ import os
 from pathlib import Path
 
 import pytest
+from textual.command import DiscoveryHit
+from textual.widgets import Markdown
 
 from buddy_tui.cli import main
 from buddy_tui.settings.config_file import config_path
 from buddy_tui.settings.ui_state import UiState
 from buddy_tui.ui.palette import PersonaCommands
+from buddy_tui.ui.screens.approval import ApprovalScreen
 from buddy_tui.ui.widgets.transcript import Note
 from tests.fake_api import FakeAnthropic, review_demo
-from tests.helpers import connected, make_app, settled, submit, text_of, wait_for
+from tests.helpers import connected, dialog_takes_keys, make_app, settled, submit, text_of, wait_for
 
 
 def write_config(text: str) -> None:
@@ -33,7 +36,7 @@ async def test_keymap_from_the_config_rebinds_a_key_and_help_shows_it(project: P
         await pilot.press("escape")
         await pilot.press("f1")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "HelpScreen", what="help")
-        page = app.screen.query_one("Markdown").source  # type: ignore[attr-defined]
+        page = app.screen.query_one(Markdown).source
         assert "| F9 | Find file |" in page
 
 
@@ -42,7 +45,8 @@ async def test_the_palette_shows_rebound_keys_and_the_prompt_obeys_them(project:
     app = make_app(project)
     async with app.run_test(size=(160, 48)) as pilot:
         assert app.keymap == {"app.find_file": "f9", "prompt.newline": "ctrl+n, ?"}
-        found = {str(hit.display): hit async for hit in PersonaCommands(app.screen).discover()}
+        found = {str(hit.display): hit async for hit in PersonaCommands(app.screen).discover()
+                 if isinstance(hit, DiscoveryHit)}
         assert found["Find file"].help == "F9"
         app.action_focus_prompt()
         await pilot.press("a", "ctrl+n", "b", "?", "c")
@@ -99,9 +103,10 @@ async def test_tool_permissions_are_kept_for_the_project_only_when_the_config_sa
     async with app.run_test(size=(160, 48)) as pilot:
         await connected(pilot, app)
         await submit(pilot, app, "/buddy:review app")
-        await wait_for(pilot, lambda: type(app.screen).__name__ == "ApprovalScreen" and app.screen.query("#deny"),
+        await wait_for(pilot, lambda: isinstance(app.screen, ApprovalScreen) and app.screen.query("#deny"),
                        what="the approval")
-        await pilot.pause(0.6)  # the dialog ignores keys for its first half second
+        assert isinstance(app.screen, ApprovalScreen)
+        await dialog_takes_keys(pilot, app.screen)
         await pilot.press("a")
         await wait_for(pilot, lambda: settled(app) and not app.chat.busy, timeout=10)
         assert UiState.load().tools_for(project) == {"Edit"}

@@ -9,18 +9,23 @@ change to the look, and check the report before committing.
 from __future__ import annotations
 
 import threading
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
+from typing import Protocol
 
 import pytest
+from textual.app import App
 from textual.pilot import Pilot
-from textual.widgets import DirectoryTree, Static
+from textual.widgets import DataTable, DirectoryTree, Static
 
+from buddy_tui.ui.app import BuddyApp
 from buddy_tui.ui.screens.approval import ApprovalScreen
 from buddy_tui.ui.screens.history import HistoryScreen
 from buddy_tui.ui.widgets.file_browser import FilePreview
+from buddy_tui.ui.widgets.prompt import Chip
 from buddy_tui.ui.widgets.transcript import AssistantMessage
 from tests.fake_api import FakeAnthropic, Reply, review_demo
-from tests.helpers import connected, make_app, make_project, settled, wait_for
+from tests.helpers import caught_up, connected, make_app, make_project, settled, wait_for
 
 ANSWER = (
     "## What could go wrong under load\n\n"
@@ -30,8 +35,14 @@ ANSWER = (
 )
 
 
-async def select_models_py(pilot: Pilot[None]) -> None:
-    app = pilot.app
+class SnapCompare(Protocol):
+    """The ``snap_compare`` fixture of pytest-textual-snapshot, which ships no type information."""
+
+    def __call__(self, app: App[None], press: Iterable[str] = ..., terminal_size: tuple[int, int] = ...,
+                 run_before: Callable[[Pilot[None]], Awaitable[None] | None] | None = ...) -> bool: ...
+
+
+async def select_models_py(pilot: Pilot[None], app: BuddyApp) -> None:
     tree = app.query_one(DirectoryTree)
     await wait_for(pilot, lambda: any(str(n.label) == "app" for n in tree.root.children), what="the tree")
     folder = next(n for n in tree.root.children if str(n.label) == "app")
@@ -39,11 +50,18 @@ async def select_models_py(pilot: Pilot[None]) -> None:
     await wait_for(pilot, lambda: len(folder.children) == 2, what="the app folder")
     tree.select_node(next(n for n in folder.children if str(n.label) == "models.py"))
     preview = app.query_one(FilePreview)
-    await wait_for(pilot, lambda: preview.border_title == "app/models.py", what="the preview")
-    await pilot.pause(0.2)
+    await wait_for(pilot, lambda: preview.border_title == "app/models.py" and preview.preview is not None
+                   and preview.preview.path.parts[-2:] == ("app", "models.py"), what="the preview")
+    await wait_for(pilot, lambda: [chip.attachment.key for chip in app.query(Chip)] == ["app/models.py"]
+                   and app.query_one(Chip).region, what="the models.py chip on screen")
+    # Everything the attachment set off is done before a question goes, as when a user looks before
+    # typing. (Once sent, the emptied chips row stays one line high in these images; now and then
+    # the app lays it out at no lines instead, a race in the app that no wait here can settle.)
+    await caught_up(pilot, app.chat)
+    await caught_up(pilot, app.chat.prompt)
 
 
-def test_main_screen_without_a_key(snap_compare: object, tmp_path: Path) -> None:
+def test_main_screen_without_a_key(snap_compare: SnapCompare, tmp_path: Path) -> None:
     """The first screen a new user sees with no API key: the tree of the sample project on the
     left (app/ open, models.py highlighted, __pycache__, server.log and .git hidden), models.py in
     the preview with line numbers and highlighting, the Backend persona ready in the chat with a
@@ -52,14 +70,14 @@ def test_main_screen_without_a_key(snap_compare: object, tmp_path: Path) -> None
     app = make_app(make_project(tmp_path / "orders"))
 
     async def run_before(pilot: Pilot[None]) -> None:
-        await wait_for(pilot, lambda: pilot.app.chat.connection is not None, what="the connection")  # type: ignore[attr-defined]
-        await select_models_py(pilot)
-        pilot.app.chat.prompt.input.cursor_blink = False  # type: ignore[attr-defined]
+        await wait_for(pilot, lambda: app.chat.connection is not None, what="the connection")
+        await select_models_py(pilot, app)
+        app.chat.prompt.input.cursor_blink = False
 
-    assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)  # type: ignore[operator]
+    assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)
 
 
-def test_main_screen_after_an_answer(snap_compare: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+def test_main_screen_after_an_answer(snap_compare: SnapCompare, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                      fake_api: FakeAnthropic) -> None:
     """The main flow finished: models.py selected and previewed, the question with its 📎 models.py
     attachment line in the chat, and the persona's streamed answer rendered as Markdown (a heading,
@@ -71,25 +89,25 @@ def test_main_screen_after_an_answer(snap_compare: object, tmp_path: Path, monke
     app = make_app(make_project(tmp_path / "orders"))
 
     async def run_before(pilot: Pilot[None]) -> None:
-        chat = pilot.app.chat  # type: ignore[attr-defined]
-        await connected(pilot, pilot.app)  # type: ignore[arg-type]
-        await select_models_py(pilot)
+        chat = app.chat
+        await connected(pilot, app)
+        await select_models_py(pilot, app)
         chat.prompt.input.value = "what could go wrong with these models under load?"
         await pilot.press("enter")
-        await wait_for(pilot, lambda: fake_api.completed_streams == 1 and settled(pilot.app), what="the answer")
+        await wait_for(pilot, lambda: fake_api.completed_streams == 1 and settled(app), what="the answer")
+        await caught_up(pilot, chat)  # the end of the turn handled, the file references under it included
         chat.query_one("#connection", Static).update("claude-sonnet-5-5 @ http://127.0.0.1:8765")
         chat.prompt.input.cursor_blink = False
-        await pilot.pause(0.3)
 
-    assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)  # type: ignore[operator]
+    assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)
 
 
-def connected_to_8765(pilot: Pilot[None]) -> None:
+def connected_to_8765(app: BuddyApp) -> None:
     """Pin the connection label, so the image does not depend on the fake server's port."""
-    pilot.app.chat.query_one("#connection", Static).update("claude-sonnet-5-5 @ http://127.0.0.1:8765")  # type: ignore[attr-defined]
+    app.chat.query_one("#connection", Static).update("claude-sonnet-5-5 @ http://127.0.0.1:8765")
 
 
-def test_an_answer_while_it_streams(snap_compare: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+def test_an_answer_while_it_streams(snap_compare: SnapCompare, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                     fake_api: FakeAnthropic) -> None:
     """A reply caught mid-stream: the heading, the numbered list and the first line of the Python
     code block are drawn (highlighted, on the panel colour), the rest has not arrived yet, and the
@@ -99,46 +117,54 @@ def test_an_answer_while_it_streams(snap_compare: object, tmp_path: Path, monkey
     chunks = [ANSWER[i:i + 12] for i in range(0, len(ANSWER), 12)]
     held = ANSWER.index("(user_id,))") // 12  # the server stops sending in the middle of the code
     gate = threading.Event()
-    fake_api.on_chunk = lambda index, total: gate.wait(10) if index == held else None
+
+    def hold(index: int, total: int) -> None:
+        if index == held:
+            gate.wait(10)
+
+    fake_api.on_chunk = hold
     fake_api.queue(Reply(chunks))
     app = make_app(make_project(tmp_path / "orders"))
 
     async def run_before(pilot: Pilot[None]) -> None:
-        chat = pilot.app.chat  # type: ignore[attr-defined]
-        await connected(pilot, pilot.app)  # type: ignore[arg-type]
-        await select_models_py(pilot)
+        chat = app.chat
+        await connected(pilot, app)
+        await select_models_py(pilot, app)
         chat.prompt.input.value = "what could go wrong with these models under load?"
         await pilot.press("enter")
         sent = "".join(chunks[: held + 1])  # on_chunk runs after the chunk is written
         await wait_for(pilot, lambda: chat.query(AssistantMessage) and chat.query(AssistantMessage).last().text == sent,
                        what="the first part of the answer")
-        connected_to_8765(pilot)
+        await chat.query(AssistantMessage).last().drain()  # drawn, not only received
+        await caught_up(pilot, chat)
+        connected_to_8765(app)
         chat.prompt.input.cursor_blink = False
-        await pilot.pause(0.5)
 
     try:
-        assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)  # type: ignore[operator]
+        assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)
     finally:
         gate.set()
 
 
-def test_command_completion(snap_compare: object, tmp_path: Path) -> None:
+def test_command_completion(snap_compare: SnapCompare, tmp_path: Path) -> None:
     """Typing "/bu" in the prompt: the completion menu lists the persona's six /buddy: commands
     (api, review, secure, improve, database, brainstorm) with their descriptions and argument
     hints, /buddy:api highlighted."""
     app = make_app(make_project(tmp_path / "orders"))
 
     async def run_before(pilot: Pilot[None]) -> None:
-        await wait_for(pilot, lambda: pilot.app.chat.connection is not None, what="the connection")  # type: ignore[attr-defined]
-        pilot.app.chat.prompt.input.focus()  # type: ignore[attr-defined]
+        await wait_for(pilot, lambda: app.chat.connection is not None, what="the connection")
+        app.chat.prompt.input.focus()
         await pilot.press("/", "b", "u")
-        await pilot.pause(0.3)
-        pilot.app.chat.prompt.input.cursor_blink = False  # type: ignore[attr-defined]
+        menu = app.chat.prompt.menu
+        await wait_for(pilot, lambda: menu.display and menu.option_count == 6 and menu.highlighted == 0,
+                       what="the six /buddy: commands")
+        app.chat.prompt.input.cursor_blink = False
 
-    assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)  # type: ignore[operator]
+    assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)
 
 
-def test_an_edit_waiting_for_approval(snap_compare: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+def test_an_edit_waiting_for_approval(snap_compare: SnapCompare, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                       fake_api: FakeAnthropic) -> None:
     """/buddy:review has read the code through Glob and Read and now asks to change
     app/models.py: the approval dialog shows the unified diff (the %-formatted SQL replaced by a
@@ -149,18 +175,19 @@ def test_an_edit_waiting_for_approval(snap_compare: object, tmp_path: Path, monk
     app = make_app(make_project(tmp_path / "orders"))
 
     async def run_before(pilot: Pilot[None]) -> None:
-        await connected(pilot, pilot.app)  # type: ignore[arg-type]
-        pilot.app.chat.prompt.input.value = "/buddy:review app"  # type: ignore[attr-defined]
+        await connected(pilot, app)
+        app.chat.prompt.input.value = "/buddy:review app"
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ApprovalScreen) and pilot.app.screen.query("#deny"),
+        await wait_for(pilot, lambda: isinstance(app.screen, ApprovalScreen) and app.screen.query("#deny"),
                        what="the approval dialog")
-        connected_to_8765(pilot)
-        await pilot.pause(0.3)
+        await caught_up(pilot, app.chat)
+        await caught_up(pilot, app.screen)
+        connected_to_8765(app)
 
-    assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)  # type: ignore[operator]
+    assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)
 
 
-def test_the_history_screen(snap_compare: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+def test_the_history_screen(snap_compare: SnapCompare, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                             fake_api: FakeAnthropic) -> None:
     """/resume with three conversations of this project (~/orders): a search box, a table of
     titles (the first question of each), when each was last used (pinned to 10:42 here), expert,
@@ -174,20 +201,24 @@ def test_the_history_screen(snap_compare: object, tmp_path: Path, monkeypatch: p
                  "design an idempotent POST /payments"]
     app = make_app(make_project(tmp_path / "orders"))
 
+    def answered(count: int) -> Callable[[], bool]:
+        return lambda: fake_api.completed_streams >= count and settled(app)
+
     async def run_before(pilot: Pilot[None]) -> None:
-        chat = pilot.app.chat  # type: ignore[attr-defined]
-        await connected(pilot, pilot.app)  # type: ignore[arg-type]
+        chat = app.chat
+        await connected(pilot, app)
         for number, question in enumerate(questions, 1):
             fake_api.queue(Reply.of(f"Answer {number}: keep it small and measurable.", input_tokens=900 * number))
             chat.prompt.input.value = question
             await pilot.press("enter")
-            await wait_for(pilot, lambda n=number: fake_api.completed_streams >= n and settled(pilot.app))  # type: ignore[misc]
+            await wait_for(pilot, answered(number), what=f"answer {number}")
             if number < len(questions):
                 await chat.clear()
-        connected_to_8765(pilot)
+        connected_to_8765(app)
+        chat.prompt.input.cursor_blink = False  # the prompt shows under the dialog: its cursor must not blink
         chat.prompt.input.value = "/resume"
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, HistoryScreen), what="the history screen")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.focused is not None
+                       and app.screen.query_one(DataTable).row_count == 3, what="the history screen, with the focus")
 
-    assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)  # type: ignore[operator]
+    assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)

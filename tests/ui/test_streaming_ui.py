@@ -4,8 +4,8 @@ blank space of their height and come back when scrolled to, and no text is ever 
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -14,7 +14,7 @@ from buddy_tui.ui.widgets.folding import estimate_height
 from buddy_tui.ui.widgets.reply_view import ReplyView
 from buddy_tui.ui.widgets.transcript import AssistantMessage
 from tests.fake_api import FakeAnthropic, Reply
-from tests.helpers import connected, make_app, settled, submit, wait_for
+from tests.helpers import caught_up, connected, make_app, settled, submit, wait_for, wait_until
 
 
 async def test_a_long_answer_is_folded_away_from_the_view_and_unfolds_when_scrolled_to(
@@ -52,14 +52,15 @@ async def test_esc_while_a_finished_reply_is_still_being_drawn_records_it_once(
         project: Path, online: FakeAnthropic, monkeypatch: pytest.MonkeyPatch) -> None:
     original = AssistantMessage.append
     app = make_app(project)
-    pressed: list[bool] = []
+    stops: list[asyncio.Task[None]] = []
 
     async def slow_append(self: AssistantMessage, fragment: str) -> None:
-        await asyncio.sleep(0.3)  # drawing lags behind the stream, which has ended meanwhile
-        if online.completed_streams and not pressed:
-            pressed.append(True)
-            asyncio.get_running_loop().create_task(app.action_stop())  # Esc, while the end waits for this
-            await asyncio.sleep(0.3)
+        turn = app.chat.turn
+        if turn is not None and not stops:
+            # Drawing lags behind the stream: the end of the turn arrives and waits for this update.
+            await wait_until(lambda: not app.chat.engine.busy, what="the engine to end and store the turn")
+            stops.append(asyncio.create_task(app.action_stop()))  # Esc, while the end waits for this
+            await wait_until(lambda: app.chat.turn is None, what="the stop to begin")
         await original(self, fragment)
 
     monkeypatch.setattr(AssistantMessage, "append", slow_append)
@@ -67,43 +68,60 @@ async def test_esc_while_a_finished_reply_is_still_being_drawn_records_it_once(
     async with app.run_test(size=(140, 40)) as pilot:
         await connected(pilot, app)
         await submit(pilot, app, "quick one")
-        await wait_for(pilot, lambda: pressed and settled(app) and not app.chat.busy, what="the stop")
-        await pilot.pause(0.5)
+        await wait_for(pilot, lambda: stops and stops[0].done() and settled(app), what="the stop")
+        stops[0].result()  # the stop itself went through
+        await caught_up(pilot, app.chat)  # the end of the turn, which waited for the drawing, has run too
         messages = app.chat.session.conversation.messages
         assert [m["role"] for m in messages] == ["user", "assistant"]  # recorded once, not twice
         assert len(app.chat.session.turns) == 1
 
 
+class Clock:
+    """The clock of the transcript module in a test: ``sleep`` moves it on at once, and
+    ``keys_while_asleep`` makes a key reach the prompt just as each sleep ends."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+        self.slept: list[float] = []
+        self.keys_while_asleep = False
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        from buddy_tui.ui.widgets.prompt import PromptInput
+
+        assert len(self.slept) < 100, f"still holding after {sum(self.slept)} s"
+        self.slept.append(seconds)
+        self.now += seconds
+        if self.keys_while_asleep:
+            PromptInput.typed_at = self.now
+
+
 async def test_typing_holds_a_streaming_reply_back_briefly_and_never_for_long(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Keys typed while a reply streams are drawn first: the reply's next update waits until the
-    typing pauses for TYPING_HOLD, but never more than TYPING_MAX_HOLD in a row."""
+    typing pauses for TYPING_HOLD, but never more than TYPING_MAX_HOLD in a row. The hold is
+    read off a clock the test controls, so it is exact whatever the machine's load."""
     from buddy_tui.ui.widgets import transcript
     from buddy_tui.ui.widgets.prompt import PromptInput
 
+    clock = Clock()
+    monkeypatch.setattr(transcript, "time", SimpleNamespace(monotonic=clock.monotonic))
+    monkeypatch.setattr(transcript, "asyncio", SimpleNamespace(sleep=clock.sleep))
     monkeypatch.setattr(transcript, "TYPING_HOLD", 0.2)
     monkeypatch.setattr(transcript, "TYPING_MAX_HOLD", 0.5)
-    loop = asyncio.get_running_loop()
-    monkeypatch.setattr(PromptInput, "typed_at", 0.0)
-    started = loop.time()
+
+    monkeypatch.setattr(PromptInput, "typed_at", clock.now - 60)
     await AssistantMessage._let_typing_through()
-    assert loop.time() - started < 0.15  # nobody typing: no wait
+    assert clock.slept == []  # nobody typing: no wait
 
-    monkeypatch.setattr(PromptInput, "typed_at", time.monotonic())
-    started = loop.time()
+    PromptInput.typed_at = clock.now - 0.05
     await AssistantMessage._let_typing_through()
-    assert 0.19 <= loop.time() - started < 0.45  # one key: wait until it has been quiet for the hold
+    assert clock.slept == [pytest.approx(0.15)]  # one key: wait until it has been quiet for the hold
 
-    async def typing() -> None:
-        while True:
-            PromptInput.typed_at = time.monotonic()
-            await asyncio.sleep(0.05)
-
-    typist = asyncio.create_task(typing())
-    await asyncio.sleep(0)  # the first key
-    try:
-        started = loop.time()
-        await AssistantMessage._let_typing_through()
-        assert 0.49 <= loop.time() - started < 1.5  # endless typing: held for the longest hold, then drawn
-    finally:
-        typist.cancel()
+    clock.slept.clear()
+    PromptInput.typed_at = clock.now
+    clock.keys_while_asleep = True
+    await AssistantMessage._let_typing_through()
+    assert sum(clock.slept) == pytest.approx(0.5)  # endless typing: held for the longest hold, then drawn

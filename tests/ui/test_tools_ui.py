@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from textual.widgets import Static
 
@@ -13,7 +14,7 @@ from buddy_tui.ui.screens.choice import ChoiceScreen
 from buddy_tui.ui.widgets.tool_line import ToolLine
 from buddy_tui.ui.widgets.transcript import AssistantMessage
 from tests.fake_api import FakeAnthropic, Reply, ToolUse
-from tests.helpers import connected, make_app, settled, text_of, wait_for
+from tests.helpers import chat_worker_done, connected, dialog_takes_keys, make_app, settled, text_of, wait_for
 
 OLD = 'orders = db.query("SELECT * FROM orders WHERE user_id = %s" % user_id)'
 NEW = 'orders = db.query("SELECT * FROM orders WHERE user_id = %s", (user_id,))'
@@ -29,7 +30,7 @@ def review_script(edit_path: str = "app/models.py") -> list[Reply]:
     ]
 
 
-def tool_results(request_body: dict | None) -> list[dict]:  # type: ignore[type-arg]
+def tool_results(request_body: dict[str, Any] | None) -> list[dict[str, Any]]:
     assert request_body is not None
     return [b for b in request_body["messages"][-1]["content"] if b.get("type") == "tool_result"]
 
@@ -45,7 +46,8 @@ async def test_review_reads_through_tools_and_the_approved_edit_lands_on_disk(
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ApprovalScreen) and app.screen.query("#approval-diff"),
                        timeout=10, what="the approval")
-        await pilot.pause(0.6)  # the dialog ignores keys for its first half second
+        assert isinstance(app.screen, ApprovalScreen)
+        await dialog_takes_keys(pilot, app.screen)
         first = online.message_requests()[0].body
         assert first is not None and [t["name"] for t in first["tools"]] == ["Read", "Grep", "Glob", "Edit", "Write"]
         results = tool_results(online.message_requests()[1].body)
@@ -93,7 +95,8 @@ async def test_denying_an_edit_tells_the_model_why_and_writes_nothing(project: P
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ApprovalScreen) and app.screen.query("#approval-reason"),
                        timeout=10)
-        await pilot.pause(0.6)  # the dialog ignores keys for its first half second
+        assert isinstance(app.screen, ApprovalScreen)
+        await dialog_takes_keys(pilot, app.screen)
         app.screen.query_one("#approval-reason").focus()
         await pilot.press(*"use the ORM instead", "enter")
         await wait_for(pilot, lambda: len(online.message_requests()) == 3 and settled(app), timeout=10)
@@ -119,7 +122,8 @@ async def test_allow_for_the_conversation_and_escape_during_an_approval(project:
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ApprovalScreen) and app.screen.query("#always"),
                        timeout=10)
-        await pilot.pause(0.6)  # the dialog ignores keys for its first half second
+        assert isinstance(app.screen, ApprovalScreen)
+        await dialog_takes_keys(pilot, app.screen)
         assert "create docs/one.md" in text_of(app.screen.query_one("#dialog-title", Static))
         await pilot.press("a")  # Write is allowed for the rest of the conversation: no second question
         await wait_for(pilot, lambda: len(online.message_requests()) == 3 and settled(app), timeout=10)
@@ -129,10 +133,12 @@ async def test_allow_for_the_conversation_and_escape_during_an_approval(project:
         app.chat.prompt.input.value = "now the notes"
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ApprovalScreen), timeout=10)
-        await pilot.pause(0.6)  # the dialog ignores keys for its first half second
+        assert isinstance(app.screen, ApprovalScreen)
+        await dialog_takes_keys(pilot, app.screen)
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, ApprovalScreen) and not app.chat.busy)
-        await pilot.pause(0.3)
+        # Nothing can run or be sent later: the worker that would do it has ended.
+        await wait_for(pilot, lambda: chat_worker_done(app), what="the stopped turn's worker to end")
         assert (project / "notes.md").read_text() == "a\n"
         assert len(online.message_requests()) == 4
 
@@ -167,7 +173,8 @@ async def test_reading_a_secrets_file_needs_consent(project: Path, online: FakeA
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen) and app.screen.query("#dialog-title"),
                        timeout=10)
-        await pilot.pause(0.6)  # the dialog ignores keys for its first half second
+        assert isinstance(app.screen, ChoiceScreen)
+        await dialog_takes_keys(pilot, app.screen)
         assert ".env" in text_of(app.screen.query_one("#dialog-title", Static))
         await pilot.press("n")
         await wait_for(pilot, lambda: len(online.message_requests()) == 2 and settled(app), timeout=10)
@@ -190,7 +197,7 @@ async def test_a_stopped_tool_turn_stays_in_the_conversation(project: Path, onli
         await wait_for(pilot, lambda: len(online.message_requests()) == 2 and "tick" in app.query(
             AssistantMessage).last().text, timeout=10)
         await pilot.press("escape")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: settled(app) and chat_worker_done(app), what="the stop")
         roles = [m["role"] for m in app.session.conversation.messages]
         assert roles == ["user", "assistant", "user", "assistant"]  # question, tool_use, tool_result, note
         assert app.session.conversation.messages[-1]["content"][0]["text"] == "(Stopped by the user.)"
