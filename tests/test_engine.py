@@ -22,7 +22,7 @@ from buddy_tui.settings.paths import history_path
 from buddy_tui.store.history import open_store
 from buddy_tui.tools.asking import Approval
 from tests.fake_api import Cut, FakeAnthropic, Reply, ToolUse
-from tests.helpers import ScriptedAsker, dead_owner, make_project
+from tests.helpers import ScriptedAsker, dead_owner, make_project, wait_until
 
 
 @pytest.fixture
@@ -163,10 +163,7 @@ async def test_stop_mid_stream_keeps_what_arrived_and_stores_it(online: FakeAnth
             seen.append(event)
 
     task = asyncio.create_task(consume(engine.run(Question(plan_of(engine, "explain")))))
-    for _ in range(500):
-        if any(isinstance(e, TextDelta) for e in seen):
-            break
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: any(isinstance(e, TextDelta) for e in seen), what="the first text")
     record = engine.stop()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
