@@ -12,11 +12,13 @@ import httpx2
 import pytest
 from anthropic._base_client import BaseClient
 from anthropic._models import FinalRequestOptions
+from textual import events
 from textual.errors import NoWidget
+from textual.keys import _character_to_key
 from textual.message_pump import MessagePump
 from textual.pilot import Pilot
 from textual.widget import Widget
-from textual.widgets import Static
+from textual.widgets import Button, Static
 
 from buddy_tui.conversation.session import open_session
 from buddy_tui.settings.config_file import DEFAULT_MAX_TOKENS
@@ -25,8 +27,7 @@ from buddy_tui.settings.paths import history_path
 from buddy_tui.store.history import Store, open_store
 from buddy_tui.store.records import TurnRecord
 from buddy_tui.ui.app import BuddyApp
-from buddy_tui.ui.screens.approval import ApprovalScreen
-from buddy_tui.ui.screens.choice import ChoiceScreen
+from buddy_tui.ui.screens.decision import DecisionScreen
 
 MODELS_PY = '''"""Order models."""
 from dataclasses import dataclass
@@ -145,11 +146,44 @@ async def _left_behind(pilot: Pilot[None], node: MessagePump) -> int:
     return left[0]
 
 
-async def dialog_takes_keys(pilot: Pilot[None], dialog: ApprovalScreen | ChoiceScreen) -> None:
-    """Wait out a dialog's guard: keys pressed in its first moments are ignored (the dialog may
+async def dialog_takes_keys(pilot: Pilot[None], dialog: DecisionScreen[Any]) -> None:
+    """Wait out a dialog's guard: keys pressed in its first moments are dropped (the dialog may
     have appeared while the user was typing), so a test's key must come after it."""
-    await wait_for(pilot, lambda: dialog._shown_at and time.monotonic() - dialog._shown_at >= dialog.guard,
-                   what="the dialog to take keys")
+    await wait_for(pilot, lambda: dialog.taking_keys and dialog.focused is not None, what="the dialog to take keys")
+
+
+async def type_burst(pilot: Pilot[None], text: str) -> None:
+    """Type ``text`` as one fast burst (a quick typist, or keys meant for a prompt that a dialog
+    got instead), then wait until the app and whatever has the focus have handled every key."""
+    app = pilot.app
+    for char in text:
+        key = char if char.isalnum() else _character_to_key(char)
+        event = events.Key(key, char)
+        event.set_sender(app)
+        app.post_message(event)
+    await caught_up(pilot, app)
+    await caught_up(pilot, app.screen)
+    if app.screen.focused is not None:
+        await caught_up(pilot, app.screen.focused)
+
+
+async def choose(pilot: Pilot[None], value: str) -> None:
+    """Answer the dialog on top the way a keyboard user does: wait out its guard, move the focus
+    (Tab out of a text field, then →) to the button ``value``, and press Enter."""
+    dialog = pilot.app.screen
+    assert isinstance(dialog, DecisionScreen), f"no dialog on top: {dialog!r}"
+    await dialog_takes_keys(pilot, dialog)
+    if not isinstance(dialog.focused, Button):
+        await pilot.press("tab")
+    for _ in dialog.query(Button):
+        if dialog.focused is not None and dialog.focused.id == value:
+            break
+        await pilot.press("right")
+    button = dialog.focused
+    assert isinstance(button, Button) and button.id == value, f"no button {value!r} in {dialog!r}"
+    # A button ignores presses while it still shows its last one (Textual's debounce).
+    await wait_for(pilot, lambda: not button.has_class("-active"), what="the button to take a press")
+    await pilot.press("enter")
 
 
 async def submit(pilot: Pilot[None], app: BuddyApp, text: str) -> None:

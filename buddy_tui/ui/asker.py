@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from buddy_tui.context.budget import Budget
     from buddy_tui.conversation.asker import Findings
 
-#: Questions pop up in the middle of a turn, maybe while the user types: keys wait this long.
+#: Questions pop up in the middle of a turn, maybe while the user types: every key is dropped this long.
 KEY_GUARD = 0.5
 
 
@@ -54,19 +54,19 @@ class DialogAsker:
         listed = ", ".join(names)
         answer = await self._ask(confirm(
             f"Send {listed}?", f"{listed} looks like it holds secrets (keys, passwords, tokens); its contents would "
-            "be sent to the model. Esc cancels sending.", yes="Send it", no="Leave it out"))
+            "be sent to the model. Esc cancels sending.", yes="Send it", no="Leave it out", guard=KEY_GUARD))
         return "yes" if answer == "yes" else "no" if answer == "no" else None
 
     async def send_secret_values(self, findings: Findings) -> Literal["send", "redact"] | None:
         from buddy_tui.ui.screens.secrets import secrets_found
 
-        answer = await self._ask(secrets_found(list(findings)))
+        answer = await self._ask(secrets_found(list(findings), guard=KEY_GUARD))
         return "send" if answer == "send" else "redact" if answer == "redact" else None
 
     async def over_budget(self, budget: Budget, attachments: Sequence[Attachment]) -> Literal["drop", "head"] | None:
         from buddy_tui.ui.screens.budget import over_budget
 
-        answer = await self._ask(over_budget(budget, list(attachments)))
+        answer = await self._ask(over_budget(budget, list(attachments), guard=KEY_GUARD))
         return "drop" if answer == "drop" else "head" if answer == "head" else None
 
     async def may_use(self, call: ToolCall) -> Declined | None:
@@ -84,5 +84,5 @@ class DialogAsker:
     async def approve_change(self, change: ChangeRequest) -> Approval | Declined | None:
         from buddy_tui.ui.screens.approval import ApprovalScreen  # only when a change is asked
 
-        approval: Approval | None = await self._ask(ApprovalScreen(change))
+        approval: Approval | None = await self._ask(ApprovalScreen(change, guard=KEY_GUARD))
         return approval

@@ -20,7 +20,10 @@ PROMPT_KEYS = [("Enter", "Send the question (or complete a partial /command)"),
 OTHER_KEYS = [("File preview", "a / Enter", "Attach the selected lines (or the whole file) to the next question"),
               ("File preview", "Shift+↑ ↓", "Select lines"),
               ("Find file (Ctrl+F)", "↑ ↓, Enter, Esc", "Move, open the file, close"),
-              ("Approval", "y / a / n, Esc", "Allow once, allow for this conversation, deny, stop the reply"),
+              ("Approval", "Enter, Ctrl+Y, Esc", "Deny (with the reason typed, if any), allow once, stop the reply; "
+               "allowing for the whole conversation is a button that asks again"),
+              ("Any question", "← → / Tab, Enter, Esc", "Choose an answer, confirm it, cancel; letters never answer "
+               "a question, and the safe answer is focused first"),
               ("History (/resume)", "Enter, F2, F8, F4, Esc", "Open, rename, delete, all projects, close"),
               ("Help", "Esc, F1, q", "Close this page")]
 

@@ -22,6 +22,7 @@ from tests.fake_api import FakeAnthropic, HttpError, Reply
 from tests.helpers import (
     caught_up,
     chat_worker_done,
+    choose,
     connected,
     make_app,
     make_project,
@@ -303,19 +304,19 @@ async def test_secrets_file_needs_explicit_consent(project: Path, online: FakeAn
         await select_file(pilot, app, ".env")
         await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen) and app.screen.query("#dialog-title"))
         assert ".env" in text_of(app.screen.query_one("#dialog-title", Static))
-        await pilot.press("n")
+        await choose(pilot, "no")
         await pilot.pause()
         assert not app.query(Chip)
         await select_file(pilot, app, ".env")
         await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen) and app.screen.query("#dialog-title"))
-        await pilot.press("y")
+        await choose(pilot, "yes")
         await wait_for(pilot, lambda: len(app.query(Chip)) == 1)
         # An @mention of a secrets file asks too, and "no" leaves it out of the request.
         app.chat.prompt.take_attachments()
         online.queue(Reply(["ok"]))
         await submit(pilot, app, "check @.env and @app/models.py")
         await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen) and app.screen.query("#dialog-title"))
-        await pilot.press("n")
+        await choose(pilot, "no")
         await wait_for(pilot, lambda: online.message_requests() and settled(app))
         body = json.dumps(online.message_requests()[0].body)
         assert "app/models.py" in body and "DATABASE_URL" not in body

@@ -21,7 +21,7 @@ from buddy_tui.ui.widgets.transcript import (
     UserMessage,
 )
 from tests.fake_api import FakeAnthropic, HttpError, Reply, StreamError, split_text
-from tests.helpers import click, connected, dead_owner, make_app, settled, submit, text_of, turns_of, wait_for
+from tests.helpers import choose, click, connected, dead_owner, make_app, settled, submit, text_of, turns_of, wait_for
 
 ANSWER = "Use keyset pagination.\n\n```sql\nSELECT * FROM orders WHERE id > $1 LIMIT 50;\n```\n\nAnd an index.\n"
 
@@ -148,7 +148,7 @@ async def test_history_screen_searches_renames_deletes_and_opens(project: Path, 
         await wait_for(pilot, lambda: table.row_count == 1)
         await pilot.press("f8")
         await wait_for(pilot, lambda: not isinstance(app.screen, HistoryScreen))
-        await pilot.press("y")
+        await choose(pilot, "yes")
         await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen) and table.row_count == 0)
         assert db.load(doomed) is None
         screen.query_one(Input).value = "RETRIES"  # found by the question's text, whatever the case
@@ -181,7 +181,7 @@ async def test_export_copy_and_cost(project: Path, online: FakeAnthropic) -> Non
         assert "paginate orders?" in text and "Use keyset pagination." in text
         await submit(pilot, app, "/export notes/pagination.md")
         await wait_for(pilot, lambda: app.screen.query("#dialog"), what="the overwrite question")
-        await pilot.press("n")
+        await choose(pilot, "no")
         await submit(pilot, app, "/copy")
         await wait_for(pilot, lambda: app.clipboard == ANSWER, what="the reply in the clipboard")
         await submit(pilot, app, "/copy 1")
@@ -293,5 +293,5 @@ async def test_chat_keys_do_nothing_while_a_dialog_is_open(project: Path, online
         await pilot.press("ctrl+home", "ctrl+end", "pageup", "pagedown")  # chat keys: the chat is not on this screen
         await pilot.pause()
         assert isinstance(app.screen, ChoiceScreen) and app.return_code is None
-        await pilot.press("n")
+        await choose(pilot, "no")
         await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))

@@ -18,7 +18,7 @@ from buddy_tui.ui.widgets.file_browser import FilePreview
 from buddy_tui.ui.widgets.prompt import Chip
 from buddy_tui.ui.widgets.transcript import AssistantMessage, Note
 from tests.fake_api import Cut, FakeAnthropic, Hang, HttpError, Reply, Script, StreamError
-from tests.helpers import caught_up, connected, make_app, settled, submit, text_of, wait_for
+from tests.helpers import caught_up, choose, connected, make_app, settled, submit, text_of, wait_for
 
 
 def shown(title: object) -> Content:
@@ -177,7 +177,7 @@ async def test_backspace_and_ctrl_o_drop_attachments(project: Path) -> None:
         assert not app.query(Chip) and app.chat.prompt.attachments == []
 
 
-@pytest.mark.parametrize("choice", ["d", "h", "escape"])
+@pytest.mark.parametrize("choice", ["drop", "head", "escape"])
 async def test_over_budget_the_user_chooses_what_gives(project: Path, online: FakeAnthropic,
                                                          monkeypatch: pytest.MonkeyPatch, choice: str) -> None:
 
@@ -194,15 +194,16 @@ async def test_over_budget_the_user_chooses_what_gives(project: Path, online: Fa
         assert title.startswith("Too big for the model by ")
         counted = [r for r in online.requests if r.path == "/v1/messages/count_tokens"]
         assert counted, "near the limit the API's count_tokens endpoint is asked"
-        await pilot.press(choice)
         if choice == "escape":
+            await pilot.press("escape")
             await dialog_answered(pilot, app)
             assert online.message_requests() == [] and not app.chat.busy
             assert app.chat.prompt.input.value == "explain @dump.sql please"
             return
+        await choose(pilot, choice)
         await wait_for(pilot, lambda: online.message_requests() and settled(app))
         sent = json.dumps(online.message_requests()[0].body)
-        if choice == "d":
+        if choice == "drop":
             assert "<source>dump.sql</source>" not in sent
         else:
             assert "<source>dump.sql</source>" in sent and "Only the first" in sent
@@ -211,7 +212,7 @@ async def test_over_budget_the_user_chooses_what_gives(project: Path, online: Fa
 
 
 @pytest.mark.parametrize(("key", "expect_sent", "expect_text"), [
-    ("r", True, "[REDACTED:"), ("s", True, "hunter2-prod-Secret9"), ("escape", False, "")])
+    ("redact", True, "[REDACTED:"), ("send", True, "hunter2-prod-Secret9"), ("escape", False, "")])
 async def test_secret_values_are_flagged_before_sending(project: Path, online: FakeAnthropic, key: str,
                                                          expect_sent: bool, expect_text: str) -> None:
 
@@ -224,7 +225,10 @@ async def test_secret_values_are_flagged_before_sending(project: Path, online: F
         await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen) and app.screen.query("#dialog-detail"))
         detail = text_of(app.screen.query_one("#dialog-detail", Static))
         assert "settings.py:2" in detail and "hunter2-prod-Secret9" not in detail
-        await pilot.press(key)
+        if key == "escape":
+            await pilot.press(key)
+        else:
+            await choose(pilot, key)
         if not expect_sent:
             await dialog_answered(pilot, app)
             assert online.message_requests() == [] and not app.chat.busy
@@ -233,7 +237,7 @@ async def test_secret_values_are_flagged_before_sending(project: Path, online: F
         await wait_for(pilot, lambda: online.message_requests() and settled(app))
         sent = json.dumps(online.message_requests()[0].body)
         assert expect_text in sent and "DEBUG = False" in sent
-        if key == "r":
+        if key == "redact":
             assert "hunter2-prod-Secret9" not in sent
 
 

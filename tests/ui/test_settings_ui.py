@@ -16,9 +16,10 @@ from buddy_tui.settings.config_file import config_path
 from buddy_tui.settings.ui_state import UiState
 from buddy_tui.ui.palette import PersonaCommands
 from buddy_tui.ui.screens.approval import ApprovalScreen
+from buddy_tui.ui.screens.choice import ChoiceScreen
 from buddy_tui.ui.widgets.transcript import Note
 from tests.fake_api import FakeAnthropic, review_demo
-from tests.helpers import connected, dialog_takes_keys, make_app, settled, submit, text_of, wait_for
+from tests.helpers import choose, connected, make_app, settled, submit, text_of, wait_for
 
 
 def write_config(text: str) -> None:
@@ -106,8 +107,9 @@ async def test_tool_permissions_are_kept_for_the_project_only_when_the_config_sa
         await wait_for(pilot, lambda: isinstance(app.screen, ApprovalScreen) and app.screen.query("#deny"),
                        what="the approval")
         assert isinstance(app.screen, ApprovalScreen)
-        await dialog_takes_keys(pilot, app.screen)
-        await pilot.press("a")
+        await choose(pilot, "always")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen), what="the second step")
+        await choose(pilot, "always")
         await wait_for(pilot, lambda: settled(app) and not app.chat.busy, timeout=10)
         assert UiState.load().tools_for(project) == {"Edit"}
         await app.chat.clear()  # a new conversation: Edit is still allowed

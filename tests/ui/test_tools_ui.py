@@ -14,7 +14,7 @@ from buddy_tui.ui.screens.choice import ChoiceScreen
 from buddy_tui.ui.widgets.tool_line import ToolLine
 from buddy_tui.ui.widgets.transcript import AssistantMessage
 from tests.fake_api import FakeAnthropic, Reply, ToolUse
-from tests.helpers import chat_worker_done, connected, dialog_takes_keys, make_app, settled, text_of, wait_for
+from tests.helpers import chat_worker_done, choose, connected, dialog_takes_keys, make_app, settled, text_of, wait_for
 
 OLD = 'orders = db.query("SELECT * FROM orders WHERE user_id = %s" % user_id)'
 NEW = 'orders = db.query("SELECT * FROM orders WHERE user_id = %s", (user_id,))'
@@ -56,7 +56,7 @@ async def test_review_reads_through_tools_and_the_approved_edit_lands_on_disk(
         title = text_of(app.screen.query_one("#dialog-title", Static))
         assert title.startswith("Claude wants to change app/models.py (Edit)")
         assert OLD in (project / "app" / "models.py").read_text()  # nothing written before approval
-        await pilot.press("y")
+        await pilot.press("ctrl+y")
         await wait_for(pilot, lambda: len(online.message_requests()) == 3 and settled(app), timeout=10)
         assert NEW in (project / "app" / "models.py").read_text()
         edit_result = tool_results(online.message_requests()[2].body)[0]
@@ -125,7 +125,9 @@ async def test_allow_for_the_conversation_and_escape_during_an_approval(project:
         assert isinstance(app.screen, ApprovalScreen)
         await dialog_takes_keys(pilot, app.screen)
         assert "create docs/one.md" in text_of(app.screen.query_one("#dialog-title", Static))
-        await pilot.press("a")  # Write is allowed for the rest of the conversation: no second question
+        await choose(pilot, "always")  # asks once more, with Back focused
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen), what="the second step")
+        await choose(pilot, "always")  # Write is allowed for the rest of the conversation: no second question
         await wait_for(pilot, lambda: len(online.message_requests()) == 3 and settled(app), timeout=10)
         assert (project / "docs" / "one.md").read_text() == "one\n"
         assert (project / "docs" / "two.md").read_text() == "two\n"
@@ -176,7 +178,7 @@ async def test_reading_a_secrets_file_needs_consent(project: Path, online: FakeA
         assert isinstance(app.screen, ChoiceScreen)
         await dialog_takes_keys(pilot, app.screen)
         assert ".env" in text_of(app.screen.query_one("#dialog-title", Static))
-        await pilot.press("n")
+        await choose(pilot, "no")
         await wait_for(pilot, lambda: len(online.message_requests()) == 2 and settled(app), timeout=10)
         refusal = tool_results(online.message_requests()[1].body)[0]
         assert refusal["is_error"] and "did not allow reading .env" in refusal["content"]

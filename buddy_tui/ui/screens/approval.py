@@ -1,35 +1,40 @@
-"""Approve a change Claude proposes: the diff, then allow once, allow the tool for the rest of the
-conversation, or deny (with an optional reason that goes back to the model)."""
+"""Approve a change Claude proposes: the diff, then deny (with an optional reason that goes back
+to the model), allow once, or allow the tool for the rest of the conversation.
+
+The reason field is focused first, so whatever the user types lands there and decides nothing;
+Enter denies. Allowing takes Ctrl+Y or a focused button, and allowing for the whole conversation
+asks once more (see :mod:`buddy_tui.ui.screens.decision` for the rules every dialog follows)."""
 
 from __future__ import annotations
 
-import time
 from typing import ClassVar
 
 from rich.syntax import Syntax
-from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Button, Input, Static
 
 from buddy_tui.context.attachments import printable
 from buddy_tui.tools.asking import Approval, ChangeRequest
 from buddy_tui.ui.safe import literal
+from buddy_tui.ui.screens.choice import Answer, ChoiceScreen
+from buddy_tui.ui.screens.decision import DecisionScreen
+
+HINT = "Enter denies (with your reason, if typed) · Ctrl+Y allows once · Tab reaches the buttons · Esc stops the reply"
 
 
-class ApprovalScreen(ModalScreen[Approval | None]):
+class ApprovalScreen(DecisionScreen[Approval | None]):
     """Dismissed with the user's :class:`Approval`; Esc dismisses with None, which stops the
     whole turn (the pending change counts as denied and no further tool runs)."""
 
-    AUTO_FOCUS = "#deny"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "stop", "Stop", id="approval.stop")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+y", "decide('once')", "Allow once", id="approval.once"),
+    ]
 
     def __init__(self, change: ChangeRequest, guard: float = 0.5) -> None:
-        super().__init__()
-        self.guard = guard  # seconds during which y/a/n are ignored: the dialog may appear mid-typing
-        self._shown_at = 0.0
+        super().__init__(guard)
         self.tool = change.tool
         self.path = change.path
         self.diff = change.diff
@@ -44,38 +49,56 @@ class ApprovalScreen(ModalScreen[Approval | None]):
             with VerticalScroll(id="approval-diff"):
                 yield Static(Syntax(printable(self.diff) or "(no difference)", "diff", theme="ansi_dark",
                                     word_wrap=False))
-            yield Input(placeholder="Reason, if you deny (sent to Claude)", id="approval-reason")
+            yield Input(placeholder="Why not? A reason to deny, sent to Claude (optional)", id="approval-reason")
             with Horizontal(id="dialog-buttons"):
-                yield Button("Allow once (y)", id="once", variant="success")
+                yield Button("Deny", id="deny", variant="error")
+                yield Button("Allow once (Ctrl+Y)", id="once", variant="success")
                 if not self.sensitive:  # a secrets file is always asked about, file by file
-                    yield Button(literal(f"Allow {self.tool} for this conversation (a)"), id="always",
+                    yield Button(literal(f"Allow {self.tool} for this conversation…"), id="always",
                                  variant="warning")
-                yield Button("Deny (n)", id="deny", variant="error")
+            yield Static(HINT, classes="dialog-hint", markup=False)
 
-    def on_mount(self) -> None:
-        self._shown_at = time.monotonic()
-
-    def on_key(self, event: events.Key) -> None:
-        if isinstance(self.focused, Input):
-            return  # typing a reason
-        if time.monotonic() - self._shown_at < self.guard:
-            event.stop()
-            return
-        answers = {"y": "once", "a": "always", "n": "deny"}
-        if event.key in answers and (event.key != "a" or not self.sensitive):
-            event.stop()
-            self._decide(answers[event.key])
+    def first_focus(self) -> Widget | None:
+        fields = self.query("#approval-reason")
+        return fields.first() if fields else None
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        self._decide(event.button.id or "deny")
+        event.stop()
+        self.action_decide(event.button.id or "deny")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        self._decide("deny")
+        event.stop()
+        self.action_decide("deny")
 
-    def action_stop(self) -> None:
+    def action_cancel(self) -> None:
         """Esc: stop everything."""
         self.dismiss(None)
 
-    def _decide(self, decision: str) -> None:
+    def action_decide(self, decision: str) -> None:
+        """Answer: "deny" (with the typed reason), "once", or "always" (after a second question)."""
+        if not self.taking_keys:
+            return
+        if decision == "always":
+            if not self.sensitive:
+                self._confirm_always()
+            return
         reason = self.query_one("#approval-reason", Input).value.strip() if decision == "deny" else ""
-        self.dismiss(Approval(decision if decision in ("once", "always") else "deny", reason))  # type: ignore[arg-type]
+        self.dismiss(Approval("once" if decision == "once" else "deny", reason))
+
+    def _confirm_always(self) -> None:
+        """Allowing a tool for the rest of the conversation is a second, deliberate step."""
+        question = ChoiceScreen(
+            f"Allow {self.tool} for the rest of this conversation?",
+            f"Claude's next {self.tool} calls in this conversation will change files without asking you. "
+            "Each change can still be undone (/undo). Files that look like they hold secrets are still "
+            "asked about one by one.",
+            [Answer("always", f"Allow {self.tool} without asking", "warning"), Answer("back", "Back", "primary")])
+
+        def answered(answer: str | None) -> None:
+            if answer == "always":
+                self.dismiss(Approval("always", ""))
+            else:
+                for button in self.query("#always"):
+                    button.focus()
+
+        self.app.push_screen(question, answered)

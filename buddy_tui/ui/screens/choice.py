@@ -1,38 +1,37 @@
-"""A question with a few named answers, each on a key: the one dialog every decision uses
-(attach a secrets file, what to cut when over budget, what to do about secret values)."""
+"""A question with a few named answers: the one dialog every decision uses (attach a secrets
+file, what to cut when over budget, what to do about secret values, replace a file...).
+
+It follows the rules in :mod:`buddy_tui.ui.screens.decision`: no letter picks an answer, the safe
+answer is focused first, Enter confirms the focused one, Esc cancels."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
-from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Button, Static
 
 from buddy_tui.ui.safe import literal
+from buddy_tui.ui.screens.decision import HOW_TO_ANSWER, DecisionScreen
 
 
 @dataclass(frozen=True)
 class Answer:
-    """One button: the value it returns, its label, and its key."""
+    """One button: the value it returns and its label."""
 
     value: str
     label: str
-    key: str
     variant: str = "default"  # Textual button variants: default, primary, warning...
 
 
-class ChoiceScreen(ModalScreen[str | None]):
+class ChoiceScreen(DecisionScreen[str | None]):
     """Dismissed with the chosen answer's value; Esc dismisses with None (cancel)."""
 
     def __init__(self, title: str, detail: str, answers: list[Answer], focus: str | None = None,
                  guard: float = 0.0) -> None:
-        super().__init__()
-        self.guard = guard  # seconds during which keys are ignored (the dialog may pop up mid-typing)
-        self._shown_at = 0.0
+        super().__init__(guard)
         self.title_text = title
         self.detail = detail
         self.answers = answers
@@ -44,28 +43,16 @@ class ChoiceScreen(ModalScreen[str | None]):
             yield Static(literal(self.detail), id="dialog-detail")
             with Horizontal(id="dialog-buttons"):
                 for answer in self.answers:
-                    yield Button(literal(f"{answer.label} ({answer.key})"), id=answer.value,
+                    yield Button(literal(answer.label), id=answer.value,
                                  variant=answer.variant)  # type: ignore[arg-type]
+            yield Static(HOW_TO_ANSWER, classes="dialog-hint", markup=False)
 
-    def on_mount(self) -> None:
-        self._shown_at = time.monotonic()
+    def first_focus(self) -> Widget | None:
         for button in self.query(Button):  # query, not query_one: a fast Esc may have closed us already
             if button.id == self.default:
-                button.focus()
+                return button
+        return None
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
         self.dismiss(event.button.id)
-
-    def on_key(self, event: events.Key) -> None:
-        if time.monotonic() - self._shown_at < self.guard and event.key != "escape":
-            event.stop()  # a key meant for the prompt must not answer a dialog that just appeared
-            return
-        if event.key == "escape":
-            event.stop()
-            self.dismiss(None)
-            return
-        for answer in self.answers:
-            if event.key == answer.key:
-                event.stop()
-                self.dismiss(answer.value)
-                return
