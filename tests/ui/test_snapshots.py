@@ -16,7 +16,7 @@ from typing import Protocol
 import pytest
 from textual.app import App
 from textual.pilot import Pilot
-from textual.widgets import DataTable, DirectoryTree, Static
+from textual.widgets import DataTable, DirectoryTree, Input, Static
 
 from buddy_tui.ui.app import BuddyApp
 from buddy_tui.ui.screens.approval import ApprovalScreen
@@ -25,7 +25,7 @@ from buddy_tui.ui.widgets.file_browser import FilePreview
 from buddy_tui.ui.widgets.prompt import Chip
 from buddy_tui.ui.widgets.transcript import AssistantMessage
 from tests.fake_api import FakeAnthropic, Reply, review_demo
-from tests.helpers import caught_up, connected, make_app, make_project, settled, wait_for
+from tests.helpers import caught_up, connected, dialog_takes_keys, make_app, make_project, settled, wait_for
 
 ANSWER = (
     "## What could go wrong under load\n\n"
@@ -61,6 +61,24 @@ async def select_models_py(pilot: Pilot[None], app: BuddyApp) -> None:
     await caught_up(pilot, app.chat.prompt)
 
 
+async def at_rest(pilot: Pilot[None], app: BuddyApp, in_flight: bool = False) -> None:
+    """Wait for a screen with nothing left to draw, so a busy machine captures the same image as a
+    quiet one: no reply streaming or rendering, every message handled, no widget waiting for a
+    repaint or a new layout."""
+    if not in_flight:  # an image of a reply on its way (or waiting for an approval) keeps it in flight
+        await wait_for(pilot, lambda: not app.chat.busy and settled(app), what="no reply in flight")
+    for reply in app.query(AssistantMessage):
+        await reply.drain()
+    for node in (app, app.screen, app.chat, app.chat.prompt):
+        await caught_up(pilot, node)
+
+    def nothing_pending() -> bool:
+        return not any(getattr(w, "_repaint_required", False) or getattr(w, "_layout_required", False)
+                       for w in app.screen.walk_children(with_self=True))
+
+    await wait_for(pilot, nothing_pending, what="every widget drawn")
+
+
 def test_main_screen_without_a_key(snap_compare: SnapCompare, tmp_path: Path) -> None:
     """The first screen a new user sees with no API key: the tree of the sample project on the
     left (app/ open, models.py highlighted, __pycache__, server.log and .git hidden), models.py in
@@ -73,6 +91,7 @@ def test_main_screen_without_a_key(snap_compare: SnapCompare, tmp_path: Path) ->
         await wait_for(pilot, lambda: app.chat.connection is not None, what="the connection")
         await select_models_py(pilot, app)
         app.chat.prompt.input.cursor_blink = False
+        await at_rest(pilot, app)
 
     assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)
 
@@ -98,6 +117,7 @@ def test_main_screen_after_an_answer(snap_compare: SnapCompare, tmp_path: Path, 
         await caught_up(pilot, chat)  # the end of the turn handled, the file references under it included
         chat.query_one("#connection", Static).update("claude-sonnet-5-5 @ http://127.0.0.1:8765")
         chat.prompt.input.cursor_blink = False
+        await at_rest(pilot, app)
 
     assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)
 
@@ -139,6 +159,7 @@ def test_an_answer_while_it_streams(snap_compare: SnapCompare, tmp_path: Path, m
         await caught_up(pilot, chat)
         connected_to_8765(app)
         chat.prompt.input.cursor_blink = False
+        await at_rest(pilot, app, in_flight=True)
 
     try:
         assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)
@@ -160,6 +181,7 @@ def test_command_completion(snap_compare: SnapCompare, tmp_path: Path) -> None:
         await wait_for(pilot, lambda: menu.display and menu.option_count == 6 and menu.highlighted == 0,
                        what="the six /buddy: commands")
         app.chat.prompt.input.cursor_blink = False
+        await at_rest(pilot, app)
 
     assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)
 
@@ -168,7 +190,8 @@ def test_an_edit_waiting_for_approval(snap_compare: SnapCompare, tmp_path: Path,
                                       fake_api: FakeAnthropic) -> None:
     """/buddy:review has read the code through Glob and Read and now asks to change
     app/models.py: the approval dialog shows the unified diff (the %-formatted SQL replaced by a
-    parameterised query) with Allow once (y), Allow Edit for this conversation (a) and Deny (n)."""
+    parameterised query), the focused reason field (Enter denies), and the buttons Deny, Allow once
+    (Ctrl+Y) and Allow Edit for this conversation…, with a line saying which keys do what."""
     monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_api.base_url)
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-snapshot")
     fake_api.queue(*review_demo())
@@ -180,9 +203,15 @@ def test_an_edit_waiting_for_approval(snap_compare: SnapCompare, tmp_path: Path,
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ApprovalScreen) and app.screen.query("#deny"),
                        what="the approval dialog")
+        dialog = app.screen
+        assert isinstance(dialog, ApprovalScreen)
+        await dialog_takes_keys(pilot, dialog)  # the reason field has the focus
+        dialog.query_one("#approval-reason", Input).cursor_blink = False
+        app.chat.prompt.input.cursor_blink = False  # the prompt shows under the dialog: its cursor must not blink
         await caught_up(pilot, app.chat)
         await caught_up(pilot, app.screen)
         connected_to_8765(app)
+        await at_rest(pilot, app, in_flight=True)
 
     assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)
 
@@ -220,5 +249,6 @@ def test_the_history_screen(snap_compare: SnapCompare, tmp_path: Path, monkeypat
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.focused is not None
                        and app.screen.query_one(DataTable).row_count == 3, what="the history screen, with the focus")
+        await at_rest(pilot, app)
 
     assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)
