@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.widgets import Button, Collapsible, Static
+from textual.widgets.collapsible import CollapsibleTitle
 
 from buddy_tui.context.attachments import printable
 from buddy_tui.tools.specs import ToolCall, ToolResult
@@ -59,6 +60,8 @@ class ToolLine(Vertical):
     def finish(self, outcome: ToolResult, undoable: bool = False) -> None:
         """Show how the call went (the tools' own summary names the call); offer Undo for a change."""
         summary = outcome.summary or f"{describe_call(self.call)} · {len(outcome.content):,} chars"
+        if outcome.is_error and not summary.startswith(self.call.name):  # "⚠ not allowed by you" alone
+            summary = f"{describe_call(self.call)} · {summary}"  # does not say what was refused
         self.query_one(Collapsible).title = self._title(("⚠ " if outcome.is_error else "") + summary,
                                                         replaces_call=True)  # type: ignore[assignment]
         self.set_class(outcome.is_error, "error")
@@ -82,10 +85,14 @@ class ToolLine(Vertical):
             self.query_one(Collapsible).title = self._title("⏹ stopped")  # type: ignore[assignment]
             self.add_class("done")
 
-    def undone(self, message: str, reverted: bool) -> None:
-        """The change was reverted (or could not be): say so; a reverted change cannot be undone twice."""
-        self.query_one(Collapsible).title = self._title(message)  # type: ignore[assignment]
-        if reverted:
-            self.undoable = False
-            for button in self.query(Button):
-                button.disabled = True
+    def undone(self, what: str) -> None:
+        """The change was reverted: the Undo control gives way to a plain ``↶ undone: what`` line
+        (a reverted change cannot be undone twice), and focus on it stays on this line."""
+        self.undoable = False
+        self.add_class("undone")
+        buttons = list(self.query(Button))
+        if any(button.has_focus for button in buttons):
+            self.query_one(CollapsibleTitle).focus(scroll_visible=False)
+        for button in buttons:
+            button.remove()
+        self.mount(Static(printable(f"↶ undone: {what}"), classes="undone-mark", markup=False))
