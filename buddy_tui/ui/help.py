@@ -23,8 +23,8 @@ OTHER_KEYS = [("Chat items (Ctrl+G)", "↑ ↓ / Tab, Shift+Tab",
                "Move through the copy links, tool lines, Undo controls, code blocks and file links"),
               ("Chat items (Ctrl+G)", "Enter", "Act: copy, expand or collapse, undo the change, copy the code, "
                "open the file"),
-              ("Chat items (Ctrl+G)", "Esc, Ctrl+G, Ctrl+L", "Back to the prompt (while a reply streams, Esc "
-               "stops it)"),
+              ("Chat items (Ctrl+G)", "Esc, Ctrl+G, Ctrl+L", "Back to the prompt; so does typing a letter, which "
+               "lands there (while a reply streams, Esc stops it)"),
               ("Undo list (/undo list)", "↑ ↓, Enter, Esc", "Choose, undo that change, close"),
               ("File preview", "a / Enter", "Attach the selected lines (or the whole file) to the next question"),
               ("File preview", "Shift+↑ ↓", "Select lines"),

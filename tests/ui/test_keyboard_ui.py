@@ -236,6 +236,9 @@ async def test_each_kind_of_item_is_reached_and_enter_acts_on_it(project: Path, 
         assert isinstance(app.focused, ReplyView)
         await pilot.press("ctrl+g")
         assert isinstance(app.focused, PromptInput)
+        # A letter typed in the items starts a question in the prompt instead of being lost.
+        await pilot.press("ctrl+g", "up", *"why?")
+        assert isinstance(app.focused, PromptInput) and app.chat.prompt.input.value == "why?"
 
 
 async def test_the_focused_item_looks_focused(project: Path, online: FakeAnthropic) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import ClassVar
 
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
@@ -32,6 +34,12 @@ def describe_call(call: ToolCall) -> str:
         extra = f" from line {args['offset']}"
     shown = json.dumps(main) if call.name in ("Grep", "Glob") else str(main)
     return printable(f"{call.name} {shown}{extra}".strip())
+
+
+class UndoButton(Button):
+    """"Undo this change": a button whose Enter says what it does in the key hints."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "press", "Undo this change", id="chat.undo")]
 
 
 class ToolLine(Vertical):
@@ -72,7 +80,7 @@ class ToolLine(Vertical):
         self.query_one(".tool-result", Static).update(printable(text))
         if undoable:
             self.undoable = True
-            self.mount(Button("Undo this change", classes="undo", variant="warning"))
+            self.mount(UndoButton("Undo this change", classes="undo", variant="warning"))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.geometry import Region, Size
@@ -170,6 +171,18 @@ class Transcript(VerticalScroll):
     def action_leave(self) -> None:
         """Esc: back to the prompt."""
         self.screen.query_one(PromptInput).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """A letter typed while the chat or one of its items has focus starts a question: it goes
+        to the prompt, and focus with it, instead of being lost."""
+        character = event.character
+        if (character and character.isprintable() and not character.isspace()
+                and (self.has_focus or self._item_focused())):
+            event.stop()
+            event.prevent_default()
+            prompt = self.screen.query_one(PromptInput)
+            prompt.focus()
+            prompt.insert(character)
 
     @property
     def at_bottom(self) -> bool:
