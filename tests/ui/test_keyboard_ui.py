@@ -252,6 +252,18 @@ async def test_the_focused_item_looks_focused(project: Path, online: FakeAnthrop
         await pilot.pause()
         assert links[-1].styles.background != before  # :focus in app.tcss
         assert links[0].styles.background == before
+        # The Undo control and a tool line's expander change too.
+        undo = line_of(app, "e1").query_one(Button)
+        assert not undo.styles.text_style.reverse
+        await go_to(pilot, app, lambda w: w is undo, "the Edit's Undo control")
+        await pilot.pause()
+        assert undo.styles.text_style.reverse and undo.styles.text_style.underline
+        title = line_of(app, "e1").query_one(CollapsibleTitle)
+        unfocused = title.styles.background
+        await pilot.press("up")
+        assert app.focused is title
+        await pilot.pause()
+        assert title.styles.background != unfocused
         # A code block: its lines are drawn in the focus colour only while it has focus.
         view = await go_to(pilot, app, lambda w: isinstance(w, ReplyView), "the code block")
         assert isinstance(view, ReplyView)
