@@ -79,3 +79,34 @@ async def test_an_unexpected_exception_in_a_tool_is_reported_to_the_model(tmp_pa
     monkeypatch.setattr("buddy_tui.tools.workspace.run_read_only", broken)  # looked up when a tool runs
     outcome = await tools.execute(ToolCall("1", "Glob", {"pattern": "*"}), ALL, "Backend")
     assert outcome.is_error and outcome.content == "Glob failed: OSError: [Errno 36] File name too long"
+
+
+async def test_refusals_name_the_tool_and_what_it_was_aimed_at(tmp_path: Path) -> None:
+    """A tool line shows the summary alone: "not allowed by you" must say what was refused."""
+    root = make_project(tmp_path / "p")
+    tools, _ = runner(root, ["no", None])
+    refused = await tools.execute(ToolCall("1", "Read", {"path": "./.env"}), ALL, "Backend")
+    assert refused.is_error and refused.summary == "Read .env refused: not allowed by you"
+    denied = await tools.execute(ToolCall("2", "Write", {"path": "notes.md", "content": "x"}), ALL, "Backend")
+    assert denied.is_error and denied.summary == "Write notes.md refused: denied by you"
+    persona = await tools.execute(ToolCall("3", "Write", {"path": "x.py", "content": "x"}), ("Read",), "Reader")
+    assert persona.is_error and persona.summary == "Write x.py refused: Write is not allowed for Reader"
+    assert not (root / "notes.md").exists() and not (root / "x.py").exists()
+
+
+async def test_undoable_lists_the_changes_still_in_place_oldest_first(tmp_path: Path) -> None:
+    from buddy_tui.tools.asking import Approval
+
+    root = make_project(tmp_path / "p")
+    tools, _ = runner(root, [Approval("once"), Approval("once")])
+    await tools.execute(ToolCall("w", "Write", {"path": "a.md", "content": "a\n"}), ALL, "Backend")
+    await tools.execute(ToolCall("e", "Edit", {"path": "README.md", "old_string": "Orders", "new_string": "Shop"}),
+                        ALL, "Backend")
+    assert [(call.id, change.path) for call, change in tools.undoable()] == [("w", "a.md"), ("e", "README.md")]
+    undone = await tools.undo("w")
+    assert not undone.is_error and not (root / "a.md").exists()
+    assert [call.id for call, _change in tools.undoable()] == ["e"]
+    again = await tools.undo("w")
+    assert again.is_error and again.content == "Nothing to undo."
+    tools.reset()
+    assert tools.undoable() == []

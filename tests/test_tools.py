@@ -377,7 +377,7 @@ def test_edit_exact_replace_apply_and_undo(tools: ProjectTools, root: Path) -> N
     assert path.stat().st_ino != inode  # replaced by rename, not rewritten in place
     assert [p.name for p in path.parent.iterdir() if "buddy-tmp" in p.name] == []
     undone = tools.undo(change)
-    assert undone.content == "Undid the change to app/models.py"
+    assert undone == ToolResult("app/models.py is back as it was before the change.", summary="restored app/models.py")
     assert path.read_text() == MODELS
     assert stat.S_IMODE(path.stat().st_mode) == 0o750
 
@@ -466,7 +466,8 @@ def test_write_new_file_in_new_folders_and_undo_deletes_it(tools: ProjectTools, 
     created = root / "services" / "billing" / "invoice.py"
     assert created.read_text() == "def total():\n    return 0\n"
     assert stat.S_IMODE(created.stat().st_mode) == 0o644
-    assert tools.undo(change).content == "Undid: deleted services/billing/invoice.py"
+    assert tools.undo(change) == ToolResult("Deleted services/billing/invoice.py, which the change had created.",
+                                            summary="deleted services/billing/invoice.py")
     assert not created.exists()
 
 

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from buddy_tui.context.budget import Budget
     from buddy_tui.personas.persona import Persona
+    from buddy_tui.tools.workspace import ProposedChange
 
 NoteKind = Literal["info", "warning", "error"]
 #: After "send the head", the largest file is shortened again this many times at most to fit.
@@ -278,6 +279,10 @@ class Engine:
             return "That question can no longer be sent as it was; edit it and send it again."
         self.unsent = None
         return Question(plan, resend=record)
+
+    def undoable(self) -> list[tuple[ToolCall, ProposedChange]]:
+        """The file changes of this conversation that can still be undone, oldest first."""
+        return self.runner.undoable()
 
     async def undo(self, call: ToolCall) -> ToolResult:
         """Revert the change ``call`` made; the model hears of it with the next question."""

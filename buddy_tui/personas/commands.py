@@ -34,6 +34,7 @@ APP_COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("Save this conversation as Markdown", "[PATH]"),
     "copy": ("Copy the last reply, or its Nth code block", "[N|last]"),
     "cost": ("Tokens used by the last turn and this conversation", ""),
+    "undo": ("Undo the last file change Claude made (list: choose one)", "[list]"),
     "model": ("Choose the model (no name: pick from the endpoint's list)", "[name]"),
     "clear": ("Start a new conversation (the last one stays in /resume)", ""),
     "quit": ("Leave buddy-tui", ""),

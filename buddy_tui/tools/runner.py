@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from buddy_tui.context.folder import IgnoreRules
 from buddy_tui.tools.asking import ChangeRequest, Declined, ToolAsker, Verb
+from buddy_tui.tools.paths import show
 from buddy_tui.tools.specs import READ_ONLY, ToolCall, ToolResult
 
 if TYPE_CHECKING:
@@ -34,7 +35,8 @@ class ToolRunner:
         self.keep = keep
         self.always_allowed: set[str] = self._kept()
         self.may_read: set[str] = set()  # secrets files the user let the model read
-        self.changes: dict[str, ProposedChange] = {}  # by tool call id, for undo
+        self.changes: dict[str, ProposedChange] = {}  # by tool call id, for undo, oldest first
+        self.changed_by: dict[str, ToolCall] = {}  # the call that made each change, by the same id
 
     @property
     def tools(self) -> ProjectTools:
@@ -57,6 +59,7 @@ class ToolRunner:
         self.always_allowed = self._kept()
         self.may_read.clear()
         self.changes.clear()
+        self.changed_by.clear()
 
     async def execute(self, call: ToolCall, allowed: Sequence[str], persona: str) -> ToolResult:
         """Run one call and describe the result for the model and the chat; never raises (but
@@ -68,7 +71,8 @@ class ToolRunner:
         if call.name not in allowed:
             names = ", ".join(allowed) or "none"
             return ToolResult(f"The {call.name} tool is not allowed for the {persona} persona here "
-                              f"(allowed: {names}).", True, f"{call.name} refused: not allowed")
+                              f"(allowed: {names}).", True,
+                              f"{_named(call)} refused: {call.name} is not allowed for {persona}")
         try:
             outcome = await (self._read_only(call) if call.name in READ_ONLY else self._change(call))
         except ToolError as exc:
@@ -113,7 +117,7 @@ class ToolRunner:
             return ToolResult(answer.message, True, answer.summary)
         if not answer:
             return ToolResult(f"The user did not allow {'reading' if verb == 'read' else 'changing'} {path}.",
-                              True, "not allowed by you")
+                              True, f"{tool} {show(key, 80)} refused: not allowed by you")
         self.may_read.add(key)
         return None
 
@@ -141,7 +145,8 @@ class ToolRunner:
                 return ToolResult(approval.message, True, approval.summary)
             if approval is None or approval.decision == "deny":
                 reason = f" Their reason: {approval.reason}" if approval and approval.reason else ""
-                return ToolResult(f"The user denied this change to {change.path}.{reason}", True, "denied by you")
+                return ToolResult(f"The user denied this change to {change.path}.{reason}", True,
+                                  f"{call.name} {change.path} refused: denied by you")
             if approval.decision == "always" and not sensitive:
                 self.always_allowed.add(call.name)
                 if self.keep:
@@ -150,7 +155,13 @@ class ToolRunner:
                     UiState.load().remember_tools(self._root, self.always_allowed)
         result = await asyncio.to_thread(self.tools.apply, change)
         self.changes[call.id] = change
+        self.changed_by[call.id] = call
         return result
+
+    def undoable(self) -> list[tuple[ToolCall, ProposedChange]]:
+        """The changes of this conversation that can still be taken back, oldest first."""
+        return [(self.changed_by[call_id], change) for call_id, change in self.changes.items()
+                if call_id in self.changed_by]
 
     async def undo(self, call_id: str) -> ToolResult:
         """Revert the change a call made."""
@@ -164,4 +175,13 @@ class ToolRunner:
         except ToolError as exc:
             return ToolResult(str(exc), True, f"undo failed: {exc}")
         del self.changes[call_id]
+        self.changed_by.pop(call_id, None)
         return ToolResult(result.content, result.is_error, result.summary or "undone")
+
+
+def _named(call: ToolCall) -> str:
+    """``Write x.py``, ``Grep 'TODO'``: the call and what it was aimed at, for a one-line summary."""
+    target = call.input.get("path") or call.input.get("pattern") or ""
+    if not isinstance(target, str):
+        return call.name
+    return f"{call.name} {show(target, 80)}".strip()

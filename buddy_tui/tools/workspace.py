@@ -334,11 +334,11 @@ class ProjectTools:
             except OSError as exc:
                 raise ToolError(f"Could not delete {shown}: {exc.strerror or exc}.") from None
             sync_folder(target.parent)
-            message = f"Undid: deleted {shown}"
+            message, summary = f"Deleted {shown}, which the change had created.", f"deleted {shown}"
         else:
             self._write(target, shown, change.old_text, change.mode)
-            message = f"Undid the change to {shown}"
-        return ToolResult(message, summary=message)
+            message, summary = f"{shown} is back as it was before the change.", f"restored {shown}"
+        return ToolResult(message, summary=summary)
 
     def _writable(self, path: str) -> tuple[Path, str]:
         target = self.resolve(path)

@@ -29,7 +29,7 @@ from buddy_tui.context.attachments import printable
 from buddy_tui.context.index import FileFinder, IndexStats, walk_project
 from buddy_tui.conversation.session import Session
 from buddy_tui.settings import crash_reports as crash
-from buddy_tui.ui import chat_commands
+from buddy_tui.ui import chat_commands, undoing
 from buddy_tui.ui.help import help_markdown
 from buddy_tui.ui.palette import PaletteHost, PersonaCommands
 from buddy_tui.ui.safe import markdown_literal
@@ -37,6 +37,7 @@ from buddy_tui.ui.widgets.chat_pane import ChatPane
 from buddy_tui.ui.widgets.file_browser import FileBrowser, FilePreview, ProjectTree
 from buddy_tui.ui.widgets.key_hints import KeyHints
 from buddy_tui.ui.widgets.prompt import PromptBar
+from buddy_tui.ui.widgets.tool_line import ToolLine
 from buddy_tui.ui.widgets.transcript import ReferenceLink
 
 
@@ -58,6 +59,7 @@ class BuddyApp(App[None]):
         Binding("f2", "switch_persona", "Other expert", id="app.switch_persona"),
         Binding("f3", "pin_persona", "Pin expert", id="app.pin_persona"),
         Binding("ctrl+f", "find_file", "Find file", id="app.find_file"),
+        Binding("ctrl+g", "chat_items", "Chat items (copy, undo, open, expand)", id="app.chat_items", show=False),
         Binding("f4", "toggle_ignored", "Show ignored", id="app.toggle_ignored", show=False),
         Binding("pageup", "scroll_chat(-1)", "Scroll chat up", id="app.chat_up", show=False),
         Binding("pagedown", "scroll_chat(1)", "Scroll chat down", id="app.chat_down", show=False),
@@ -217,7 +219,7 @@ class BuddyApp(App[None]):
                 return False
             chat = self.chat
             return chat.busy or chat.prompt.menu_open
-        if action in ("chat_end", "scroll_chat"):  # the chat is on the main screen only
+        if action in ("chat_end", "scroll_chat", "chat_items"):  # the chat is on the main screen only
             return self._main_screen_active()
         if action == "retry":  # only when there is a question to send again
             return self._main_screen_active() and self.chat.unsent is not None and not self.chat.busy
@@ -269,6 +271,17 @@ class BuddyApp(App[None]):
             transcript.scroll_end(animate=False)
         else:
             transcript.scroll_home(animate=False)
+
+    def action_chat_items(self) -> None:
+        """Ctrl+G: onto the newest item of the chat in view (then up and down, Enter, Esc); pressed
+        there, back to the prompt."""
+        transcript = self.chat.transcript
+        focused = self.focused
+        if focused is not None and focused is not transcript and transcript in focused.ancestors:
+            self.action_focus_prompt()
+        elif not transcript.enter_items():
+            self.notify("Nothing in the chat to move to yet: copy links, tool lines, code blocks and file "
+                        "links appear with the answers.")
 
     def action_focus_prompt(self) -> None:
         """Put the cursor in the prompt."""
@@ -346,6 +359,13 @@ class BuddyApp(App[None]):
             await self._persona_command(arguments)
         elif name == "model":
             self.action_choose_model(arguments)
+        elif name == "undo":
+            await undoing.undo_command(self.chat, arguments)
+
+    @on(ToolLine.UndoRequested)
+    async def _undo(self, event: ToolLine.UndoRequested) -> None:
+        """The Undo control of a tool line (clicked, or Enter on it)."""
+        await undoing.undo_change(self.chat, event.line.call)
 
     def action_choose_model(self, name: str = "") -> None:
         """/model NAME switches at once; /model alone opens the picker."""

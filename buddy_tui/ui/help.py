@@ -11,13 +11,22 @@ from buddy_tui.ui.safe import markdown_literal
 
 #: Keys of the prompt itself, which are not app bindings.
 PROMPT_KEYS = [("Enter", "Send the question (or complete a partial /command)"),
-               ("Tab", "Complete the highlighted /command"),
+               ("Tab", "Complete the highlighted /command or @file; with nothing to complete it does nothing"),
+               ("Shift+Tab", "Leave the prompt: to the chat, then the preview and the tree (Tab goes forward "
+                "again: tree, preview, chat, prompt); Ctrl+T and Ctrl+L jump to the tree and the prompt"),
                ("Ctrl+J / Shift+Enter", "New line (Shift+Enter where the terminal reports it)"),
                ("↑ ↓", "Move through the /command menu; otherwise, on the first or last line, earlier "
                 "questions and back to the draft"),
                ("Esc", "Close the menu, drop a persona pick, or stop a streaming answer")]
 #: Keys of the other screens and panes: (where, key, what it does).
-OTHER_KEYS = [("File preview", "a / Enter", "Attach the selected lines (or the whole file) to the next question"),
+OTHER_KEYS = [("Chat items (Ctrl+G)", "↑ ↓ / Tab, Shift+Tab",
+               "Move through the copy links, tool lines, Undo controls, code blocks and file links"),
+              ("Chat items (Ctrl+G)", "Enter", "Act: copy, expand or collapse, undo the change, copy the code, "
+               "open the file"),
+              ("Chat items (Ctrl+G)", "Esc, Ctrl+G, Ctrl+L", "Back to the prompt; so does typing a letter, which "
+               "lands there (while a reply streams, Esc stops it)"),
+              ("Undo list (/undo list)", "↑ ↓, Enter, Esc", "Choose, undo that change, close"),
+              ("File preview", "a / Enter", "Attach the selected lines (or the whole file) to the next question"),
               ("File preview", "Shift+↑ ↓", "Select lines"),
               ("Find file (Ctrl+F)", "↑ ↓, Enter, Esc", "Move, open the file, close"),
               ("Approval", "Enter, Ctrl+Y, Esc", "Deny (with the reason typed, if any), allow once, stop the reply; "

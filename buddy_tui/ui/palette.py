@@ -57,6 +57,8 @@ def _actions(app: PaletteHost) -> list[tuple[str, str, Callable[[], object]]]:
                 continue
             entries.append((f"/{name}", description,
                             partial(app.chat.post_message, ChatPane.AppCommand(name, ""))))
+    entries.append(("/undo list", "Choose a file change Claude made to undo",
+                    partial(app.chat.post_message, ChatPane.AppCommand("undo", "list"))))
     return entries
 
 

@@ -37,7 +37,6 @@ from buddy_tui.ui.copying import copy_text
 from buddy_tui.ui.widgets.chat_header import ChatHeader
 from buddy_tui.ui.widgets.prompt import PromptBar
 from buddy_tui.ui.widgets.reply_view import ReplyView
-from buddy_tui.ui.widgets.tool_line import ToolLine
 from buddy_tui.ui.widgets.transcript import AssistantMessage, CopyLink, Note, NoteKind, UserMessage, greeting
 from buddy_tui.ui.widgets.turn_stubs import Transcript
 
@@ -424,13 +423,6 @@ class ChatPane(Vertical):
         if record is not None and not record.recorded and restore:  # nothing came back: the question goes back
             self._restore(turn.question)
         return True
-
-    @on(ToolLine.UndoRequested)
-    async def _undo(self, event: ToolLine.UndoRequested) -> None:
-        outcome = await self.engine.undo(event.line.call)
-        event.line.undone(outcome.summary, reverted=not outcome.is_error)
-        await self.note(("Undone: " if not outcome.is_error else "Could not undo: ") + outcome.content,
-                        "error" if outcome.is_error else "info")
 
     @on(CopyLink.CopyRequested)
     async def _copy_message(self, event: CopyLink.CopyRequested) -> None:

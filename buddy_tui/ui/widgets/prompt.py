@@ -266,10 +266,9 @@ class PromptInput(TextArea):
         super().action_delete_left()
 
     def action_complete(self) -> None:
-        """Complete the highlighted command, or move focus as Tab normally does."""
-        bar = self.screen.query_one(PromptBar)
-        if not bar.complete():
-            self.screen.focus_next()
+        """Complete the highlighted command or @file; with nothing to complete, do nothing: the
+        next keys must still land here. (Shift+Tab leaves the prompt.)"""
+        self.screen.query_one(PromptBar).complete()
 
 
 class PromptBar(Vertical):

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
 from rich.theme import Theme
 from textual import events
+from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.color import Color as TextualColor
 from textual.geometry import Size
@@ -106,9 +107,17 @@ def render_block(block: Block, console: Console, look: Look) -> list[Strip]:
 
 
 class ReplyView(Widget):
-    """A piece of a reply (up to a few thousand characters) as Markdown, in one widget."""
+    """A piece of a reply (up to a few thousand characters) as Markdown, in one widget.
+
+    Its code blocks are items of the chat's keyboard navigation (chat_items.py): the piece takes
+    focus with :attr:`code_focus` naming the block, which is drawn highlighted; Enter copies it.
+    """
 
     ALLOW_SELECT = True
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"reply-view--code-focus"}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "copy_code", "Copy the code", id="chat.copy_code"),
+    ]
     # It never scrolls: a new virtual size needs no second layout pass (see Transcript).
     virtual_size = Reactive(Size(0, 0), layout=False)
 
@@ -133,6 +142,8 @@ class ReplyView(Widget):
         self._drawn: dict[int, Strip] = {}  # lines as last handed to the compositor, by row
         self._unfolding = False
         self._refold = False
+        #: The code block (an index into :attr:`blocks`) that keyboard navigation is on.
+        self.code_focus = -1
 
     @property
     def source(self) -> str:
@@ -180,6 +191,47 @@ class ReplyView(Widget):
     def shown_lines(self) -> list[str]:
         """The text of each line as drawn (empty while folded or before the first layout)."""
         return list(self._plain)
+
+    def code_blocks(self) -> list[int]:
+        """The indexes of the code blocks in :attr:`blocks`, top to bottom (folded or not)."""
+        return [index for index, block in enumerate(self._blocks.blocks) if block.code is not None]
+
+    def block_rows(self, index: int) -> tuple[int, int] | None:
+        """The first row and the height of block ``index`` as drawn; None while not laid out."""
+        rows = [row for row, owner in enumerate(self._owner) if owner == index]
+        return (rows[0], len(rows)) if rows else None
+
+    def allow_focus(self) -> bool:
+        """Focusable (by the keyboard navigation) only while the piece holds a code block."""
+        return any(block.code is not None for block in self._blocks.blocks)
+
+    def focus_on_click(self) -> bool:
+        """A click selects text or copies a block; it never takes focus from the prompt."""
+        return False
+
+    def focus_code(self, index: int) -> None:
+        """Take focus on code block ``index``, drawn highlighted."""
+        self.code_focus = index
+        self._drawn.clear()
+        self.refresh()
+        if not self.has_focus:
+            self.focus(scroll_visible=False)
+
+    def on_focus(self) -> None:
+        if self.code_focus not in (blocks := self.code_blocks()):
+            self.code_focus = blocks[0] if blocks else -1
+        self._drawn.clear()
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self._drawn.clear()
+        self.refresh()
+
+    def action_copy_code(self) -> None:
+        """Enter on a highlighted code block: copy its code."""
+        blocks = self._blocks.blocks
+        if 0 <= self.code_focus < len(blocks) and (code := blocks[self.code_focus].code) is not None:
+            self.post_message(self.CopyRequested(code))
 
     def code_rows(self) -> list[int]:
         """The first row of each code block, top to bottom (where a click copies it)."""
@@ -285,6 +337,9 @@ class ReplyView(Widget):
         if selection is None and (drawn := self._drawn.get(y)) is not None:
             return drawn
         line = lines[y]
+        if self.has_focus and 0 <= self.code_focus == self._owner[y]:
+            focus_style = self.get_component_rich_style("reply-view--code-focus")
+            line = Strip(Segment.apply_style(list(line), post_style=focus_style), line.cell_length)
         if selection is not None and (span := selection.get_span(y)) is not None:
             line = self._highlight(line, *span)
         drawn = line.crop_extend(0, width, self.rich_style).apply_offsets(0, y)

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import ClassVar
 
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.widgets import Button, Collapsible, Static
+from textual.widgets.collapsible import CollapsibleTitle
 
 from buddy_tui.context.attachments import printable
 from buddy_tui.tools.specs import ToolCall, ToolResult
@@ -31,6 +34,12 @@ def describe_call(call: ToolCall) -> str:
         extra = f" from line {args['offset']}"
     shown = json.dumps(main) if call.name in ("Grep", "Glob") else str(main)
     return printable(f"{call.name} {shown}{extra}".strip())
+
+
+class UndoButton(Button):
+    """"Undo this change": a button whose Enter says what it does in the key hints."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "press", "Undo this change", id="chat.undo")]
 
 
 class ToolLine(Vertical):
@@ -59,6 +68,8 @@ class ToolLine(Vertical):
     def finish(self, outcome: ToolResult, undoable: bool = False) -> None:
         """Show how the call went (the tools' own summary names the call); offer Undo for a change."""
         summary = outcome.summary or f"{describe_call(self.call)} · {len(outcome.content):,} chars"
+        if outcome.is_error and not summary.startswith(self.call.name):  # "⚠ not allowed by you" alone
+            summary = f"{describe_call(self.call)} · {summary}"  # does not say what was refused
         self.query_one(Collapsible).title = self._title(("⚠ " if outcome.is_error else "") + summary,
                                                         replaces_call=True)  # type: ignore[assignment]
         self.set_class(outcome.is_error, "error")
@@ -69,7 +80,7 @@ class ToolLine(Vertical):
         self.query_one(".tool-result", Static).update(printable(text))
         if undoable:
             self.undoable = True
-            self.mount(Button("Undo this change", classes="undo", variant="warning"))
+            self.mount(UndoButton("Undo this change", classes="undo", variant="warning"))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -82,10 +93,14 @@ class ToolLine(Vertical):
             self.query_one(Collapsible).title = self._title("⏹ stopped")  # type: ignore[assignment]
             self.add_class("done")
 
-    def undone(self, message: str, reverted: bool) -> None:
-        """The change was reverted (or could not be): say so; a reverted change cannot be undone twice."""
-        self.query_one(Collapsible).title = self._title(message)  # type: ignore[assignment]
-        if reverted:
-            self.undoable = False
-            for button in self.query(Button):
-                button.disabled = True
+    def undone(self, what: str) -> None:
+        """The change was reverted: the Undo control gives way to a plain ``↶ undone: what`` line
+        (a reverted change cannot be undone twice), and focus on it stays on this line."""
+        self.undoable = False
+        self.add_class("undone")
+        buttons = list(self.query(Button))
+        if any(button.has_focus for button in buttons):
+            self.query_one(CollapsibleTitle).focus(scroll_visible=False)
+        for button in buttons:
+            button.remove()
+        self.mount(Static(printable(f"↶ undone: {what}"), classes="undone-mark", markup=False))

@@ -12,9 +12,10 @@ import contextlib
 import time
 from collections.abc import Container, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.geometry import Size
@@ -311,7 +312,10 @@ class AssistantMessage(Vertical):
 
 
 class CopyLink(Static):
-    """``copy`` beside a message's author: copies the message's text."""
+    """``copy`` beside a message's author: copies the message's text (a click, or Enter when the
+    keyboard navigation is on it)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "activate", "Copy", id="chat.copy_message")]
 
     @dataclass
     class CopyRequested(Message):
@@ -322,7 +326,15 @@ class CopyLink(Static):
 
     def __init__(self) -> None:
         super().__init__("copy", classes="copy-link", markup=False)
+        self.can_focus = True
         self.tooltip = "Copy this message (click a code block to copy just that)"
+
+    def focus_on_click(self) -> bool:
+        return False  # a click copies; the cursor stays where it was
+
+    def action_activate(self) -> None:
+        """Enter: copy, as a click does."""
+        self.on_click()
 
     def on_click(self) -> None:
         message = next((a for a in self.ancestors if isinstance(a, AssistantMessage | UserMessage)), None)
@@ -332,7 +344,9 @@ class CopyLink(Static):
 
 
 class ReferenceLink(Static):
-    """``app/models.py:12`` under a reply; clicking it opens the preview at that line."""
+    """``app/models.py:12`` under a reply; clicking it (or Enter on it) opens the preview at that line."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "activate", "Open", id="chat.open_reference")]
 
     @dataclass
     class Opened(Message):
@@ -345,7 +359,15 @@ class ReferenceLink(Static):
         super().__init__(printable(f"{path}:{line}"), markup=False, classes="reference")
         self.path = path
         self.line = line
+        self.can_focus = True
         self.tooltip = "Open in the preview"
+
+    def focus_on_click(self) -> bool:
+        return False  # opening moves focus to the preview itself
+
+    def action_activate(self) -> None:
+        """Enter: open, as a click does."""
+        self.on_click()
 
     def on_click(self) -> None:
         self.post_message(self.Opened(self.path, self.line))

@@ -11,7 +11,10 @@ view into real turns, keeping what is on screen in place.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
+from textual import events
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.geometry import Region, Size
 from textual.reactive import Reactive
@@ -20,7 +23,9 @@ from textual.widgets import Static
 
 from buddy_tui.store.records import StoredConversation, TurnRecord
 from buddy_tui.ui.safe import shown
+from buddy_tui.ui.widgets import chat_items
 from buddy_tui.ui.widgets.folding import estimate_height, near, refold
+from buddy_tui.ui.widgets.prompt import PromptInput
 from buddy_tui.ui.widgets.transcript import AssistantMessage, UserMessage
 
 #: How many of the newest turns are built when a conversation opens.
@@ -109,6 +114,75 @@ class Transcript(VerticalScroll):
 
     virtual_size = Reactive(Size(0, 0), layout=False)
     _fold_timer: Timer | None = None
+    #: Keys while an item of the chat has focus (chat_items.py); on the transcript itself, up and
+    #: down scroll as before.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down", "item(1)", "Next item", id="chat.next_item", show=False),
+        Binding("up", "item(-1)", "Previous item", id="chat.previous_item", show=False),
+        Binding("tab", "item(1, True)", "Next item, then the prompt", id="chat.tab", show=False),
+        Binding("shift+tab", "item(-1, True)", "Previous item", id="chat.shift_tab", show=False),
+        Binding("escape", "leave", "Back to the prompt", id="chat.leave"),
+    ]
+
+    def allow_focus_children(self) -> bool:
+        """The items stay out of the screen's Tab order: Tab cycles the panes; Ctrl+G reaches them."""
+        return False
+
+    def _item_focused(self) -> bool:
+        focused = self.screen.focused
+        return focused is not None and focused is not self and self in focused.ancestors
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Esc goes back to the prompt only while no reply streams (then it stops the reply, as
+        it does anywhere)."""
+        if action == "leave":
+            return (self.has_focus or self._item_focused()) and not getattr(self.parent, "busy", False)
+        return True
+
+    def enter_items(self) -> bool:
+        """Ctrl+G: focus the newest item on screen; False when the chat has none."""
+        item = chat_items.newest_in_view(self)
+        if item is not None:
+            chat_items.focus_item(self, item)
+        return item is not None
+
+    def action_item(self, by: int, leave: bool = False) -> None:
+        """Move ``by`` items; on the transcript itself, up and down scroll and Tab moves on. Past the
+        last item Tab goes to the prompt and Shift+Tab before the first to the transcript; up and
+        down stop at the ends."""
+        if not self._item_focused():
+            if leave and by > 0:
+                self.screen.focus_next()
+            elif leave:
+                self.screen.focus_previous()
+            elif by > 0:
+                self.scroll_down()
+            else:
+                self.scroll_up()
+            return
+        target = chat_items.step(chat_items.chat_items(self), chat_items.current_item(self.screen.focused), by)
+        if target is not None:
+            chat_items.focus_item(self, target)
+        elif leave and by > 0:
+            self.action_leave()
+        elif leave:
+            self.focus()
+
+    def action_leave(self) -> None:
+        """Esc: back to the prompt."""
+        self.screen.query_one(PromptInput).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """A letter typed while the chat or one of its items has focus starts a question: it goes
+        to the prompt, and focus with it, instead of being lost."""
+        character = event.character
+        if (character and character.isprintable() and not character.isspace()
+                and (self.has_focus or self._item_focused())):
+            event.stop()
+            event.prevent_default()
+            prompt = self.screen.query_one(PromptInput)
+            prompt.focus()
+            prompt.insert(character)
 
     @property
     def at_bottom(self) -> bool:
