@@ -18,7 +18,6 @@ from pathlib import Path
 
 from buddy_tui import __version__
 from buddy_tui.personas.frontmatter import DefinitionError
-from buddy_tui.personas.persona import bundled_personas
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,7 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-c", "--continue", dest="resume_latest", action="store_true",
                         help="reopen this project's latest conversation")
     parser.add_argument("--list-personas", action="store_true",
-                        help="print the bundled personas and where they live, then exit")
+                        help="print the personas the app would offer in PATH (default: .), one a line with tabs "
+                        "between: name, file, where it came from (bundled, user, project, skill, agent; and what "
+                        "it overrides), description; files that could not be read, or only leniently, go to "
+                        "standard error; then exit")
     parser.add_argument("--version", action="version", version=f"buddy-tui {__version__}")
     return parser
 
@@ -78,13 +80,6 @@ def _main(argv: Sequence[str] | None) -> int:
     if arguments[:1] == ["config"]:
         return config_main(arguments[1:])
     args = build_parser().parse_args(arguments)
-    if args.list_personas:
-        try:
-            personas = bundled_personas()
-        except DefinitionError as exc:
-            return _fail(str(exc))
-        return _print("\n".join(f"{p.name}\t{p.path}\t{p.description}" for p in personas.values()))
-
     root = Path(args.path).expanduser()
     try:
         if not root.exists():
@@ -94,6 +89,8 @@ def _main(argv: Sequence[str] | None) -> int:
         next(root.iterdir(), None)
     except OSError as exc:
         return _fail(f"{args.path}: cannot open ({exc.strerror or exc})")
+    if args.list_personas:
+        return _list_personas(root.resolve())
     from buddy_tui.conversation.session import open_session
     from buddy_tui.settings.config_file import load_config
     from buddy_tui.settings.model_settings import Settings
@@ -128,6 +125,26 @@ def _main(argv: Sequence[str] | None) -> int:
         if session.store is not None:
             session.store.close()
     return app.return_code or 0
+
+
+def _list_personas(root: Path) -> int:
+    """``--list-personas``: what the app would offer in ``root``, with where each came from."""
+    from buddy_tui.context.attachments import printable
+    from buddy_tui.personas.catalog import load_catalog
+
+    catalog = load_catalog(root)
+    lines = []
+    for persona in catalog.personas.values():
+        origin = persona.source + (f", named {persona.declared_name}" if persona.declared_name else "")
+        override = catalog.override_of("persona", persona.name)
+        if override is not None and override.path == persona.path:
+            origin += f", overrides {override.lost_source} {override.lost_path}"
+        lines.append(printable(f"{persona.name}\t{persona.path}\t{origin}\t{persona.summary}"))
+    for problem in (p for p in catalog.problems if p.kind == "persona"):
+        print(printable(f"buddy-tui: not loaded: {problem}"), file=sys.stderr)
+    for problem in (p for p in catalog.lenient if p.kind == "persona"):
+        print(printable(f"buddy-tui: read leniently: {problem}"), file=sys.stderr)
+    return _print("\n".join(lines))
 
 
 # ------------------------------------------------------------------------------ buddy-tui config

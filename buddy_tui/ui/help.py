@@ -45,11 +45,19 @@ def help_markdown(session: Session, bindings: Iterable[BindingType], keymap: Map
     for command in session.catalog.commands.all():
         hint = f" {_cell(command.argument_hint)}" if command.argument_hint else ""
         origin = str(command.path) if command.path and command.source != "bundled" else command.source
+        if (override := session.catalog.override_of("command", command.name)) is not None \
+                and override.path == command.path:
+            origin += f", overrides {override.lost_where}"
         lines.append(f"| /{_cell(command.name)}{hint} | {_cell(command.description)} | {_cell(origin)} |")
     lines += ["", "## Personas", "", "| persona | what it is for | from |", "|---|---|---|"]
     for persona in session.personas:
         marker = " (current)" if persona.name == session.current.name else ""
         origin = persona.source if persona.source == "bundled" or persona.path is None else str(persona.path)
+        if persona.declared_name:
+            origin += f" (named {persona.declared_name})"
+        if (override := session.catalog.override_of("persona", persona.name)) is not None \
+                and override.path == persona.path:
+            origin += f", overrides {override.lost_where}"
         lines.append(f"| {_cell(persona.name)}{marker} | {_cell(persona.summary)} | {_cell(origin)} |")
     lines += ["", "## Keys", "", "| key | action |", "|---|---|"]
     for binding in bindings:
