@@ -59,8 +59,8 @@ class Override:
 
     def __str__(self) -> str:
         named = f", named {self.declared_name}" if self.declared_name else ""
-        return (f"{self.source} {self.kind} '{self.name}' ({self.where}{named}) overrides the {self.lost_source} "
-                f"one ({self.lost_where})")
+        return (f"{self.source.capitalize()} {self.kind} '{self.name}' ({self.where}{named}) overrides the "
+                f"{self.lost_source} one ({self.lost_where}).")
 
 
 @dataclass
@@ -122,7 +122,7 @@ def command_sources(root: Path) -> list[tuple[str, Path, str]]:
     ]
 
 
-def _where(path: Path, root: Path, label: str = "") -> str:
+def short_path(path: Path, root: Path, label: str = "") -> str:
     """A path as short as it can be said: a bundled file by its place in buddy-tui, others
     relative to the project, else to the home folder."""
     # Commands first: in a source checkout the personas' base (the checkout) holds the commands too.
@@ -155,8 +155,8 @@ def _collect(
             if earlier is not None:
                 lost = earlier.path or Path(earlier.name)
                 catalog.replaced.append(Override(
-                    kind, item.name, label, path, _where(path, root, label), earlier.source, lost,
-                    _where(lost, root, earlier.source), getattr(item, "declared_name", "")))
+                    kind, item.name, label, path, short_path(path, root, label), earlier.source, lost,
+                    short_path(lost, root, earlier.source), getattr(item, "declared_name", "")))
             elif kind == "command" and item.name in APP_COMMANDS:
                 catalog.problems.append(Problem(path, None, f"/{item.name} is a built-in command", kind))
                 continue

@@ -172,7 +172,7 @@ def _quote_plain_lines(text: str) -> tuple[str, list[tuple[int, str]]]:
         if value and _NEEDS_QUOTES.search(value) and not value.startswith(("'", '"', "[", "{", "|", ">")):
             escaped = value.replace("\\", "\\\\").replace('"', '\\"')
             line = f'{match.group(1)}: "{escaped}"'  # type: ignore[union-attr]
-            quoted.append((number, f"'{match.group(1)}' has {_special(value)}"))  # type: ignore[union-attr]
+            quoted.append((number, f"'{match.group(1)}': {_special(value)}"))  # type: ignore[union-attr]
         out.append(line)
     return "\n".join(out), quoted
 
@@ -208,7 +208,7 @@ def _lenient(text: str) -> tuple[dict[str, Any], list[tuple[int, str]]]:
         meta[key], problem = _field_value(key, parts)
         if problem:
             shown = f"the text '{_clip(meta[key])}'" if "\n" not in str(meta[key]).strip() else "plain text"
-            notes.append((starts[key], f"'{key}' is not valid YAML ({problem}); read as {shown}"))
+            notes.append((starts[key], f"'{key}': {problem}; read as {shown}"))
     return meta, sorted(notes)
 
 
@@ -230,7 +230,7 @@ def _field_value(key: str, parts: list[str]) -> tuple[Any, str]:
         return (text, "") if value is None and text else (value, "")
     extra = [str(k) for k in parsed if k != key] if isinstance(parsed, dict) else []
     return text, (f"'{_clip(extra[0], 30)}:' on a later line reads as a key of its own" if extra
-                  else "it reads as more than one value")
+                  else "reads as more than one value")
 
 
 def _plain_reason(text: str, exc: Exception) -> str:
@@ -243,7 +243,7 @@ def _plain_reason(text: str, exc: Exception) -> str:
                 return f"'{opener}' opens {what} that is never closed"
             return f"'{opener}' opens {what}, and the value goes on after its '{closer}'"
     if ": " in text:
-        return "it has ': ' in an unquoted value"
+        return "': ' in an unquoted value"
     return _yaml_problem(exc)[1]
 
 
@@ -258,8 +258,8 @@ def _read_meta(raw: str, path: Path | str) -> tuple[dict[str, Any], list[tuple[i
         quoted_text, quoted = _quote_plain_lines(raw)
         retried, _ = _strict(quoted_text)
         if retried is not None:
-            return retried, [(number, f"{what}, which YAML does not allow; read as quoted text, as Claude "
-                                      "Code does") for number, what in quoted]
+            return retried, [(number, f"{what}; read as quoted text, as Claude Code does")
+                             for number, what in quoted]
     except TypeError:
         raise DefinitionError(path, "front matter must be 'key: value' lines", 2) from None
     meta, notes = _lenient(raw)

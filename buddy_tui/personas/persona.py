@@ -87,8 +87,7 @@ def load_persona(path: Path, source: str = "file") -> Persona:
     triggers = from_front_matter(doc.meta.get("triggers")) or from_prose(description, doc.body)
     notes = doc.notes
     if not doc.has_front_matter:
-        notes += (ReadNote(1, f"no front matter (a '---' block with name and description): named '{name}' "
-                              "after the file, with no description"),)
+        notes += (ReadNote(1, f"no front matter: named '{name}' after the file, with no description"),)
     return Persona(
         name=name,
         description=" ".join(description.split()),

@@ -20,8 +20,8 @@ async def test_the_chat_and_problems_say_how_each_file_was_read(tmp_path: Path) 
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for(pilot, lambda: app.query(Note), what="the greeting's notes")
         notes = [text_of(n) for n in app.query(Note)]
-        assert ("agent persona 'backend' (.claude/agents/persona-backend.md, named persona-backend) overrides the "
-                "bundled one (buddy-tui's personas/backend.md)") in notes
+        assert ("Agent persona 'backend' (.claude/agents/persona-backend.md, named persona-backend) overrides the "
+                "bundled one (buddy-tui's personas/backend.md).") in notes
         assert "1 persona or command file(s) could not be read: /problems shows which, and why." in notes
         assert ("2 persona or command file(s) are not strict YAML and were read leniently: /problems shows "
                 "where.") in notes
@@ -33,11 +33,12 @@ async def test_the_chat_and_problems_say_how_each_file_was_read(tmp_path: Path) 
         rows = {(Path(str(r[1])).name, str(r[2])): [str(c) for c in r]
                 for r in (table.get_row_at(i) for i in range(table.row_count))}
         assert set(rows) == {("half.md", "1"), ("broken-name.md", "2"), ("plain.md", "1")}
-        assert rows["half.md", "1"][3:] == ["front matter opened with '---' is never closed", "not loaded"]
+        assert rows["half.md", "1"][1:] == [".claude/agents/half.md", "1", "not loaded",
+                                             "front matter opened with '---' is never closed"]
         assert rows["broken-name.md", "2"][3:] == [
-            "'name' is not valid YAML ('[' opens a list that is never closed); read as the text '[unclosed'",
-            "loaded as read"]
-        assert rows["plain.md", "1"][4] == "loaded as read"
+            "loaded as read",
+            "'name': '[' opens a list that is never closed; read as the text '[unclosed'"]
+        assert rows["plain.md", "1"][3] == "loaded as read"
         assert text_of(screen.query_one("#problems-title", Static)) == (
             "1 file(s) could not be read; 2 file(s) are not strict YAML and were read leniently (shown as read); "
             "everything else loaded.")
