@@ -38,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a bundled persona's name or a persona Markdown file (default: $BUDDY_TUI_PERSONA, "
                         "else default_persona in config.toml, else backend)")
     parser.add_argument("--model", help="Claude model to use (default: $BUDDY_TUI_MODEL, else model in "
-                        "config.toml, else a current Sonnet)")
+                        "config.toml, else a current Sonnet); the chat warns when the endpoint's model list "
+                        "does not have it")
     parser.add_argument("-c", "--continue", dest="resume_latest", action="store_true",
                         help="reopen this project's latest conversation")
     parser.add_argument("--list-personas", action="store_true",
@@ -112,7 +113,7 @@ def _main(argv: Sequence[str] | None) -> int:
 
     from buddy_tui.ui.app import BuddyApp
 
-    app = BuddyApp(session, resume_latest=args.resume_latest)
+    app = BuddyApp(session, resume_latest=args.resume_latest, check_model=args.model)
     # Textual reads keys and writes frames on threads of its own. While a reply streams the main
     # thread is busy, and each hand-over of the GIL waited out Python's default 5 ms: a key then
     # took twice that to be read and drawn. 1 ms keeps typing as quick as in an idle app.
@@ -206,7 +207,7 @@ def _show_lines(path: Path) -> list[str]:
     import os
 
     from buddy_tui.context.attachments import printable
-    from buddy_tui.conversation.client import endpoint
+    from buddy_tui.conversation.client import base_url_problem, endpoint
     from buddy_tui.settings.config_file import SETTINGS, load_config, toml_value
 
     config, problems = load_config(path)
@@ -222,7 +223,9 @@ def _show_lines(path: Path) -> list[str]:
     lines += ["", "Credentials (read by the Anthropic SDK; values are never shown):"]
     for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_PROFILE"):
         lines.append(f"  {name}: {'set (hidden)' if os.environ.get(name) else 'not set'}")
-    lines.append(f"  endpoint: {printable(_without_secrets(endpoint()))}")
+    empty = base_url_problem() is not None and not endpoint().strip()
+    shown = "(ANTHROPIC_BASE_URL is set but empty)" if empty else printable(_without_secrets(endpoint()))
+    lines.append(f"  endpoint: {shown}")
     return lines
 
 
