@@ -18,7 +18,6 @@ from pathlib import Path
 
 from buddy_tui import __version__
 from buddy_tui.personas.frontmatter import DefinitionError
-from buddy_tui.personas.persona import bundled_personas
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,11 +38,15 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a bundled persona's name or a persona Markdown file (default: $BUDDY_TUI_PERSONA, "
                         "else default_persona in config.toml, else backend)")
     parser.add_argument("--model", help="Claude model to use (default: $BUDDY_TUI_MODEL, else model in "
-                        "config.toml, else a current Sonnet)")
+                        "config.toml, else a current Sonnet); the chat warns when the endpoint's model list "
+                        "does not have it")
     parser.add_argument("-c", "--continue", dest="resume_latest", action="store_true",
                         help="reopen this project's latest conversation")
     parser.add_argument("--list-personas", action="store_true",
-                        help="print the bundled personas and where they live, then exit")
+                        help="print the personas the app would offer in PATH (default: .), one a line with tabs "
+                        "between: name, file, where it came from (bundled, user, project, skill, agent; and what "
+                        "it overrides), description; files that could not be read, or only leniently, go to "
+                        "standard error; then exit")
     parser.add_argument("--version", action="version", version=f"buddy-tui {__version__}")
     return parser
 
@@ -78,13 +81,6 @@ def _main(argv: Sequence[str] | None) -> int:
     if arguments[:1] == ["config"]:
         return config_main(arguments[1:])
     args = build_parser().parse_args(arguments)
-    if args.list_personas:
-        try:
-            personas = bundled_personas()
-        except DefinitionError as exc:
-            return _fail(str(exc))
-        return _print("\n".join(f"{p.name}\t{p.path}\t{p.description}" for p in personas.values()))
-
     root = Path(args.path).expanduser()
     try:
         if not root.exists():
@@ -94,6 +90,8 @@ def _main(argv: Sequence[str] | None) -> int:
         next(root.iterdir(), None)
     except OSError as exc:
         return _fail(f"{args.path}: cannot open ({exc.strerror or exc})")
+    if args.list_personas:
+        return _list_personas(root.resolve())
     from buddy_tui.conversation.session import open_session
     from buddy_tui.settings.config_file import load_config
     from buddy_tui.settings.model_settings import Settings
@@ -115,7 +113,7 @@ def _main(argv: Sequence[str] | None) -> int:
 
     from buddy_tui.ui.app import BuddyApp
 
-    app = BuddyApp(session, resume_latest=args.resume_latest)
+    app = BuddyApp(session, resume_latest=args.resume_latest, check_model=args.model)
     # Textual reads keys and writes frames on threads of its own. While a reply streams the main
     # thread is busy, and each hand-over of the GIL waited out Python's default 5 ms: a key then
     # took twice that to be read and drawn. 1 ms keeps typing as quick as in an idle app.
@@ -128,6 +126,26 @@ def _main(argv: Sequence[str] | None) -> int:
         if session.store is not None:
             session.store.close()
     return app.return_code or 0
+
+
+def _list_personas(root: Path) -> int:
+    """``--list-personas``: what the app would offer in ``root``, with where each came from."""
+    from buddy_tui.context.attachments import printable
+    from buddy_tui.personas.catalog import load_catalog
+
+    catalog = load_catalog(root)
+    lines = []
+    for persona in catalog.personas.values():
+        origin = persona.source + (f", named {persona.declared_name}" if persona.declared_name else "")
+        override = catalog.override_of("persona", persona.name)
+        if override is not None and override.path == persona.path:
+            origin += f", overrides {override.lost_source} {override.lost_path}"
+        lines.append(printable(f"{persona.name}\t{persona.path}\t{origin}\t{persona.summary}"))
+    for problem in (p for p in catalog.problems if p.kind == "persona"):
+        print(printable(f"buddy-tui: not loaded: {problem}"), file=sys.stderr)
+    for problem in (p for p in catalog.lenient if p.kind == "persona"):
+        print(printable(f"buddy-tui: read leniently: {problem}"), file=sys.stderr)
+    return _print("\n".join(lines))
 
 
 # ------------------------------------------------------------------------------ buddy-tui config
@@ -189,7 +207,7 @@ def _show_lines(path: Path) -> list[str]:
     import os
 
     from buddy_tui.context.attachments import printable
-    from buddy_tui.conversation.client import endpoint
+    from buddy_tui.conversation.client import base_url_problem, endpoint
     from buddy_tui.settings.config_file import SETTINGS, load_config, toml_value
 
     config, problems = load_config(path)
@@ -205,7 +223,9 @@ def _show_lines(path: Path) -> list[str]:
     lines += ["", "Credentials (read by the Anthropic SDK; values are never shown):"]
     for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_PROFILE"):
         lines.append(f"  {name}: {'set (hidden)' if os.environ.get(name) else 'not set'}")
-    lines.append(f"  endpoint: {printable(_without_secrets(endpoint()))}")
+    empty = base_url_problem() is not None and not endpoint().strip()
+    shown = "(ANTHROPIC_BASE_URL is set but empty)" if empty else printable(_without_secrets(endpoint()))
+    lines.append(f"  endpoint: {shown}")
     return lines
 
 

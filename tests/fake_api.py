@@ -27,7 +27,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self, cast
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 __all__ = [
     "Cut",
@@ -39,6 +39,7 @@ __all__ = [
     "Script",
     "StreamError",
     "demo_reply",
+    "model_info",
     "split_text",
 ]
 
@@ -99,6 +100,7 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]
     body: dict[str, Any] | None
+    query: str = ""  # the URL's query string, e.g. "limit=100&after_id=..."
 
 
 @dataclass
@@ -368,7 +370,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         fake = self.fake
         raw = self._read_body()
-        path = urlsplit(self.path).path
+        url = urlsplit(self.path)
+        path = url.path
         body: dict[str, Any] | None = None
         body_error: str | None = None
         if raw:
@@ -382,7 +385,7 @@ class _Handler(BaseHTTPRequestHandler):
                 else:
                     body_error = "The request body must be a JSON object"
         headers = {name.lower(): value for name, value in self.headers.items()}
-        request_id = fake._record(RecordedRequest(self.command, path, headers, body))
+        request_id = fake._record(RecordedRequest(self.command, path, headers, body, url.query))
         if self.command == "POST" and path in ("/v1/messages", "/v1/messages/count_tokens"):
             if body_error is not None:
                 self._send_error(400, "invalid_request_error", body_error, request_id)
@@ -401,11 +404,20 @@ class _Handler(BaseHTTPRequestHandler):
                 self._messages(body or {}, request_id)
             else:
                 self._count_tokens(body or {}, request_id)
+        elif self.command == "GET" and path.startswith("/v1/models") and fake.models_error is not None:
+            error = fake.models_error
+            self._send_error(error.status, error.error_type, error.message, request_id)
         elif self.command == "GET" and path == "/v1/models":
-            self._send_json(200, self._models_page(), request_id)
+            page = self._models_page(parse_qs(url.query))
+            if isinstance(page, str):
+                self._send_error(400, "invalid_request_error", page, request_id)
+            else:
+                self._send_json(200, page, request_id)
         elif self.command == "GET" and path.startswith("/v1/models/"):
             model_id = path.removeprefix("/v1/models/")
-            model = next((m for m in MODELS if m["id"] == model_id), None)
+            # As the real API does, an alias (the id without its date) finds the model too.
+            known = fake.models + fake.unlisted_models
+            model = next((m for m in known if model_id in (m["id"], re.sub(r"-\d{8}$", "", m["id"]))), None)
             if model is None:
                 self._send_error(404, "not_found_error", f"model: {model_id}", request_id)
             else:
@@ -480,9 +492,30 @@ class _Handler(BaseHTTPRequestHandler):
         chars = _count_chars(body.get("system")) + _count_chars(body.get("messages"))
         self._send_json(200, {"input_tokens": chars // 4}, request_id)
 
-    @staticmethod
-    def _models_page() -> dict[str, Any]:
-        return {"data": MODELS, "has_more": False, "first_id": MODELS[0]["id"], "last_id": MODELS[-1]["id"]}
+    def _models_page(self, params: dict[str, list[str]]) -> dict[str, Any] | str:
+        """One page of the model list as the real API pages it: ``limit`` (1 to 1000, default 20),
+        then ``after_id`` or ``before_id``; or the reason the parameters are refused."""
+        fake = self.fake
+        try:
+            limit = int(params.get("limit", ["20"])[0])
+        except ValueError:
+            return "limit: Input should be a valid integer"
+        if not 1 <= limit <= 1000:
+            return "limit: Input should be between 1 and 1000"
+        if fake.models_page_cap is not None:  # a server that sends fewer than asked, so pages must be followed
+            limit = min(limit, fake.models_page_cap)
+        models = fake.models
+        ids = [m["id"] for m in models]
+        after, before = params.get("after_id", [""])[0], params.get("before_id", [""])[0]
+        if before:
+            end = ids.index(before) if before in ids else 0
+            start = max(0, end - limit)
+            page, has_more = models[start:end], start > 0
+        else:
+            start = ids.index(after) + 1 if after in ids else (len(ids) if after else 0)
+            page, has_more = models[start:start + limit], start + limit < len(models)
+        return {"data": page, "has_more": has_more, "first_id": page[0]["id"] if page else None,
+                "last_id": page[-1]["id"] if page else None}
 
     # -- plain responses --------------------------------------------------------------------
 
@@ -727,6 +760,15 @@ class FakeAnthropic:
         self.sent_text = ""
         #: Called (on the server's thread) after each text delta is written: (index, how many).
         self.on_chunk: Callable[[int, int], None] | None = None
+        #: What GET /v1/models lists, in order (newest first, as the real API).
+        self.models: list[dict[str, Any]] = [dict(model) for model in MODELS]
+        #: Models GET /v1/models/{id} finds but the list leaves out (such as deprecated ones).
+        self.unlisted_models: list[dict[str, Any]] = []
+        #: When set, GET /v1/models and /v1/models/{id} answer with this error (e.g. a 404 from a
+        #: local server that has no model list).
+        self.models_error: HttpError | None = None
+        #: When set, a page of the model list holds at most this many, whatever limit was asked.
+        self.models_page_cap: int | None = None
         self.server_errors: list[BaseException] = []
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
@@ -846,6 +888,11 @@ class FakeAnthropic:
                 self._connections.discard(conn)
 
 
+def model_info(model_id: str, display_name: str = "") -> dict[str, Any]:
+    """An entry of the model list, shaped like the real API's."""
+    return {**MODELS[0], "id": model_id, "display_name": display_name or model_id}
+
+
 def review_demo(delay: float = 0.0) -> list[Reply]:
     """A review that uses the tools: find the Python files, read app/models.py, fix its SQL."""
     old = 'orders = db.query("SELECT * FROM orders WHERE user_id = %s" % user_id)'
@@ -872,6 +919,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--review-demo", action="store_true",
                         help="answer the first question with a scripted review: Glob, Read app/models.py, "
                              "then an Edit that parameterises its SQL (for trying the tools by hand)")
+    parser.add_argument("--models", default="", metavar="IDS",
+                        help="list these model ids (comma-separated) at GET /v1/models instead of the default two")
+    parser.add_argument("--no-models", action="store_true",
+                        help="answer GET /v1/models with 404, as a local server without a model list does")
     parser.add_argument("--faults", default="", metavar="LIST",
                         help="answer the first requests with these faults, in order, e.g. 529,529 or "
                              "429,cut,stream-error,hang,401,500,too-long (for trying failures by hand)")
@@ -881,6 +932,10 @@ def main(argv: list[str] | None = None) -> None:
     fake.default_reply = lambda body: replace(demo_reply(body), delay=delay)
     if args.review_demo:
         fake.queue(*review_demo(delay))
+    if args.models:
+        fake.models = [model_info(model_id) for model_id in args.models.split(",") if model_id]
+    if args.no_models:
+        fake.models_error = HttpError(404, "not_found_error", "Not Found")
     half = split_text("Here is the first half of an answer that will not finish because ", 6)
     faults: dict[str, Script] = {
         "529": HttpError(529, "overloaded_error", "Overloaded", retry_after=3),

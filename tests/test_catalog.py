@@ -15,7 +15,8 @@ def test_every_source_loads_in_order_and_bad_files_become_problems(claude_projec
     assert {"backend", "security", "performance", "devops"} <= set(personas)  # bundled
     assert personas["backend"].source == "project"  # .buddy/personas/backend.md overrides the bundled one
     assert personas["backend"].description.startswith("This team's backend reviewer")
-    assert any("project persona 'backend'" in o and "overrides the bundled one" in o for o in catalog.overrides)
+    assert "Project persona 'backend' (.buddy/personas/backend.md) overrides the bundled one (buddy-tui's " \
+           "personas/backend.md)." in catalog.overrides
     # Claude Code agents, including the messy ones.
     assert personas["api-reviewer"].source == "agent"
     assert personas["api-reviewer"].allowed_tools == ("Read", "Grep", "Glob")
@@ -69,7 +70,7 @@ def test_user_config_folder_sits_between_bundled_and_project(claude_project: Pat
     assert catalog.personas["security"].source == "user" and catalog.personas["security"].prompt == "My rules."
     api = catalog.commands.get("buddy:api")
     assert api is not None and api.source == "user" and api.description == "my api"
-    assert any("user command 'buddy:api'" in o for o in catalog.overrides)
+    assert any(o.startswith("User command 'buddy:api'") for o in catalog.overrides)
 
 
 def test_unreadable_and_binary_files_are_problems_not_crashes(claude_project: Path) -> None:

@@ -45,7 +45,8 @@ def test_bundled_persona_is_our_own_words() -> None:
 
 def test_seed_persona_loads_exactly_as_it_is() -> None:
     persona = resolve_persona(str(seed_persona()), {})
-    assert persona.name == "persona-backend"
+    assert persona.name == "backend" and persona.declared_name == "persona-backend"  # Claude Buddy's naming
+    assert persona.notes == ()  # strict YAML: nothing for /problems
     assert persona.title == "Backend"
     assert persona.allowed_tools == ("Read", "Grep", "Glob", "Edit", "Write")
     assert persona.prompt.startswith("# Backend Persona")

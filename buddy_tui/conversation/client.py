@@ -2,8 +2,11 @@
 
 Credentials and the endpoint are resolved by the SDK exactly as it documents
 (``ANTHROPIC_API_KEY``, ``ANTHROPIC_AUTH_TOKEN``, ``ANTHROPIC_BASE_URL``, profiles...). buddy-tui
-only adds one thing: a local Anthropic-compatible server named by ``ANTHROPIC_BASE_URL`` works
-without a key, since such servers do not check one.
+adds two things: a local Anthropic-compatible server named by ``ANTHROPIC_BASE_URL`` works
+without a key, since such servers do not check one; and an endpoint that is not an http(s)
+address is a configuration error, said plainly before any request is made. The SDK (2.14 to
+2.17 at least) takes a set but empty ``ANTHROPIC_BASE_URL=`` as the endpoint itself, not as
+unset, and every request then fails as an "unsupported protocol" after all its retries.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from buddy_tui.conversation.errors import CREDENTIALS_HINT
 
@@ -35,6 +39,8 @@ class Connection:
     base_url: str
     auth: str
     message: str = ""
+    #: Why it is not ready: "credentials" (none found) or "configuration" (an unusable endpoint).
+    kind: str = "credentials"
 
     @property
     def local(self) -> bool:
@@ -76,17 +82,47 @@ def sdk_config_dir(env: Mapping[str, str] | None = None) -> Path:
 
 
 def endpoint(env: Mapping[str, str] | None = None) -> str:
-    """Where requests will go, as the SDK will see it (without loading the SDK)."""
+    """Where requests will go, as the SDK will see it (without loading the SDK); a set but
+    empty ``ANTHROPIC_BASE_URL`` is empty here too, as it is to the SDK."""
     env = os.environ if env is None else env
-    return (env.get("ANTHROPIC_BASE_URL") or ANTHROPIC_API).rstrip("/")
+    value = env.get("ANTHROPIC_BASE_URL")
+    return (ANTHROPIC_API if value is None else value).rstrip("/")
+
+
+def url_problem(value: str, name: str = "ANTHROPIC_BASE_URL") -> str | None:
+    """Why ``value`` cannot be where requests go (empty, or not an http(s) address with a host),
+    or None when it can. Decided from the value alone: no request is made to find out."""
+    if not value.strip():
+        return (f"{name} is set but empty, so there is nowhere to send requests. Unset it to use Anthropic's "
+                "API, or set it to your server's address, such as http://localhost:11434.")
+    try:
+        parts = urlsplit(value.rstrip())
+        # A leading space is lost by urlsplit, not by the SDK's URL parser (no scheme, then).
+        usable = parts.scheme.lower() in ("http", "https") and bool(parts.hostname) and not value[:1].isspace()
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        usable = False
+    if usable:
+        return None
+    # The value itself is not repeated: a mistyped one may hold a key or a password.
+    return (f"{name} is not an http:// or https:// address, so there is nowhere to send requests. Set it to a "
+            "full address, such as http://localhost:11434, or unset it to use Anthropic's API.")
+
+
+def base_url_problem(env: Mapping[str, str] | None = None) -> str | None:
+    """The configuration error in ``ANTHROPIC_BASE_URL``, if it is set and unusable."""
+    env = os.environ if env is None else env
+    value = env.get("ANTHROPIC_BASE_URL")
+    return None if value is None else url_problem(value)
 
 
 def precheck(env: Mapping[str, str] | None = None) -> Connection | None:
     """Without loading the SDK (it takes most of a second and ~70 MB): a Connection that says
-    no credentials are set, when none of the places the SDK looks has any; else None, and the SDK
-    decides when the client is built (:func:`connect`)."""
+    the endpoint is unusable, or that no credentials are set when none of the places the SDK
+    looks has any; else None, and the SDK decides when the client is built (:func:`connect`)."""
     env = os.environ if env is None else env
     base_url = endpoint(env)
+    if (problem := base_url_problem(env)) is not None:
+        return Connection(False, base_url, "none", problem, kind="configuration")
     if any(env.get(name) for name in _CREDENTIAL_VARIABLES) or is_local(base_url):
         return None
     if sdk_config_dir(env).exists():  # profiles on disk: only the SDK can read them
@@ -98,6 +134,8 @@ def connect(settings: Settings) -> tuple[AsyncAnthropic | None, Connection]:
     """Build the async client the SDK's way, or explain why there is none."""
     from anthropic import AnthropicError
 
+    if (problem := base_url_problem()) is not None:  # the SDK would take it, and fail every request
+        return None, Connection(False, endpoint(), "none", problem, kind="configuration")
     kwargs: dict[str, object] = {}
     if settings.timeout is not None:
         kwargs["timeout"] = settings.timeout
@@ -108,6 +146,8 @@ def connect(settings: Settings) -> tuple[AsyncAnthropic | None, Connection]:
         return None, Connection(False, os.environ.get("ANTHROPIC_BASE_URL", ANTHROPIC_API), "none",
                                 f"The Anthropic SDK could not load credentials: {detail}")
     base_url = str(client.base_url).rstrip("/")
+    if (problem := url_problem(base_url, "The endpoint from the SDK's profile")) is not None:
+        return None, Connection(False, base_url, "none", problem, kind="configuration")
     if client.api_key is not None:
         return client, Connection(True, base_url, "API key")
     if client.auth_token is not None:

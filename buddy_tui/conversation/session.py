@@ -23,7 +23,7 @@ from buddy_tui.personas.activation import Choice, choose
 from buddy_tui.personas.catalog import Catalog, load_catalog
 from buddy_tui.personas.commands import Command, parse_invocation
 from buddy_tui.personas.frontmatter import DefinitionError
-from buddy_tui.personas.persona import Persona, resolve_persona
+from buddy_tui.personas.persona import Persona, persona_key, resolve_persona
 from buddy_tui.settings.config_file import DEFAULT_PERSONA, UserConfig, load_config
 from buddy_tui.settings.model_settings import Settings, resolve_model
 from buddy_tui.store.history import HistoryError, Store
@@ -137,14 +137,16 @@ class Session:
     def personas(self) -> list[Persona]:
         """Every persona that can answer, the current one included even if it came from a file."""
         found = dict(self.catalog.personas)
-        found.setdefault(self.current.name, self.current)
+        found[self.current.name] = self.current  # a --persona FILE stands in for its namesake
         return list(found.values())
 
     def find_persona(self, name: str) -> Persona | None:
-        """A persona by exact name, else by an unambiguous fuzzy match."""
+        """A persona by exact name (Claude Buddy's ``persona-backend`` too), else by an
+        unambiguous fuzzy match."""
         by_name = {p.name: p for p in self.personas}
-        if name in by_name:
-            return by_name[name]
+        for key in (name, persona_key(name)):
+            if key in by_name:
+                return by_name[key]
         close = best_matches(name, list(by_name), limit=2)
         return by_name[close[0]] if len(close) == 1 else None
 

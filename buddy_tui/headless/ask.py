@@ -47,6 +47,9 @@ if TYPE_CHECKING:
     from buddy_tui.conversation.session import Session, TurnPlan
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CREDENTIALS, EXIT_INTERRUPTED, EXIT_PIPE = 0, 1, 2, 3, 130, 141
+#: No credentials and an unusable endpoint (ANTHROPIC_BASE_URL empty, or not an http(s) address)
+#: share one status: the connection is not configured, and no request was made.
+EXIT_CONFIGURATION = EXIT_CREDENTIALS
 
 EPILOG = """\
 standard input:
@@ -83,7 +86,9 @@ output formats (--format):
 
 exit status:
   0 answered, 1 the model call failed, 2 usage error (bad arguments, unknown persona or
-  command, no question, a file that cannot be attached), 3 no credentials, 130 interrupted.
+  command, no question, a file that cannot be attached, a --model the endpoint does not
+  offer), 3 no credentials or an unusable endpoint (ANTHROPIC_BASE_URL set but empty, or
+  not an http:// or https:// address; nothing is sent), 130 interrupted.
 
 environment:
   ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN, ANTHROPIC_BASE_URL as the SDK reads them;
@@ -110,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-C", "--project", metavar="PATH", default=".", help="the project folder (default: .)")
     parser.add_argument("--persona", metavar="NAME|FILE",
                         help="who answers: a persona's name or a persona file (default: chosen for the question)")
-    parser.add_argument("--model", help="Claude model to use (default: $BUDDY_TUI_MODEL or a current Sonnet)")
+    parser.add_argument("--model", help="Claude model to use (default: $BUDDY_TUI_MODEL or a current Sonnet); "
+                                         "checked first against the endpoint's model list")
     parser.add_argument("-f", "--file", dest="files", metavar="PATH", action="append", default=[],
                         help="attach a file of the project; repeat for more")
     parser.add_argument("--format", choices=FORMATS, default=None,
@@ -262,9 +268,9 @@ def run(args: argparse.Namespace, stdin: TextIO | None, out: Output, reporter: R
         raise UsageError(f"/{plan.name} is an app command: it needs the app (run buddy-tui); ask runs questions "
                          "and persona commands such as /buddy:review")
     client, connection = connect(session.settings)
-    if client is None:
+    if client is None:  # nothing was sent: no credentials, or an endpoint that is not an address
         _fail(reporter, out, connection.message)
-        return EXIT_CREDENTIALS
+        return EXIT_CONFIGURATION
     if not args.no_history:
         from buddy_tui.settings.paths import history_path
         from buddy_tui.store.history import open_store
@@ -272,12 +278,34 @@ def run(args: argparse.Namespace, stdin: TextIO | None, out: Output, reporter: R
         session.store, problem = open_store(history_path())
         if problem:
             reporter.problem(problem)
+
+    async def checked_then_asked() -> int:  # one event loop for both: the client's connections belong to it
+        if args.model and not await _model_offered(client, args.model, connection.base_url, reporter, out):
+            return EXIT_USAGE
+        return await converse(session, plan, attachments, client, out, reporter, allow_edits=args.allow_edits,
+                              allow_secrets=args.allow_secrets)
+
     try:
-        return asyncio.run(converse(session, plan, attachments, client, out, reporter, allow_edits=args.allow_edits,
-                                    allow_secrets=args.allow_secrets))
+        return asyncio.run(checked_then_asked())
     finally:
         if session.store is not None:
             session.store.close()
+
+
+async def _model_offered(client: AsyncAnthropic, name: str, base_url: str, reporter: Reporter, out: Output) -> bool:
+    """``--model``: False (said on stderr) when the endpoint's list lacks it; when the list cannot
+    be read, say so and go ahead."""
+    from buddy_tui.conversation.client import is_local
+    from buddy_tui.conversation.models import check_model
+
+    check = await check_model(client, name)
+    where = f"the endpoint {base_url}" if is_local(base_url) else "Anthropic's API"
+    if check.verdict == "unknown":
+        _fail(reporter, out, f"--model: {check.describe(where)}")
+        return False
+    if check.verdict == "unverified":
+        reporter.problem(f"--model: {check.describe(where)} Sending the question anyway.")
+    return True
 
 
 def main(argv: Sequence[str], stdin: TextIO | None = None) -> int:

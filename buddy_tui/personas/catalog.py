@@ -1,8 +1,10 @@
 """Find every persona and command a user has, from every place, in a fixed order.
 
-Later sources override earlier ones with the same name, and each override is reported so the UI
-can say so. A file that cannot be read becomes a :class:`Problem` (which file, which line, why);
-the rest still load. Nothing here raises for a bad file.
+Later sources override earlier ones with the same name, and each override is reported, naming
+the file that won and the one that lost, so the UI can say so. A file that cannot be read becomes
+a :class:`Problem` (which file, which line, why); the rest still load. A file that loaded only
+because its front matter was read leniently is listed too (:attr:`Catalog.lenient`), so /problems
+can say where it is not what Claude Code's strict reading would take. Nothing here raises for a bad file.
 """
 
 from __future__ import annotations
@@ -41,6 +43,26 @@ class Problem:
         return f"{where}: {self.why}"
 
 
+@dataclass(frozen=True)
+class Override:
+    """A persona or command file that replaced another of the same name."""
+
+    kind: str  # 'persona' or 'command'
+    name: str
+    source: str  # where the winner came from: user, project, skill, agent
+    path: Path  # the file that won
+    where: str  # ...as short as it can be said
+    lost_source: str
+    lost_path: Path  # the file that lost
+    lost_where: str
+    declared_name: str = ""  # the winner's own name for itself, when that differs (persona-backend)
+
+    def __str__(self) -> str:
+        named = f", named {self.declared_name}" if self.declared_name else ""
+        return (f"{self.source.capitalize()} {self.kind} '{self.name}' ({self.where}{named}) overrides the "
+                f"{self.lost_source} one ({self.lost_where}).")
+
+
 @dataclass
 class Catalog:
     """Everything discovered for one project."""
@@ -48,7 +70,19 @@ class Catalog:
     personas: dict[str, Persona] = field(default_factory=dict)
     commands: CommandRegistry = field(default_factory=lambda: CommandRegistry([]))
     problems: list[Problem] = field(default_factory=list)
-    overrides: list[str] = field(default_factory=list)
+    #: Files that loaded, but only by reading their front matter leniently: where, and how.
+    lenient: list[Problem] = field(default_factory=list)
+    #: Every override, in the order found (a name overridden twice has two).
+    replaced: list[Override] = field(default_factory=list)
+
+    @property
+    def overrides(self) -> list[str]:
+        """The overrides as the chat says them."""
+        return [str(override) for override in self.replaced]
+
+    def override_of(self, kind: str, name: str) -> Override | None:
+        """The override that put the ``kind`` called ``name`` in place, if one did."""
+        return next((o for o in reversed(self.replaced) if o.kind == kind and o.name == name), None)
 
 
 def user_dir() -> Path:
@@ -88,9 +122,12 @@ def command_sources(root: Path) -> list[tuple[str, Path, str]]:
     ]
 
 
-def _where(path: Path, root: Path) -> str:
-    """A path as short as it can be said: relative to the project, else to the home folder."""
-    for base, prefix in ((root, ""), (Path.home(), "~/")):
+def short_path(path: Path, root: Path, label: str = "") -> str:
+    """A path as short as it can be said: a bundled file by its place in buddy-tui, others
+    relative to the project, else to the home folder."""
+    # Commands first: in a source checkout the personas' base (the checkout) holds the commands too.
+    bundled = [(commands_dir().parent, "buddy-tui's "), (personas_dir().parent, "buddy-tui's ")]
+    for base, prefix in ([*bundled] if label == "bundled" else []) + [(root, ""), (Path.home(), "~/")]:
         try:
             return prefix + path.relative_to(base).as_posix()
         except ValueError:
@@ -113,10 +150,13 @@ def _collect(
             except DefinitionError as exc:
                 catalog.problems.append(Problem(exc.path, exc.line, exc.problem, kind))
                 continue
+            catalog.lenient += [Problem(path, note.line, note.why, kind) for note in item.notes]
             earlier = found.get(item.name)
             if earlier is not None:
-                catalog.overrides.append(
-                    f"{label} {kind} '{item.name}' ({_where(path, root)}) overrides the {earlier.source} one")
+                lost = earlier.path or Path(earlier.name)
+                catalog.replaced.append(Override(
+                    kind, item.name, label, path, short_path(path, root, label), earlier.source, lost,
+                    short_path(lost, root, earlier.source), getattr(item, "declared_name", "")))
             elif kind == "command" and item.name in APP_COMMANDS:
                 catalog.problems.append(Problem(path, None, f"/{item.name} is a built-in command", kind))
                 continue

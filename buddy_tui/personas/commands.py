@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -25,7 +25,7 @@ APP_COMMANDS: dict[str, tuple[str, str]] = {
     "help": ("Show commands, personas and key bindings", ""),
     "persona": ("Switch persona (no name: list them)", "[name]"),
     "pin": ("Pin the current persona for this conversation, or unpin", ""),
-    "problems": ("Persona and command files that could not be read", ""),
+    "problems": ("Persona and command files that could not be read, or were read leniently", ""),
     "add": ("Attach files (paths or globs) to the next question", "PATH..."),
     "drop": ("Remove attached files (no path: all of them)", "[PATH...]"),
     "files": ("List the attached files and their token estimates", ""),
@@ -55,6 +55,8 @@ class Command:
     allowed_tools: tuple[str, ...] | None = None  # narrows the persona's tools when given
     model: str | None = None
     persona: str | None = None  # run with this persona, whatever would be chosen otherwise
+    #: Where the file's front matter had to be read leniently, for /problems.
+    notes: tuple[frontmatter.ReadNote, ...] = field(default=(), compare=False)
 
     def expand(self, arguments: str) -> str:
         """The prompt for this invocation, with ``$ARGUMENTS`` and ``$1``.. filled in."""
@@ -132,6 +134,7 @@ def load_command(path: Path, root: Path, source: str) -> Command:
         allowed_tools=frontmatter.list_field(doc, "allowed-tools", path),
         model=frontmatter.string_field(doc, "model", path),
         persona=frontmatter.string_field(doc, "persona", path),
+        notes=doc.notes,
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from buddy_tui.personas import frontmatter_cache as metacache
 
@@ -33,6 +33,13 @@ def _yaml_error() -> type[Exception]:
     return yaml.YAMLError
 
 
+class ReadNote(NamedTuple):
+    """Where a file had to be read leniently, and how (shown by /problems): the file's line, 1-based."""
+
+    line: int
+    why: str
+
+
 class DefinitionError(Exception):
     """A persona or command file that cannot be read; the message names the file and the problem."""
 
@@ -51,6 +58,13 @@ class Document:
     meta: dict[str, Any]
     body: str
     body_line: int  # 1-based line where the body starts, for error messages
+    #: Where the front matter was not strict YAML and was read leniently (empty when it was).
+    notes: tuple[ReadNote, ...] = ()
+
+    @property
+    def has_front_matter(self) -> bool:
+        """True when the file opens with a ``---`` block (however it was read)."""
+        return self.body_line > 1
 
 
 def read_text(path: Path) -> str:
@@ -93,12 +107,16 @@ def parse(text: str, path: Path | str = "<text>") -> Document:
     except StopIteration:
         raise DefinitionError(path, "front matter opened with '---' is never closed", 1) from None
     raw_meta = "\n".join(lines[1:end])
-    meta = metacache.get(raw_meta)
-    if meta is None:
-        meta = _read_meta(raw_meta, path)
-        metacache.put(raw_meta, meta)
+    cached = metacache.get(raw_meta)
+    if cached is None:
+        meta, found = _read_meta(raw_meta, path)
+        metacache.put(raw_meta, meta, found)
+    else:
+        meta, found = cached
     body = "\n".join(lines[end + 1 :]).strip()
-    return Document(meta=meta, body=body, body_line=end + 2)
+    # Lines in the notes count from the front matter's first line; the file's line is 1 further on.
+    notes = tuple(ReadNote(line + 1, why) for line, why in found)
+    return Document(meta=meta, body=body, body_line=end + 2, notes=notes)
 
 
 #: Keys that open a new field when a file is read leniently; any other 'word:' line (such as
@@ -113,47 +131,73 @@ _KEY_LINE = re.compile(r"^([A-Za-z][\w-]*)\s*:(?:\s+(.*)|\s*)$")
 _NEEDS_QUOTES = re.compile(r"[{}\[\]*&#!|>%@`]|: ")
 
 
-def _yaml_mapping(text: str) -> dict[str, Any] | None:
-    """Strict YAML, as a mapping; None when it does not parse."""
+def _strict(text: str) -> tuple[dict[str, Any] | None, tuple[int, str]]:
+    """Strict YAML, as a mapping; None when it does not parse, with the line (1-based, within
+    ``text``) and the reason. Raises TypeError for valid YAML that is not a mapping."""
     try:
         value = _yaml_load(text) if text.strip() else {}
-    except _yaml_error():
-        return None
+    except _yaml_error() as exc:
+        return None, _yaml_problem(exc)
     if value is None:
-        return {}
+        return {}, (0, "")
     if not isinstance(value, dict):
         raise TypeError("not a mapping")
-    return {str(k): v for k, v in value.items()}
+    return {str(k): v for k, v in value.items()}, (0, "")
 
 
-def _quote_plain_lines(text: str) -> str:
-    """Claude Code's own retry: quote unindented one-line values that YAML would misread."""
+def _yaml_problem(exc: Exception) -> tuple[int, str]:
+    """Where PyYAML stopped and why, in its own words (line 1-based; 1 when it does not say)."""
+    mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+    line = (mark.line + 1) if mark is not None else 1
+    problem = " ".join(str(part) for part in (getattr(exc, "context", None), getattr(exc, "problem", None)) if part)
+    return line, problem or str(exc).splitlines()[0]
+
+
+def _special(value: str) -> str:
+    """What in an unquoted value YAML reads as its own syntax."""
+    if ": " in value:
+        return "': ' in an unquoted value"
+    found = _NEEDS_QUOTES.search(value)
+    return f"'{found.group(0) if found else value[:1]}' in an unquoted value"
+
+
+def _quote_plain_lines(text: str) -> tuple[str, list[tuple[int, str]]]:
+    """Claude Code's own retry: quote unindented one-line values that YAML would misread. Returns
+    the text and, for every value it quoted, its line and what needed the quotes."""
     out = []
-    for line in text.split("\n"):
+    quoted: list[tuple[int, str]] = []
+    for number, line in enumerate(text.split("\n"), start=1):
         match = _KEY_LINE.match(line)
         value = match.group(2) if match else None
         if value and _NEEDS_QUOTES.search(value) and not value.startswith(("'", '"', "[", "{", "|", ">")):
             escaped = value.replace("\\", "\\\\").replace('"', '\\"')
             line = f'{match.group(1)}: "{escaped}"'  # type: ignore[union-attr]
+            quoted.append((number, f"'{match.group(1)}': {_special(value)}"))  # type: ignore[union-attr]
         out.append(line)
-    return "\n".join(out)
+    return "\n".join(out), quoted
 
 
-def _lenient(text: str) -> dict[str, Any]:
+def _lenient(text: str) -> tuple[dict[str, Any], list[tuple[int, str]]]:
     """Read 'key: value' fields by hand: a field runs until the next line that starts a known key,
-    so multi-line descriptions with colons, blank lines and <example> blocks survive whole."""
+    so multi-line descriptions with colons, blank lines and <example> blocks survive whole. Returns
+    the fields and, for each one that is not valid YAML on its own, its line and what was done."""
     fields: dict[str, list[str]] = {}
+    starts: dict[str, int] = {}
+    notes: list[tuple[int, str]] = []
     current: str | None = None
     in_example = False
-    for line in text.split("\n"):
+    for number, line in enumerate(text.split("\n"), start=1):
         match = _KEY_LINE.match(line)
         opens_field = (match is not None and not in_example and not line[:1].isspace()
                        and match.group(1).lower() in KNOWN_KEYS)
         if opens_field and match is not None:
             current = match.group(1)
             fields[current] = [match.group(2) or ""]
+            starts[current] = number
         elif current is not None:
             fields[current].append(line)
+        elif line.strip():
+            notes.append((number, f"'{_clip(line.strip())}' is not a 'key: value' line buddy-tui knows; ignored"))
         lowered = line.lower()
         if "<example>" in lowered:
             in_example = True
@@ -161,39 +205,68 @@ def _lenient(text: str) -> dict[str, Any]:
             in_example = False
     meta: dict[str, Any] = {}
     for key, parts in fields.items():
-        meta[key] = _field_value(key, parts)
-    return meta
+        meta[key], problem = _field_value(key, parts)
+        if problem:
+            shown = f"the text '{_clip(meta[key])}'" if "\n" not in str(meta[key]).strip() else "plain text"
+            notes.append((starts[key], f"'{key}': {problem}; read as {shown}"))
+    return meta, sorted(notes)
 
 
-def _field_value(key: str, parts: list[str]) -> Any:
+def _clip(value: object, limit: int = 60) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _field_value(key: str, parts: list[str]) -> tuple[Any, str]:
     """One field read leniently: as YAML when the field alone is valid YAML (a list, a quoted or
-    block string), else as the plain text it is."""
+    block string), else as the plain text it is, with the reason YAML could not read it."""
     text = "\n".join(parts).strip()
     try:
         parsed = _yaml_load(f"{key}: {parts[0]}\n" + "\n".join(parts[1:]))
-    except _yaml_error():
-        return text
+    except _yaml_error() as exc:
+        return text, _plain_reason(text, exc)
     if isinstance(parsed, dict) and list(parsed) == [key] and not isinstance(parsed[key], dict):
         value = parsed[key]
-        return text if value is None and text else value
-    return text
+        return (text, "") if value is None and text else (value, "")
+    extra = [str(k) for k in parsed if k != key] if isinstance(parsed, dict) else []
+    return text, (f"'{_clip(extra[0], 30)}:' on a later line reads as a key of its own" if extra
+                  else "reads as more than one value")
 
 
-def _read_meta(raw: str, path: Path | str) -> dict[str, Any]:
+def _plain_reason(text: str, exc: Exception) -> str:
+    """Why YAML rejected a value, said plainly for the usual cases."""
+    first = text.split("\n", 1)[0].strip()
+    for opener, closer, what in (("[", "]", "a list"), ("{", "}", "a mapping"), ('"', '"', "a quoted text"),
+                                 ("'", "'", "a quoted text")):
+        if first.startswith(opener):
+            if closer not in text[1:]:
+                return f"'{opener}' opens {what} that is never closed"
+            return f"'{opener}' opens {what}, and the value goes on after its '{closer}'"
+    if ": " in text:
+        return "': ' in an unquoted value"
+    return _yaml_problem(exc)[1]
+
+
+def _read_meta(raw: str, path: Path | str) -> tuple[dict[str, Any], list[tuple[int, str]]]:
     """Front matter as Claude Code reads it, and then some: strict YAML; else YAML after quoting
-    plain values (Claude Code's retry); else a line-based reading that keeps multi-line values."""
+    plain values (Claude Code's retry); else a line-based reading that keeps multi-line values.
+    Returns the fields and where (line within ``raw``, 1-based) a lenient reading was needed, and why."""
     try:
-        for attempt in (raw, _quote_plain_lines(raw)):
-            meta = _yaml_mapping(attempt)
-            if meta is not None:
-                return meta
+        meta, (line, problem) = _strict(raw)
+        if meta is not None:
+            return meta, []
+        quoted_text, quoted = _quote_plain_lines(raw)
+        retried, _ = _strict(quoted_text)
+        if retried is not None:
+            return retried, [(number, f"{what}; read as quoted text, as Claude Code does")
+                             for number, what in quoted]
     except TypeError:
         raise DefinitionError(path, "front matter must be 'key: value' lines", 2) from None
-    meta = _lenient(raw)
+    meta, notes = _lenient(raw)
     if not meta and raw.strip():
         first = next(i for i, line in enumerate(raw.split("\n")) if line.strip())
         raise DefinitionError(path, "front matter has no 'key: value' lines that can be read", first + 2)
-    return meta
+    return meta, notes or [(line, f"not valid YAML ({problem}); read line by line instead")]
 
 
 def load(path: Path) -> Document:

@@ -4,16 +4,19 @@ Loading PyYAML and parsing every persona and command file is a good part of budd
 Their front matter rarely changes, so the parsed mapping of each distinct front-matter text is
 kept in the data folder; a start whose files are unchanged reads one small JSON file instead and
 never imports YAML. The key is the front-matter text itself, so an edited file is simply parsed
-again. Anything that goes wrong here only costs the cache, never a persona.
+again; with the mapping goes where it had to be read leniently, so /problems lists such a file on
+every start, not only the first. Anything that goes wrong here only costs the cache, never a persona.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from buddy_tui import __version__
 from buddy_tui.settings.files import write_atomic
 from buddy_tui.settings.paths import data_dir
 
@@ -23,7 +26,13 @@ _changed = False
 
 
 def _file() -> Path:
-    return data_dir() / "cache" / "front-matter.json"
+    # v2: each entry holds the mapping and the lenient-reading notes (v1 held the mapping alone).
+    return data_dir() / "cache" / "front-matter.v2.json"
+
+
+#: The entry that names the buddy-tui version which wrote the file: another version's readings
+#: (its parser, its wording of the notes) are not reused.
+_VERSION_KEY = "\x00buddy-tui"
 
 
 def _load() -> dict[str, str]:
@@ -34,35 +43,42 @@ def _load() -> dict[str, str]:
             _entries = {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
         except (OSError, ValueError, AttributeError):
             _entries = {}
+        if _entries.get(_VERSION_KEY) != __version__:
+            _entries = {_VERSION_KEY: __version__}
     return _entries
 
 
-def get(raw: str) -> dict[str, Any] | None:
-    """The mapping parsed from this front-matter text before, if remembered."""
+Notes = list[tuple[int, str]]
+
+
+def get(raw: str) -> tuple[dict[str, Any], Notes] | None:
+    """The mapping parsed from this front-matter text before, and the notes on how it was read
+    (line within the front matter, why), if remembered."""
     stored = _load().get(raw)
     if stored is None:
         return None
     try:
         value = json.loads(stored)
-    except ValueError:
+        meta, notes = value["meta"], [(int(line), str(why)) for line, why in value["notes"]]
+    except (ValueError, TypeError, KeyError):
         return None
-    return value if isinstance(value, dict) else None
+    return (meta, notes) if isinstance(meta, dict) else None
 
 
-def put(raw: str, meta: dict[str, Any]) -> None:
-    """Remember a parsed mapping (unless JSON cannot hold it, such as a YAML date)."""
+def put(raw: str, meta: dict[str, Any], notes: Sequence[tuple[int, str]] = ()) -> None:
+    """Remember a parsed mapping and its notes (unless JSON cannot hold it, such as a YAML date)."""
     global _changed
     try:
-        stored = json.dumps(meta, ensure_ascii=False)
+        stored = json.dumps({"meta": meta, "notes": [list(note) for note in notes]}, ensure_ascii=False)
     except (TypeError, ValueError):
         return
-    if json.loads(stored) != meta:  # e.g. tuples or non-string keys would come back different
+    if json.loads(stored)["meta"] != meta:  # e.g. tuples or non-string keys would come back different
         return
     entries = _load()
     if entries.get(raw) != stored:
         entries[raw] = stored
         while len(entries) > MAX_ENTRIES:
-            del entries[next(iter(entries))]
+            del entries[next(k for k in entries if k != _VERSION_KEY)]
         _changed = True
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from buddy_tui.personas import frontmatter
-from buddy_tui.personas.frontmatter import DefinitionError
+from buddy_tui.personas.frontmatter import DefinitionError, ReadNote
 from buddy_tui.personas.triggers import Triggers, from_front_matter, from_prose
 from buddy_tui.settings.config_file import DEFAULT_PERSONA
 from buddy_tui.settings.resources import personas_dir
@@ -22,6 +22,18 @@ _ACRONYMS = {"api": "API", "devops": "DevOps", "k8s": "K8s", "db": "DB", "sql": 
 
 #: The tools buddy-tui knows how to run; others named in a file are kept but not offered.
 KNOWN_TOOLS = ("Read", "Grep", "Glob", "Edit", "Write")
+
+#: Claude Buddy names its persona files and agents ``persona-backend`` and so on.
+CLAUDE_BUDDY_PREFIX = "persona-"
+
+
+def persona_key(name: str) -> str:
+    """The name a persona is known by: Claude Buddy's ``persona-backend`` is ``backend``, so a
+    project's Claude Buddy agent replaces the bundled expert of the same field instead of sitting
+    beside it as a second one (the chat says which file won)."""
+    bare = name.strip()
+    short = bare.removeprefix(CLAUDE_BUDDY_PREFIX)
+    return short if short and short != bare else bare
 
 
 @dataclass(frozen=True)
@@ -36,6 +48,10 @@ class Persona:
     model: str | None = None
     triggers: Triggers = field(default_factory=Triggers)
     source: str = "bundled"  # bundled, user, project, skill, agent, file
+    #: The name as the file gives it, when that differs from :attr:`name` (``persona-backend``).
+    declared_name: str = ""
+    #: Where the file had to be read leniently (not strict YAML, no front matter), for /problems.
+    notes: tuple[ReadNote, ...] = field(default=(), compare=False)
 
     @property
     def title(self) -> str:
@@ -59,7 +75,8 @@ def load_persona(path: Path, source: str = "file") -> Persona:
     """
     doc = frontmatter.load(path)
     default_name = path.parent.name if path.name == "SKILL.md" else path.stem
-    name = frontmatter.string_field(doc, "name", path) or default_name
+    declared = frontmatter.string_field(doc, "name", path) or default_name
+    name = persona_key(declared)
     # Agent files often write newlines as literal '\n' inside a one-line description.
     description = (frontmatter.string_field(doc, "description", path) or "").replace("\\n", "\n")
     tools = frontmatter.list_field(doc, "allowed-tools", path)
@@ -68,6 +85,9 @@ def load_persona(path: Path, source: str = "file") -> Persona:
     if not doc.body:
         raise DefinitionError(path, "has no body; the body is the persona's system prompt", doc.body_line)
     triggers = from_front_matter(doc.meta.get("triggers")) or from_prose(description, doc.body)
+    notes = doc.notes
+    if not doc.has_front_matter:
+        notes += (ReadNote(1, f"no front matter: named '{name}' after the file, with no description"),)
     return Persona(
         name=name,
         description=" ".join(description.split()),
@@ -77,6 +97,8 @@ def load_persona(path: Path, source: str = "file") -> Persona:
         model=frontmatter.string_field(doc, "model", path),
         triggers=triggers,
         source=source,
+        declared_name=declared if declared != name else "",
+        notes=notes,
     )
 
 
@@ -101,7 +123,7 @@ def resolve_persona(spec: str | None, available: Mapping[str, Persona]) -> Perso
     if is_file:
         return load_persona(candidate, "file")
     try:
-        return available[spec]
+        return available[persona_key(spec)]
     except KeyError:
         names = ", ".join(sorted(available)) or "none"
         raise DefinitionError(spec, f"no persona of that name (available: {names})") from None

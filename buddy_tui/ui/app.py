@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import os
 import signal
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -31,6 +31,7 @@ from buddy_tui.conversation.session import Session
 from buddy_tui.settings import crash_reports as crash
 from buddy_tui.ui import chat_commands, undoing
 from buddy_tui.ui.help import help_markdown
+from buddy_tui.ui.model_choice import ModelChooser
 from buddy_tui.ui.palette import PaletteHost, PersonaCommands
 from buddy_tui.ui.safe import markdown_literal
 from buddy_tui.ui.widgets.chat_pane import ChatPane
@@ -67,10 +68,12 @@ class BuddyApp(App[None]):
         Binding("ctrl+end", "chat_end(1)", "End of the chat", id="app.chat_bottom", show=False),
     ]
 
-    def __init__(self, session: Session, *, resume_latest: bool = False) -> None:
+    def __init__(self, session: Session, *, resume_latest: bool = False, check_model: str | None = None) -> None:
         super().__init__()
         self.session = session
         self.resume_latest = resume_latest
+        self.models = ModelChooser(self)
+        self._check_model = check_model  # --model: checked against the endpoint's list at start
         self.root = session.root
         self.finder: FileFinder | None = None
         self.index_stats: IndexStats | None = None
@@ -126,6 +129,8 @@ class BuddyApp(App[None]):
                 if number is not None:
                     loop.add_signal_handler(number, self.exit)
         self.action_focus_prompt()
+        if self._check_model:
+            self.call_after_refresh(self.models.check_at_start, self._check_model)
         # Index after the first paint: walking 100,000 files must not compete with drawing the screen.
         self.set_timer(0.5, self._build_index)
 
@@ -328,7 +333,7 @@ class BuddyApp(App[None]):
         """Show the persona and command files that could not be read."""
         from buddy_tui.ui.screens.problems import ProblemsScreen
 
-        self.push_screen(ProblemsScreen(self.session.catalog))
+        self.push_screen(ProblemsScreen(self.session.catalog, self.root))
 
     @on(ChatPane.AppCommand)
     async def _app_command(self, event: ChatPane.AppCommand) -> None:
@@ -368,24 +373,19 @@ class BuddyApp(App[None]):
         await undoing.undo_change(self.chat, event.line.call)
 
     def action_choose_model(self, name: str = "") -> None:
-        """/model NAME switches at once; /model alone opens the picker."""
+        """/model NAME switches once the endpoint's list has the name; /model alone opens the picker."""
         if name:
-            self._use_model(name)
+            self.models.choose(name)
             return
         from buddy_tui.ui.screens.models import ModelScreen
 
         self.push_screen(ModelScreen(self.session.settings.model, self.chat.client),
-                         lambda chosen: self._use_model(chosen) if chosen else None)
+                         lambda chosen: self.models.choose(chosen) if chosen else None)
 
-    def _use_model(self, name: str) -> None:
-        """Ask the next questions of ``name``, and remember it for this project."""
-        from buddy_tui.settings.ui_state import UiState
-
-        self.session.settings = replace(self.session.settings, model=name)
-        self.chat.show_connection()
-        problem = UiState.load().remember_model(self.root, name)
-        self.notify(printable(f"Model: {name}" + (" (remembered for this project)" if problem is None
-                                                   else f"; {problem}")), markup=False)
+    @on(ChatPane.Connected)
+    def _connected(self) -> None:
+        """After the chat has taken the client: a model name waiting to be checked goes now."""
+        self.models.connected()
 
     def run_persona_command(self, name: str) -> None:
         """Switch persona from the command palette."""

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from textual.binding import Binding, BindingType
 
 from buddy_tui.conversation.session import Session
+from buddy_tui.personas.catalog import short_path
 from buddy_tui.ui.safe import markdown_literal
 
 #: Keys of the prompt itself, which are not app bindings.
@@ -56,12 +57,22 @@ def help_markdown(session: Session, bindings: Iterable[BindingType], keymap: Map
     lines = ["## Commands", "", "| command | what it does | from |", "|---|---|---|"]
     for command in session.catalog.commands.all():
         hint = f" {_cell(command.argument_hint)}" if command.argument_hint else ""
-        origin = str(command.path) if command.path and command.source != "bundled" else command.source
+        origin = short_path(command.path, session.root) if command.path and command.source != "bundled" \
+            else command.source
+        if (override := session.catalog.override_of("command", command.name)) is not None \
+                and override.path == command.path:
+            origin += f", overrides the {override.lost_source} one"
         lines.append(f"| /{_cell(command.name)}{hint} | {_cell(command.description)} | {_cell(origin)} |")
     lines += ["", "## Personas", "", "| persona | what it is for | from |", "|---|---|---|"]
     for persona in session.personas:
         marker = " (current)" if persona.name == session.current.name else ""
-        origin = persona.source if persona.source == "bundled" or persona.path is None else str(persona.path)
+        origin = persona.source if persona.source == "bundled" or persona.path is None \
+            else short_path(persona.path, session.root)
+        if persona.declared_name and persona.path is not None and persona.path.stem != persona.declared_name:
+            origin += f" (named {persona.declared_name})"  # a persona-* file name says it already
+        if (override := session.catalog.override_of("persona", persona.name)) is not None \
+                and override.path == persona.path:
+            origin += f", overrides the {override.lost_source} {persona.name}"
         lines.append(f"| {_cell(persona.name)}{marker} | {_cell(persona.summary)} | {_cell(origin)} |")
     lines += ["", "## Keys", "", "| key | action |", "|---|---|"]
     for binding in bindings:

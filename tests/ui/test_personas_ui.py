@@ -108,7 +108,8 @@ async def test_startup_reports_overrides_problems_and_memory(claude_project: Pat
         welcome = app.query_one(Greeting).source
         assert "Project memory in the system prompt: CLAUDE.md (" in welcome
         notes = [text_of(n) for n in app.query(Note)]
-        assert any("project persona 'backend'" in n and "overrides the bundled one" in n for n in notes)
+        assert "Project persona 'backend' (.buddy/personas/backend.md) overrides the bundled one (buddy-tui's " \
+               "personas/backend.md)." in notes
         assert any(n.startswith("4 persona or command file(s) could not be read: /problems") for n in notes)
         app.chat.prompt.input.value = "/problems"
         await pilot.press("enter")
@@ -116,7 +117,7 @@ async def test_startup_reports_overrides_problems_and_memory(claude_project: Pat
         table = app.screen.query_one(DataTable)
         rows = [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
         files = {Path(row[1]).name: row for row in rows}
-        assert files["half-written.md"][2] == "1" and "never closed" in files["half-written.md"][3]
+        assert files["half-written.md"][2:4] == ["1", "not loaded"] and "never closed" in files["half-written.md"][4]
         assert {"SKILL.md", "broken.md", "help.md"} <= set(files)
         await pilot.press("escape")
         await pilot.pause()

@@ -1,7 +1,9 @@
-"""The problems view: every persona or command file that could not be read, and what overrides what."""
+"""The problems view: every persona or command file that could not be read, every one that was
+read only leniently (and where), and what overrides what."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -16,26 +18,42 @@ from buddy_tui.personas.catalog import Catalog
 
 
 class ProblemsScreen(ModalScreen[None]):
-    """A table of (file, line, why), closed with Esc."""
+    """A table of (kind, file, line, outcome, why), closed with Esc."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q", "dismiss", "Close", id="problems.close")]
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, root: Path | None = None) -> None:
         super().__init__()
         self.catalog = catalog
+        self.root = root  # files inside it are shown relative to it, leaving room for the reasons
 
     def compose(self) -> ComposeResult:
         with Vertical(id="problems"):
-            count = len(self.catalog.problems)
-            title = (f"{count} file(s) could not be read; everything else loaded." if count
-                     else "Every persona and command file was read.")
-            yield Static(title, id="problems-title", markup=False)
+            yield Static(self._title(), id="problems-title", markup=False)
             table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=True)
-            table.add_columns("kind", "file", "line", "why")
-            for problem in self.catalog.problems:  # Text cells: file names are never read as markup
-                table.add_row(Text(problem.kind), Text(printable(str(problem.path))),
-                              Text(str(problem.line) if problem.line else ""), Text(printable(problem.why)))
+            table.add_columns("kind", "file", "line", "outcome", "why")
+            rows = [(p, "not loaded") for p in self.catalog.problems]
+            rows += [(p, "loaded as read") for p in self.catalog.lenient]
+            for problem, outcome in rows:  # Text cells: file names are never read as markup
+                table.add_row(Text(problem.kind), Text(printable(self._shown(problem.path))),
+                              Text(str(problem.line) if problem.line else ""), Text(outcome),
+                              Text(printable(problem.why)))
             yield table
             overrides = "\n".join(printable(o) for o in self.catalog.overrides)
             yield Static(overrides or "No file overrides another.", id="problems-overrides", markup=False)
             yield Static("Esc to close", markup=False)
+
+    def _shown(self, path: Path) -> str:
+        if self.root is not None and path.is_relative_to(self.root):
+            return path.relative_to(self.root).as_posix()
+        return str(path)
+
+    def _title(self) -> str:
+        failed = len(self.catalog.problems)
+        lenient = len({p.path for p in self.catalog.lenient})
+        if not failed and not lenient:
+            return "Every persona and command file was read as strict YAML."
+        parts = [f"{failed} file(s) could not be read"] if failed else []
+        if lenient:
+            parts.append(f"{lenient} file(s) are not strict YAML and were read leniently (shown as read)")
+        return "; ".join(parts) + "; everything else loaded."

@@ -29,7 +29,7 @@ def compact(usage: Usage) -> str:
 
 def where(model: str, base_url: str) -> str:
     """``model`` for Anthropic's API, ``model @ URL`` for anything else."""
-    return f"{model} @ {base_url}" if is_local(base_url) else model
+    return f"{model} @ {base_url or '(no address)'}" if is_local(base_url) else model
 
 
 class ChatHeader(Vertical):
@@ -53,7 +53,8 @@ class ChatHeader(Vertical):
 
     def show_connection(self, model: str, connection: Connection | None) -> None:
         """The model and where requests go, and whether a key is missing."""
-        state = "" if connection is None or connection.ready else " · no API key"
+        state = "" if connection is None or connection.ready else (
+            " · no API key" if connection.kind == "credentials" else " · ANTHROPIC_BASE_URL unusable")
         base = connection.base_url if connection is not None else endpoint()
         self.query_one("#connection", Static).update(printable(where(model, base) + state))
 

@@ -412,3 +412,6 @@ def greeting(session: Session) -> ComposeResult:
     if problems := session.catalog.problems:
         yield Note(f"{len(problems)} persona or command file(s) could not be read: /problems shows "
                    "which, and why.", "warning")
+    if lenient := {problem.path for problem in session.catalog.lenient}:
+        yield Note(f"{len(lenient)} persona or command file(s) are not strict YAML and were read leniently: "
+                   "/problems shows where.")
