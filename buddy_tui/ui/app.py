@@ -332,6 +332,8 @@ class BuddyApp(App[None]):
             self.chat.toggle_pin()
         elif name == "retry":
             await self.chat.retry()
+        elif name == "continue":
+            await self.continue_reply()
         elif name == "resume":
             self.action_resume()
         elif name == "export":
@@ -346,6 +348,21 @@ class BuddyApp(App[None]):
             await self._persona_command(arguments)
         elif name == "model":
             self.action_choose_model(arguments)
+
+    @on(PromptBar.Blank)
+    async def continue_reply(self, event: PromptBar.Blank | None = None) -> None:
+        """``/continue``, or Enter on an empty prompt right after a reply cut at the token limit:
+        the engine asks for the rest, which joins that reply."""
+        chat = self.chat
+        if event is not None and chat.engine.continuable is None:
+            return  # Enter on an empty prompt, with nothing to continue: nothing to do
+        question = chat.engine.continuation()
+        if chat.busy:
+            self.notify("A reply is still streaming: press Esc to stop it first.", severity="warning")
+        elif isinstance(question, str):
+            await chat.note(question)
+        elif not await chat.when_connected(self.continue_reply):
+            chat._run(question)
 
     def action_choose_model(self, name: str = "") -> None:
         """/model NAME switches at once; /model alone opens the picker."""

@@ -10,7 +10,8 @@ from buddy_tui.conversation.session import Session
 from buddy_tui.ui.safe import markdown_literal
 
 #: Keys of the prompt itself, which are not app bindings.
-PROMPT_KEYS = [("Enter", "Send the question (or complete a partial /command)"),
+PROMPT_KEYS = [("Enter", "Send the question (or complete a partial /command); on an empty prompt after a reply "
+                "cut at the token limit, ask for the rest"),
                ("Tab", "Complete the highlighted /command"),
                ("Ctrl+J / Shift+Enter", "New line (Shift+Enter where the terminal reports it)"),
                ("↑ ↓", "Move through the /command menu; otherwise, on the first or last line, earlier "
