@@ -93,7 +93,6 @@ EngineEvent = Notice | Abandoned | TurnStarted | TurnContinued | ChatEvent
 CONTINUE_AGAIN = "The reply so far is kept; press Enter on an empty prompt or type /continue to try again."
 
 
-
 @dataclass(frozen=True)
 class Recovery:
     """What to bring back when a project opens: conversations a crash cut, else the latest."""

@@ -209,7 +209,7 @@ class ChatPane(Vertical):
         if self.connection is None:
             self._waiting = then
             self.connect_now()
-            self.prompt.show_activation("connecting… the question goes out as soon as the client is ready")
+            self.prompt.show_activation("Connecting… The question goes out as soon as the client is ready.")
         else:
             await self.note(self.connection.message, "error")
         return True
