@@ -20,7 +20,7 @@ from buddy_tui.ui.widgets.prompt import CommandMenu
 from buddy_tui.ui.widgets.reply_view import ReplyView
 from buddy_tui.ui.widgets.transcript import AssistantMessage, Note, UserMessage
 from tests.fake_api import CUT_DEMO, CUT_DEMO_REST, Cut, FakeAnthropic, HttpError, Reply, StreamError, prefill_of
-from tests.helpers import caught_up, connected, make_app, settled, submit, text_of, turns_of, wait_for
+from tests.helpers import connected, make_app, settled, submit, text_of, turns_of, wait_for
 
 QUESTION = "how do I page the orders?"
 WHOLE = CUT_DEMO + CUT_DEMO_REST
@@ -130,7 +130,7 @@ async def test_slash_continue_continues_a_cut_reply_and_is_offered_everywhere(pr
         await wait_for(pilot, lambda: menu.display and menu.option_count, what="the command menu")
         assert menu.get_option_at_index(0).id == "continue"
         await pilot.press("enter")  # completes the name...
-        assert app.chat.prompt.input.value == "/continue "
+        await wait_for(pilot, lambda: app.chat.prompt.input.value == "/continue ", what="the name completed")
         await pilot.press("enter")  # ...and runs it
         await wait_for(pilot, lambda: settled(app) and reply.text == WHOLE, what="the rest of the reply")
         one_whole_reply(app, online, project)
@@ -152,9 +152,13 @@ async def test_enter_on_an_empty_prompt_sends_nothing_when_nothing_was_cut(proje
         await submit(pilot, app, "hello")
         await wait_for(pilot, lambda: settled(app) and app.query(AssistantMessage))
         app.chat.prompt.input.focus()
-        await pilot.press("enter")
-        await caught_up(pilot, app)
-        assert len(online.message_requests()) == 1 and len(app.query(AssistantMessage)) == 1
+        await pilot.press("enter")  # nothing to continue: nothing goes out, and nothing is said
+        online.queue(Reply.of("A second answer."))
+        await submit(pilot, app, "and then?")  # handled after that Enter, so by now it had its effect
+        await wait_for(pilot, lambda: settled(app) and len(app.query(AssistantMessage)) == 2)
+        assert len(online.message_requests()) == 2
+        assert [m.text for m in app.query(UserMessage)] == ["hello", "and then?"]
+        assert not [n for n in app.query(Note) if "continue" in text_of(n)]
 
 
 async def test_a_new_question_after_a_cut_reply_ends_the_offer(project: Path, online: FakeAnthropic) -> None:
