@@ -5,6 +5,13 @@ scripts (:class:`Reply`, :class:`HttpError`, :class:`StreamError`, :class:`Cut`,
 each queued script answers exactly one ``POST /v1/messages`` in order. When the queue is empty,
 ``default_reply`` (by default :func:`demo_reply`) answers.
 
+Stop reasons stream as the real API streams them: ``Reply(..., stop_reason="max_tokens")`` is a
+reply cut at the token limit (a request ending with an assistant message continues it; the server
+refuses one whose last text ends in whitespace, as the API does, and :func:`prefill_of` reads it
+back); :meth:`Reply.refusal` declines, with or without text first, ``stop_details`` on the
+``message_delta``. ``Cut`` and ``StreamError`` with ``after_delta`` break off only after the
+``message_delta`` (stop reason and output count) went out.
+
 Run ``python -m tests.fake_api --port 8765 --delay 0.03`` to serve the demo reply by hand.
 """
 
@@ -40,6 +47,7 @@ __all__ = [
     "StreamError",
     "demo_reply",
     "model_info",
+    "prefill_of",
     "split_text",
 ]
 
@@ -131,11 +139,21 @@ class Reply:
     #: Seconds between chunks on a fixed schedule from the first one (e.g. 0.001 for 1,000 deltas a
     #: second, however long each write takes); used instead of ``delay`` when set.
     pace: float | None = None
+    #: Sent with the stop reason on the ``message_delta`` (the API's ``stop_details`` of a refusal).
+    stop_details: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, text: str, size: int = 8, **fields: Any) -> Reply:
         """A reply whose text is ``text`` split into chunks of ``size`` characters."""
         return cls(split_text(text, size), **fields)
+
+    @classmethod
+    def refusal(cls, text: str = "", category: str | None = "cyber", explanation: str | None = None,
+                **fields: Any) -> Reply:
+        """The model declines (``stop_reason: "refusal"``): after ``text`` (none: no content block
+        at all), with the API's ``stop_details``."""
+        details = {"type": "refusal", "category": category, "explanation": explanation}
+        return cls(split_text(text, 8) if text else [], stop_reason="refusal", stop_details=details, **fields)
 
     @property
     def text(self) -> str:
@@ -157,20 +175,26 @@ class HttpError:
 
 @dataclass
 class StreamError:
-    """HTTP 200: the stream starts, sends ``chunks``, then an in-stream ``event: error``."""
+    """HTTP 200: the stream starts, sends ``chunks``, then an in-stream ``event: error``
+    (``after_delta``: after the ``message_delta`` with the output count)."""
 
     chunks: list[str]
     error_type: str = "overloaded_error"
     message: str = "Overloaded"
     delay: float = 0.0
+    after_delta: bool = False
+    output_tokens: int | None = None
 
 
 @dataclass
 class Cut:
-    """The stream starts, sends ``chunks``, then the server closes the socket mid-body."""
+    """The stream starts, sends ``chunks``, then the server closes the socket mid-body
+    (``after_delta``: after the ``message_delta`` with the output count)."""
 
     chunks: list[str]
     delay: float = 0.0
+    after_delta: bool = False
+    output_tokens: int | None = None
 
 
 @dataclass
@@ -209,6 +233,33 @@ def _content_text(content: Any) -> str:
     return _block_text(content)
 
 
+def prefill_of(body: dict[str, Any] | None) -> str | None:
+    """The text of the assistant message a request ends with (a prefill the reply continues);
+    None when it ends with the user's turn."""
+    messages = (body or {}).get("messages")
+    if not isinstance(messages, list) or not messages or not isinstance(messages[-1], dict):
+        return None
+    last = messages[-1]
+    return _content_text(last.get("content")) if last.get("role") == "assistant" else None
+
+
+#: A reply cut at the token limit in the middle of a code block (``--faults max-tokens``), and the
+#: rest the demo server sends when it is continued.
+CUT_DEMO = ("## Paging the orders\n\nLoad one page at a time and pass the cursor back:\n\n```python\n"
+            "def load_page(db, user_id, after=0, size=50):\n    rows = db.query(\n")
+CUT_DEMO_REST = ("        \"SELECT * FROM orders WHERE user_id = %s AND id > %s ORDER BY id LIMIT %s\",\n"
+                 "        (user_id, after, size),\n    )\n    return rows, rows[-1].id if rows else None\n```\n\n"
+                 "The client asks again with the last id until it gets an empty page.")
+
+
+def continuation_reply(prefill: str, delay: float = 0.0) -> Reply:
+    """The rest of a reply that was cut: the rest of :data:`CUT_DEMO` when that was it, else a
+    sentence that plainly finishes what was there."""
+    if CUT_DEMO.startswith(prefill):
+        return Reply.of(CUT_DEMO[len(prefill):] + CUT_DEMO_REST, size=6, delay=delay)
+    return Reply.of(" …and that is the rest of the answer.", size=6, delay=delay)
+
+
 def _last_user_text(body: dict[str, Any]) -> str:
     messages = body.get("messages")
     if not isinstance(messages, list):
@@ -225,7 +276,11 @@ _DOCUMENTS_WRAPPER_RE = re.compile(r"</?documents>")
 
 
 def demo_reply(body: dict[str, Any], delay: float = 0.0) -> Reply:
-    """A realistic Markdown answer to the last user message, in ~6-character chunks."""
+    """A realistic Markdown answer to the last user message, in ~6-character chunks (or, for a
+    request ending with an assistant message, the rest of that reply)."""
+    prefill = prefill_of(body)
+    if prefill is not None:
+        return continuation_reply(prefill, delay)
     text = _last_user_text(body)
     sources = [m.group(1) for doc in _DOCUMENT_RE.finditer(text) for m in _SOURCE_RE.finditer(doc.group(0))]
     question = _DOCUMENTS_WRAPPER_RE.sub("", _DOCUMENT_RE.sub("", text))
@@ -461,6 +516,13 @@ class _Handler(BaseHTTPRequestHandler):
                 return f"messages.{i}.role: Input should be 'user' or 'assistant'"
             if "content" not in message:
                 return f"messages.{i}.content: Field required"
+            blocks = message["content"] if isinstance(message["content"], list) else []
+            if any(isinstance(b, dict) and b.get("type") == "text" and not b.get("text") for b in blocks):
+                return f"messages.{i}: text content blocks must be non-empty"
+        last = messages[-1]
+        if last.get("role") == "assistant" and _content_text(last.get("content")) != \
+                _content_text(last.get("content")).rstrip():
+            return "final assistant content cannot end with trailing whitespace"
         return None
 
     # -- routes -----------------------------------------------------------------------------
@@ -584,10 +646,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._close_now()
             return
         message = _message_object(script, model, n)
-        message["content"] = [{"type": "text", "text": script.text}] if script.chunks or not script.tools else []
+        has_text = bool(script.chunks) or not (script.tools or script.stop_reason == "refusal")
+        message["content"] = [{"type": "text", "text": script.text}] if has_text else []
         message["content"] += [{"type": "tool_use", "id": t.id, "name": t.name, "input": t.input}
                                for t in script.tools]
         message["stop_reason"] = _stop_reason(script)
+        if script.stop_details is not None:
+            message["stop_details"] = script.stop_details
         message["usage"]["output_tokens"] = _output_tokens(script)
         self._send_json(200, message, request_id)
 
@@ -606,7 +671,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._write_event(
                 "message_start", {"type": "message_start", "message": _message_object(reply, model, n)}
             )
-            has_text = bool(reply.chunks) or not reply.tools
+            has_text = bool(reply.chunks) or not (reply.tools or reply.stop_reason == "refusal")
             if has_text:
                 self._write_event(
                     "content_block_start",
@@ -632,6 +697,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.fake._sent(chunk)
                 if self.fake.on_chunk is not None:
                     self.fake.on_chunk(index, len(reply.chunks))
+            if isinstance(script, Cut | StreamError) and script.after_delta:
+                self._write_event("message_delta", _message_delta(replace(reply, output_tokens=script.output_tokens)))
             if isinstance(script, Cut):
                 self._close_now()
                 return
@@ -652,14 +719,7 @@ class _Handler(BaseHTTPRequestHandler):
                         "type": "content_block_delta", "index": offset,
                         "delta": {"type": "input_json_delta", "partial_json": piece}})
                 self._write_event("content_block_stop", {"type": "content_block_stop", "index": offset})
-            self._write_event(
-                "message_delta",
-                {
-                    "type": "message_delta",
-                    "delta": {"stop_reason": _stop_reason(reply), "stop_sequence": None},
-                    "usage": {"output_tokens": _output_tokens(reply)},
-                },
-            )
+            self._write_event("message_delta", _message_delta(reply))
             self._write_event("message_stop", {"type": "message_stop"})
             self._write_chunk(b"")
         except (_ClientGone, OSError):
@@ -710,6 +770,14 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _stop_reason(reply: Reply) -> str:
     return "tool_use" if reply.tools and reply.stop_reason == "end_turn" else reply.stop_reason
+
+
+def _message_delta(reply: Reply) -> dict[str, Any]:
+    """The ``message_delta`` event: the stop reason (with its details) and the output count."""
+    delta: dict[str, Any] = {"stop_reason": _stop_reason(reply), "stop_sequence": None}
+    if reply.stop_details is not None:
+        delta["stop_details"] = reply.stop_details
+    return {"type": "message_delta", "delta": delta, "usage": {"output_tokens": _output_tokens(reply)}}
 
 
 def _output_tokens(reply: Reply) -> int:
@@ -925,7 +993,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="answer GET /v1/models with 404, as a local server without a model list does")
     parser.add_argument("--faults", default="", metavar="LIST",
                         help="answer the first requests with these faults, in order, e.g. 529,529 or "
-                             "429,cut,stream-error,hang,401,500,too-long (for trying failures by hand)")
+                             "429,cut,stream-error,hang,401,500,too-long,refusal,refusal-partial,max-tokens "
+                             "(for trying failures and stop reasons by hand; a cut reply's continuation "
+                             "gets its rest)")
     args = parser.parse_args(argv)
     delay: float = args.delay
     fake = FakeAnthropic(args.host, args.port)
@@ -946,6 +1016,10 @@ def main(argv: list[str] | None = None) -> None:
         "cut": Cut(half, delay=delay),
         "stream-error": StreamError(half, delay=delay),
         "hang": Hang(30.0),
+        "refusal": Reply.refusal(delay=delay, explanation="This request was declined because it could enable "
+                                 "cyber harm."),
+        "refusal-partial": Reply.refusal("Here is how the exploit would start: first you ", delay=delay),
+        "max-tokens": Reply.of(CUT_DEMO, size=6, delay=delay, stop_reason="max_tokens", output_tokens=64),
     }
     for name in filter(None, args.faults.split(",")):
         if name not in faults:

@@ -99,14 +99,17 @@ def test_json_lines_hold_deltas_tool_calls_usage_and_one_final(online: FakeAnthr
     assert all(snapshot.endswith("\n") for snapshot in recorder.flushed)  # flushed line by line
     assert len(recorder.flushed) == len(events)
     kinds = [e["type"] for e in events]
-    assert kinds == ["usage", "delta", "delta", "tool_call", "tool_result", "usage", "delta", "delta", "final"]
-    assert events[3] == {"type": "tool_call", "id": "t_read", "name": "Read", "input": {"path": "app/models.py"}}
-    assert {k: v for k, v in events[4].items() if k != "summary"} == {
+    assert kinds == ["usage", "delta", "delta", "usage", "tool_call", "tool_result", "usage", "delta", "delta",
+                     "usage", "final"]  # each round's input as it starts, its output as it ends
+    assert events[4] == {"type": "tool_call", "id": "t_read", "name": "Read", "input": {"path": "app/models.py"}}
+    assert {k: v for k, v in events[5].items() if k != "summary"} == {
         "type": "tool_result", "id": "t_read", "name": "Read", "is_error": False}
-    assert events[4]["summary"].startswith("Read app/models.py lines 1-2")
-    assert events[0] == {"type": "usage", "input_tokens": 25, "output_tokens": 1, "cache_read_tokens": 0,
+    assert events[5]["summary"].startswith("Read app/models.py lines 1-2")
+    assert events[0] == {"type": "usage", "input_tokens": 25, "output_tokens": 0, "cache_read_tokens": 0,
                          "cache_write_tokens": 0}
-    assert events[5]["input_tokens"] == 50  # both rounds' input, counted as the second one starts
+    assert events[3]["output_tokens"] == 2  # the first round's, as its message_delta counted them
+    assert events[6]["input_tokens"] == 50  # both rounds' input, counted as the second one starts
+    assert events[9]["output_tokens"] == 2 + 7
     final = events[-1]
     assert final["text"] == "".join(e["text"] for e in events if e["type"] == "delta")
     assert final["text"] == "Let me look. \n\nLine 2 builds SQL."

@@ -108,7 +108,8 @@ async def collect(client: anthropic.AsyncAnthropic, request: dict[str, object]) 
 async def test_the_input_is_counted_as_each_round_starts(fake_api: FakeAnthropic) -> None:
     fake_api.queue(Reply(["a", "b"], input_tokens=40, cache_read_input_tokens=30))
     events = [event async for event in stream_turn(client_for(fake_api), request_for())]
-    assert events[0] == Counted(Usage(40, 1, 30, 0))  # before any text: a stop now still shows the cost
+    assert events[0] == Counted(Usage(40, 0, 30, 0))  # before any text: a stop now still shows the cost
+    assert events[3] == Counted(Usage(40, 2, 30, 0), reported=True)  # the output, as message_delta counts it
     assert isinstance(events[-1], TurnFinished) and events[-1].usage == Usage(40, 2, 30, 0)
 
 

@@ -147,6 +147,9 @@ def test_the_project_argument_replaces_the_stored_path() -> None:
     ("interrupted", "", "Par", "Par\n\n**Interrupted:** buddy-tui stopped while this reply was streaming."),
     ("streaming", "", "So far", "So far\n\n**Still streaming when exported.**"),
     ("complete", "", "", "*(empty reply)*"),
+    ("cut", "", "The first half", "The first half\n\n**Cut at the token limit.**"),
+    ("refused", "The model declined to answer this question.", "",
+     "**Declined:** The model declined to answer this question."),
 ])
 def test_turns_that_ended_badly_say_so(state: str, failure: str, reply: str, marker: str) -> None:
     record = turn(reply=reply, state=state, failure=failure, usage=Usage())

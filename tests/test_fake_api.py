@@ -16,7 +16,20 @@ import httpx2
 import pytest
 from anthropic import _exceptions
 
-from tests.fake_api import Cut, FakeAnthropic, Hang, HttpError, Reply, StreamError, _Handler, demo_reply, split_text
+from tests.fake_api import (
+    CUT_DEMO,
+    CUT_DEMO_REST,
+    Cut,
+    FakeAnthropic,
+    Hang,
+    HttpError,
+    Reply,
+    StreamError,
+    _Handler,
+    demo_reply,
+    prefill_of,
+    split_text,
+)
 from tests.helpers import record_retry_waits, wait_until_blocking
 
 MODEL = "claude-test-model"
@@ -517,6 +530,64 @@ async def test_sdk_surfaces_validation_error(
     with pytest.raises(anthropic.BadRequestError) as info:
         await aclient.messages.create(model=MODEL, max_tokens=256, messages=[])
     assert info.value.api_message == "messages: at least one message is required"
+
+
+# -- stop reasons, prefills and counts -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["", "Here is how "])
+def test_a_refusal_streams_its_stop_details_and_no_empty_block(fake_api: FakeAnthropic, client: anthropic.Anthropic,
+                                                               text: str) -> None:
+    fake_api.queue(Reply.refusal(text, explanation="Declined for safety."))
+    events = list(client.messages.create(**message_kwargs(), stream=True))
+    kinds = [e.type for e in events]
+    assert kinds[0] == "message_start" and kinds[-2:] == ["message_delta", "message_stop"]
+    assert ("content_block_start" in kinds) is bool(text)  # no text: no content block at all
+    delta = events[-2]
+    assert delta.type == "message_delta" and delta.delta.stop_reason == "refusal"
+    assert delta.delta.stop_details is not None and delta.delta.stop_details.category == "cyber"
+    assert delta.delta.stop_details.explanation == "Declined for safety."
+    fake_api.queue(Reply.refusal(text))
+    plain = client.messages.create(**message_kwargs())
+    assert plain.stop_reason == "refusal" and [b.type for b in plain.content] == (["text"] if text else [])
+
+
+def test_a_prefill_must_not_end_in_whitespace_as_the_api_says(fake_api: FakeAnthropic) -> None:
+    fake_api.queue(Reply(["queued"]))
+    body = {**message_kwargs(), "messages": [{"role": "user", "content": "go"},
+                                             {"role": "assistant", "content": [{"type": "text", "text": "Cut \n"}]}]}
+    status, error = post_json(fake_api, "/v1/messages", body)
+    assert (status, error["error"]["message"]) == (400, "final assistant content cannot end with trailing whitespace")
+    body["messages"][-1]["content"][0]["text"] = ""
+    status, error = post_json(fake_api, "/v1/messages", body)
+    assert (status, error["error"]["message"]) == (400, "messages.1: text content blocks must be non-empty")
+    body["messages"][-1]["content"][0]["text"] = "Cut"
+    status, ok = post_json(fake_api, "/v1/messages", body)
+    assert (status, ok["content"]) == (200, [{"type": "text", "text": "queued"}])
+    assert prefill_of(fake_api.message_requests()[-1].body) == "Cut"
+    assert prefill_of(fake_api.message_requests()[0].body) == "Cut \n" and prefill_of(message_kwargs()) is None
+
+
+def test_the_demo_continues_a_cut_reply_with_its_rest() -> None:
+    cut = {"messages": [{"role": "user", "content": "page them"},
+                        {"role": "assistant", "content": [{"type": "text", "text": CUT_DEMO.rstrip()}]}]}
+    assert CUT_DEMO.rstrip() + demo_reply(cut).text == CUT_DEMO.rstrip() + "\n" + CUT_DEMO_REST
+    other = {"messages": [{"role": "user", "content": "go"}, {"role": "assistant", "content": "Some"}]}
+    assert demo_reply(other).text == " …and that is the rest of the answer."
+
+
+@pytest.mark.parametrize("script", [Cut(["Half"], after_delta=True, output_tokens=9),
+                                    StreamError(["Half"], after_delta=True, output_tokens=9)])
+async def test_a_stream_can_break_after_its_message_delta(fake_api: FakeAnthropic, aclient: anthropic.AsyncAnthropic,
+                                                          script: Cut | StreamError) -> None:
+    fake_api.queue(script)
+    kinds: list[str] = []
+    with pytest.raises((anthropic.APIError, httpx2.HTTPError)):
+        async with aclient.messages.stream(**message_kwargs()) as stream:
+            async for event in stream:
+                kinds.append(event.type)
+    assert "message_delta" in kinds and "message_stop" not in kinds
+    assert stream.current_message_snapshot.usage.output_tokens == 9
 
 
 # -- demo reply ---------------------------------------------------------------------------------

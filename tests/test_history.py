@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from buddy_tui.store.history import SCHEMA_VERSION, HistoryError, Store, open_store
+from buddy_tui.store.history import MIGRATIONS, SCHEMA_VERSION, HistoryError, Store, open_store
 from buddy_tui.store.records import ToolNote, TurnRecord, Usage
 from tests.helpers import dead_owner
 
@@ -84,6 +84,35 @@ def test_turns_round_trip_with_tools_usage_and_context(store: Store) -> None:
     assert loaded.messages() == record.recorded
     assert loaded.summary.turns == 1 and loaded.summary.title == "How do I paginate?"
     assert back.segments() == ["Use a cursor. ", record.tools[0], "Then read the code."]
+
+
+def test_an_estimated_count_and_the_new_endings_are_kept(store: Store) -> None:
+    conversation = store.create_conversation("/p", "t", "backend", "m")
+    for state, usage in (("stopped", Usage(10, 7, estimated=True)), ("cut", Usage(10, 64)), ("refused", Usage(10))):
+        record = turn()
+        store.begin_turn(conversation, record)
+        record.state, record.usage = state, usage  # type: ignore[assignment]
+        store.save_turn(record)
+    loaded = store.load(conversation)
+    assert loaded is not None
+    assert [(t.state, t.usage) for t in loaded.turns] == [
+        ("stopped", Usage(10, 7, estimated=True)), ("cut", Usage(10, 64)), ("refused", Usage(10))]
+    assert loaded.usage == Usage(30, 71, estimated=True) and loaded.usage.summary() == "in 30 · out ~71"
+
+
+def test_a_database_of_the_first_schema_gains_the_estimate_column(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    old = sqlite3.connect(path)
+    for statement in MIGRATIONS[0].split(";"):
+        old.execute(statement)
+    old.execute("PRAGMA user_version = 1")
+    old.execute("INSERT INTO conversations (project, title, created, updated) VALUES ('/p', 't', 0, 0)")
+    old.execute("INSERT INTO turns (conversation, seq, typed, persona, persona_title, model, state, output_tokens, "
+                "created, updated) VALUES (1, 1, 'q', 'backend', 'Backend', 'm', 'complete', 5, 0, 0)")
+    old.commit()
+    old.close()
+    loaded = Store(path).load(1)
+    assert loaded is not None and loaded.turns[0].usage == Usage(0, 5)  # kept, and counted as exact
 
 
 def test_search_covers_titles_questions_and_answers_and_treats_wildcards_literally(store: Store) -> None:

@@ -104,7 +104,7 @@ async def test_sigkill_mid_stream_loses_at_most_the_last_moment(tmp_path: Path, 
         assert app.query_one(UserMessage).text == QUESTION
         reply = app.query_one(AssistantMessage)
         assert reply.text == turn.reply
-        assert "interrupted: buddy-tui stopped while this reply was streaming" in text_of(
+        assert "Interrupted: buddy-tui stopped while this reply was streaming" in text_of(
             reply.query_one(".status", Static))
         assert app.chat.unsent is not None and app.chat.unsent.typed == QUESTION
     assert Store(history_path()).integrity() == "ok"

@@ -101,8 +101,21 @@ def test_stopping_keeps_the_text_that_arrived_or_the_rounds_that_ran() -> None:
 
 def test_a_stopped_or_killed_turn_keeps_the_tokens_counted_so_far() -> None:
     log = make_log()
-    log.feed(Counted(Usage(900, 1, 800, 0)))
-    log.feed(TextDelta("Hal"))
-    assert log.record.usage == Usage(900, 1, 800, 0)  # saved with the next write, so a crash keeps it too
+    log.feed(Counted(Usage(900, 0, 800, 0)))
+    log.feed(TextDelta("Half an answer"))
+    assert log.record.usage == Usage(900, 0, 800, 0)  # saved with the next write, so a crash keeps it too
+    log.stop()  # no output count came: it is estimated from the 14 characters received, and says so
+    assert log.record.usage == Usage(900, 4, 800, 0, estimated=True)
+    assert log.record.usage.summary() == "in 900 · out ~4 · cache read 800"
+
+
+def test_a_stopped_turn_counts_the_output_the_api_reported_and_estimates_only_the_rest() -> None:
+    log = make_log()
+    log.feed(Counted(Usage(900, 0, 800, 0)))
+    log.feed(TextDelta("Let me look."))
+    log.feed(Counted(Usage(900, 30, 800, 0), reported=True))  # the first round's message_delta
+    assert log.spent() == Usage(900, 30, 800, 0)
+    log.feed(Counted(Usage(1_900, 30, 800, 0)))  # the second round starts
+    log.feed(TextDelta("x" * 41))
     log.stop()
-    assert log.record.usage == Usage(900, 1, 800, 0)
+    assert log.record.usage == Usage(1_900, 30 + 11, 800, 0, estimated=True)

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from buddy_tui.context.attachments import Attachment
 from buddy_tui.context.project import MemoryFile
-from buddy_tui.conversation.errors import Failure, describe_error
+from buddy_tui.conversation.errors import Failure, declined, describe_error
 from buddy_tui.conversation.retries import Opening, RetryNotice
 from buddy_tui.personas.persona import Persona
-from buddy_tui.store.records import Usage
+from buddy_tui.store.records import Usage, estimate_tokens
 from buddy_tui.tools.specs import ToolCall, ToolResult
 
 if TYPE_CHECKING:
@@ -38,12 +38,14 @@ class TextDelta:
 
 @dataclass(frozen=True)
 class TurnFinished:
-    """The reply is complete."""
+    """The reply is complete: ``stop_reason`` says how it ended (``max_tokens``: cut at the token
+    limit; ``refusal``: the model declined, and ``refusal`` says so in words for the person)."""
 
     text: str
     stop_reason: str | None
     usage: Usage
     messages: tuple[dict[str, Any], ...] = ()  # what the turn adds after the question
+    refusal: Failure | None = None
 
 
 @dataclass(frozen=True)
@@ -90,10 +92,12 @@ class RoundDone:
 
 @dataclass(frozen=True)
 class Counted:
-    """The tokens counted so far in this turn (each round's input arrives as its stream starts),
-    so a reply stopped or cut part-way still shows what it cost."""
+    """The tokens counted so far in this turn, so a reply stopped or cut part-way still shows what
+    it cost. Each round's input arrives as its stream starts (``reported`` False: its output is
+    not counted yet); its output count with the ``message_delta`` near its end (``reported``)."""
 
     usage: Usage
+    reported: bool = False
 
 
 ChatEvent = TextDelta | Retrying | Counted | ToolStarted | ToolFinished | RoundDone | TurnFinished | TurnFailed
@@ -210,12 +214,29 @@ def _usage_of(raw: Any) -> Usage:
     )
 
 
-def _started_usage(stream: Any) -> Usage:
-    """The tokens a stream that failed part-way had reported (message_start counts the input)."""
+def _snapshot_usage(stream: Any) -> Usage:
+    """The tokens the round's stream has reported so far (message_start counts the input, a
+    message_delta the output); nothing before message_start."""
     try:
         return _usage_of(stream.current_message_snapshot.usage)
     except (AssertionError, AttributeError):  # no message_start yet
         return Usage()
+
+
+def _input_only(usage: Usage) -> Usage:
+    """message_start's counts without its placeholder output count."""
+    return Usage(usage.input_tokens, 0, usage.cache_read_tokens, usage.cache_write_tokens)
+
+
+def spent_so_far(started: Usage | None, reported: Usage | None, chars: int) -> Usage:
+    """A round's tokens as far as known: the API's own count once its message_delta came
+    (``reported``); else the input from message_start (``started``) and the output estimated
+    from the ``chars`` characters of text received; nothing when the stream never started."""
+    if reported is not None:
+        return reported
+    if started is None:
+        return Usage()
+    return started + Usage(output_tokens=estimate_tokens(chars), estimated=True)
 
 
 def _block_param(block: Any) -> dict[str, Any]:
@@ -225,6 +246,48 @@ def _block_param(block: Any) -> dict[str, Any]:
     if block.type == "tool_use":
         return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
     return dict(block.model_dump(exclude_none=True))
+
+
+def _trailing_space(messages: Sequence[dict[str, Any]]) -> str:
+    """The whitespace ending the text of a trailing assistant message (the API refuses it there),
+    "" when the conversation ends otherwise."""
+    if not messages or messages[-1].get("role") != "assistant" or not messages[-1].get("content"):
+        return ""
+    last = messages[-1]["content"][-1]
+    text = last.get("text", "") if last.get("type") == "text" else ""
+    return text[len(text.rstrip()):]
+
+
+def _sendable(messages: list[dict[str, Any]], tail: str) -> list[dict[str, Any]]:
+    """``messages`` with the trailing assistant text's whitespace (``tail``) taken off, as a
+    prefill must be sent."""
+    if not tail:
+        return messages
+    last = messages[-1]
+    blocks = [*last["content"][:-1], {**last["content"][-1], "text": last["content"][-1]["text"][: -len(tail)]}]
+    return [*messages[:-1], {**last, "content": blocks}]
+
+
+def joined(tail: str, text: str) -> str:
+    """``text`` continuing a reply whose last whitespace (``tail``) was shown but not sent: its
+    leading whitespace, less what the reply already shows (so the two read as one text)."""
+    lead = text[: len(text) - len(text.lstrip())]
+    if lead.startswith(tail):
+        return text[len(tail):]
+    return text[len(lead):] if tail.startswith(lead) else text
+
+
+def _merged(added: list[dict[str, Any]], content: list[dict[str, Any]], tail: str) -> None:
+    """Add a round's content to ``added``: appended to the trailing assistant message when there
+    is one (a continuation, or a paused turn), its first text joined to that message's last."""
+    if not added or added[-1]["role"] != "assistant":
+        added.append({"role": "assistant", "content": content})
+        return
+    blocks = list(added[-1]["content"])
+    if content and blocks and content[0]["type"] == "text" and blocks[-1]["type"] == "text":
+        blocks[-1] = {**blocks[-1], "text": blocks[-1]["text"] + joined(tail, content[0]["text"])}
+        content = content[1:]
+    added[-1] = {**added[-1], "content": blocks + content}
 
 
 def _text_only(content: list[dict[str, Any]], note: str) -> list[dict[str, Any]]:
@@ -249,6 +312,15 @@ def _opener(client: AsyncAnthropic, stack: contextlib.AsyncExitStack,
     return lambda: stack.enter_async_context(client.messages.stream(**params))
 
 
+def _refusal_of(final: Any, partial: bool) -> Failure | None:
+    """The refusal a finished message ended with, in words (its category and explanation come
+    with ``stop_details`` when the API gives them); None when it ended otherwise."""
+    if final.stop_reason != "refusal":
+        return None
+    details = getattr(final, "stop_details", None)
+    return declined(partial, getattr(details, "category", None), getattr(details, "explanation", None))
+
+
 async def stream_turn(
     client: AsyncAnthropic,
     request: dict[str, Any],
@@ -256,6 +328,7 @@ async def stream_turn(
     max_rounds: int = MAX_TOOL_ROUNDS,
     *,
     on_retry: Callable[[Retrying], None] | None = None,
+    reply_so_far: str = "",
 ) -> AsyncIterator[ChatEvent]:
     """Stream one turn, running the model's tool calls through ``execute`` until it stops.
 
@@ -265,6 +338,12 @@ async def stream_turn(
     after the user's question come back in :attr:`TurnFinished.messages`, always ending with an
     assistant message so the conversation stays valid for the next turn.
 
+    A request whose messages end with an assistant message continues it (a reply cut at the
+    token limit): its text goes without its trailing whitespace, as the API requires, the new
+    text joins it (:func:`joined`), and the message comes back whole, first in
+    :attr:`TurnFinished.messages`; ``reply_so_far`` is the reply's text on show, which the final
+    events' text starts with. A round the API paused (``pause_turn``) is continued the same way.
+
     Opening a round's stream is retried as :mod:`buddy_tui.conversation.retries` decides, as many
     times as the client's ``max_retries`` says (:func:`buddy_tui.conversation.client.connect` sets
     it from the settings); the requests themselves go out with the SDK's own retries off, and a
@@ -273,46 +352,72 @@ async def stream_turn(
     while it awaits the stream's opening. Cancelling during a wait stops it at once.
     """
     quiet = client.with_options(max_retries=0)  # the retries are ours (see Opening), never the SDK's
-    added: list[dict[str, Any]] = []
-    text: list[str] = []
+    messages = list(request["messages"])
+    added: list[dict[str, Any]] = [messages.pop()] if messages and messages[-1]["role"] == "assistant" else []
+    text: list[str] = [reply_so_far] if reply_so_far else []
     usage = Usage()
     for round_number in range(1, max_rounds + 1):
         pieces: list[str] = []
+        tail = _trailing_space(added)
+        lead: str | None = "" if tail else None  # a continuation's first whitespace, held until text comes
         opening = Opening(client.max_retries, _announcer(on_retry))
         opened = False
+        started: Usage | None = None
+        reported: Usage | None = None
         try:
             async with contextlib.AsyncExitStack() as stack:
-                params = {**request, "messages": [*request["messages"], *added]}
+                params = {**request, "messages": [*messages, *_sendable(added, tail)]}
                 stream = await opening(_opener(quiet, stack, params))
                 opened = True
                 async for event in stream:
+                    fragment = ""
                     if event.type == "text":
-                        pieces.append(event.text)
-                        yield TextDelta(event.text)
+                        fragment = event.text
+                        if lead is not None:
+                            lead += fragment
+                            fragment, lead = (joined(tail, lead), None) if lead.strip() else ("", lead)
+                    elif event.type == "content_block_start" and event.content_block.type != "text":
+                        fragment, lead = joined(tail, lead or ""), None
                     elif event.type == "message_start":
-                        yield Counted(usage + _usage_of(event.message.usage))
+                        started = _input_only(_usage_of(event.message.usage))
+                        yield Counted(usage + started)
+                    elif event.type == "message_delta":
+                        reported = _snapshot_usage(stream)
+                        yield Counted(usage + reported, reported=True)
+                    if fragment:
+                        pieces.append(fragment)
+                        yield TextDelta(fragment)
                 final = await stream.get_final_message()
+                if lead and (fragment := joined(tail, lead)):  # the continuation was whitespace alone
+                    pieces.append(fragment)
+                    yield TextDelta(fragment)
         except Exception as exc:  # every failure is reported, never raised into the UI
             attempts = 1 if opened else max(1, opening.attempts)
-            spent = usage + (_started_usage(stream) if opened else Usage())
+            spent = usage + spent_so_far(started, reported, sum(map(len, pieces)))
             yield TurnFailed(describe_error(exc, attempts=attempts, started=opened), "".join(text + pieces), spent)
             return
         usage = usage + _usage_of(final.usage)
         text += pieces
-        content = [_block_param(block) for block in final.content]
+        content = [b for b in map(_block_param, final.content) if b["type"] != "text" or b["text"]]
+        if final.stop_reason == "pause_turn" and round_number < max_rounds:
+            _merged(added, content, tail)  # the API paused a long turn: go on from where it stopped
+            continue
         calls = [ToolCall(b.id, b.name, dict(b.input) if isinstance(b.input, dict) else {})
                  for b in final.content if b.type == "tool_use"]
         if final.stop_reason != "tool_use" or not calls or execute is None:
-            added.append({"role": "assistant", "content": content or [{"type": "text", "text": "(no answer)"}]})
-            yield TurnFinished("".join(text), final.stop_reason, usage, tuple(added))
+            if not content and not (added and added[-1]["role"] == "assistant"):
+                content = [{"type": "text", "text": "(no answer)"}]
+            _merged(added, content, tail)
+            whole = "".join(text)
+            yield TurnFinished(whole, final.stop_reason, usage, tuple(added), _refusal_of(final, bool(whole.strip())))
             return
         if round_number == max_rounds:
             note = f"(Stopped: the model asked for more tools after {max_rounds} rounds.)"
-            added.append({"role": "assistant", "content": _text_only(content, note)})
+            _merged(added, _text_only(content, note), tail)
             yield TextDelta(f"\n\n{note}")
             yield TurnFinished("".join(text) + f"\n\n{note}", "max_rounds", usage, tuple(added))
             return
-        added.append({"role": "assistant", "content": content})
+        _merged(added, content, tail)
         results: list[dict[str, Any]] = []
         for call in calls:
             yield ToolStarted(call, round_number, max_rounds)

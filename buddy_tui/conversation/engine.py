@@ -24,7 +24,7 @@ from buddy_tui.conversation.session import Interpretation, Session, TurnPlan
 from buddy_tui.conversation.turnlog import CHECKPOINT_SECONDS, TurnLog
 from buddy_tui.store.records import StoredConversation, TurnRecord
 from buddy_tui.tools.runner import ToolRunner
-from buddy_tui.tools.specs import ToolCall, ToolResult
+from buddy_tui.tools.specs import TOOL_NAMES, ToolCall, ToolResult
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
@@ -41,11 +41,13 @@ SHORTEN_ROUNDS = 5
 @dataclass(frozen=True)
 class Question:
     """What the person sends: the plan, the files attached beforehand (chips in the app, ``-f``
-    and standard input in ``ask``), and, for a retry, the earlier try whose content goes again."""
+    and standard input in ``ask``), and, for a retry, the earlier try whose content goes again;
+    or, with ``continues``, a request for the rest of that reply, cut at the token limit."""
 
     plan: TurnPlan
     chips: tuple[Attachment, ...] = ()
     resend: TurnRecord | None = None
+    continues: TurnRecord | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,18 @@ class TurnStarted:
     why: str = ""
 
 
-EngineEvent = Notice | Abandoned | TurnStarted | ChatEvent
+@dataclass(frozen=True)
+class TurnContinued:
+    """A reply cut at the token limit goes on: what arrives next is added to ``record``'s reply
+    (the same message, not a new one)."""
+
+    question: Question
+    record: TurnRecord
+
+
+EngineEvent = Notice | Abandoned | TurnStarted | TurnContinued | ChatEvent
+#: Said when a cut reply could not go on: what arrived is kept, and it can be tried again.
+CONTINUE_AGAIN = "The reply so far is kept; press Enter on an empty prompt or type /continue to try again."
 
 
 @dataclass(frozen=True)
@@ -139,6 +152,10 @@ class Engine:
         ``on_retry`` while the request waits, since nothing can be yielded then.
         """
         assert self._active is None, "one turn at a time"
+        if question.continues is not None:
+            async for event in self._continue(question, question.continues, on_retry):
+                yield event
+            return
         root = self.session.root
         attachments = list(question.chips)
         secret = [p for p in question.plan.mentions if await asyncio.to_thread(looks_secret, p, root)]
@@ -212,15 +229,27 @@ class Engine:
         async for event in self._stream(log, request, plan, on_retry):
             yield event
 
+    async def _continue(self, question: Question, record: TurnRecord,
+                        on_retry: Callable[[Retrying], None] | None) -> AsyncGenerator[EngineEvent, None]:
+        """Ask for the rest of a reply cut at the token limit: the same record grows."""
+        before = record.reply
+        log = self.session.reopen(record)
+        request = self.session.continuation(question.plan, record)
+        self._active = _Active(question, log)
+        yield TurnContinued(question, record)
+        async for event in self._stream(log, request, question.plan, on_retry, before):
+            yield event
+
     async def _stream(self, log: TurnLog, request: dict[str, object], plan: TurnPlan,
-                      on_retry: Callable[[Retrying], None] | None) -> AsyncGenerator[ChatEvent, None]:
+                      on_retry: Callable[[Retrying], None] | None, before: str = "") -> AsyncGenerator[ChatEvent, None]:
+        """Stream the request into ``log``; ``before``: the text of the reply it continues."""
         assert self.client is not None, "connect the engine's client before running a turn"
         tools, persona = plan.tools, plan.persona.title
 
         async def execute(call: ToolCall) -> ToolResult:
             return await self.runner.execute(call, tools, persona)
 
-        events = stream_turn(self.client, request, execute if tools else None, on_retry=on_retry)
+        events = stream_turn(self.client, request, execute if tools else None, on_retry=on_retry, reply_so_far=before)
         if self.batch:
             from buddy_tui.conversation.batching import batched
 
@@ -231,12 +260,15 @@ class Engine:
                 async for event in events:
                     if not self._is_active(log):
                         return  # stopped: the stop recorded what had arrived
+                    if isinstance(event, TurnFailed) and log.continuing:  # it stays cut: say how to go on
+                        event = replace(event, failure=replace(event.failure, hint=CONTINUE_AGAIN))
                     if log.feed(event) and not isinstance(event, TurnFinished | TurnFailed):
                         self.session.save(log)  # a checkpoint: a crash now loses at most the last moment
                     if isinstance(event, TurnFinished | TurnFailed):
+                        event = replace(event, usage=log.record.usage)  # a continued reply's: all of it
                         self._active = None
                         self.session.end_turn(log)
-                        if isinstance(event, TurnFailed):
+                        if log.record.state in ("failed", "refused"):  # /retry sends it again (another model?)
                             self.unsent = log.record
                     yield event
         finally:
@@ -268,6 +300,29 @@ class Engine:
         return active.log.record
 
     # ------------------------------------------------------------------ around the turns
+    @property
+    def continuable(self) -> TurnRecord | None:
+        """The last turn when its reply was cut at the token limit and can go on; else None."""
+        last = self.session.turns[-1] if self.session.turns and not self.busy else None
+        if last is None or last.state != "cut" or not last.recorded:
+            return None
+        content = last.recorded[-1].get("content") or [{}]
+        ends_in_text = last.recorded[-1].get("role") == "assistant" and content[-1].get("type") == "text"
+        return last if ends_in_text and str(content[-1].get("text", "")).strip() else None
+
+    def continuation(self) -> Question | str:
+        """The request for the rest of the last reply, cut at the token limit (``/continue``);
+        else what to tell the person."""
+        record = self.continuable
+        if record is None:
+            return "Nothing to continue: the last reply was not cut at the token limit."
+        persona = self.session.find_persona(record.persona) or self.session.current
+        plan = self.session.interpret(record.typed, [], persona)
+        if not isinstance(plan, TurnPlan):  # its command is gone: the persona's own tools, then
+            tools = tuple(t for t in TOOL_NAMES if t in persona.allowed_tools)
+            plan = TurnPlan(record.typed, record.typed, persona, record.model, None, None, tools=tools)
+        return Question(replace(plan, model=record.model, mentions=[]), continues=record)
+
     def retry(self, override: Persona | None = None) -> Question | str:
         """The last question that got no full answer, ready to go again with the same content;
         else what to tell the person."""
@@ -314,7 +369,7 @@ class Engine:
         self.runner.reset()
         self.session.resume(stored)
         last = stored.turns[-1] if stored.turns else None
-        unanswered = last is not None and (last.state in ("failed", "interrupted")
+        unanswered = last is not None and (last.state in ("failed", "interrupted", "refused")
                                           or (last.state == "stopped" and not last.reply))
         self.unsent = last if unanswered else None
         return stored

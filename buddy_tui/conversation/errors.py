@@ -176,11 +176,29 @@ def _cut_failure(exc: BaseException) -> Failure:
     causes = _causes(exc)
     cause = next((c for c in reversed(causes) if type(c).__module__.split(".")[0] in _TRANSPORT_MODULES), exc)
     if any("Timeout" in type(c).__name__ for c in causes):
-        return Failure("timeout", "The API stopped sending in the middle of the reply.",
-                       f"The partial answer is shown above. {RETRY}", True)
+        return Failure("timeout", "The API stopped sending in the middle of the reply.", RETRY, True)
     detail = f" ({type(cause).__name__}: {cause})" if str(cause) else f" ({type(cause).__name__})"
-    return Failure("connection", f"Lost the connection to the API during the reply{detail}.",
-                   f"The partial answer is shown above. {RETRY}", True)
+    return Failure("connection", f"Lost the connection to the API during the reply{detail}.", RETRY, True)
+
+
+#: What the person can do about a refusal (the app's words; ``ask`` names its own options).
+DECLINED_HINT = ("Rephrase the question, or give more context (what it is for, the files it concerns); or pick "
+                 "another model with /model and send it again with /retry.")
+
+
+def declined(partial: bool, category: str | None = None, explanation: str | None = None) -> Failure:
+    """The model declined to answer (``stop_reason: "refusal"``): what happened, with the API's
+    category and words when it gave them, and what the person can do. ``partial``: some of the
+    answer had arrived before it stopped, and is kept."""
+    title = ("The model stopped part-way and declined to go on" if partial
+             else "The model declined to answer this question")
+    if category:
+        title += f" (policy category: {category.replace('_', ' ')})"
+    title += "; the part that arrived is kept above." if partial else "."
+    detail = " ".join((explanation or "").split())
+    if detail:
+        title += f" The API said: {detail}" + ("" if detail.endswith((".", "!", "?")) else ".")
+    return Failure("refusal", title, DECLINED_HINT)
 
 
 def describe_error(exc: BaseException, *, attempts: int = 1, started: bool = False) -> Failure:

@@ -283,6 +283,29 @@ class Session:
         except (sqlite3.Error, HistoryError, OSError) as exc:
             self._history_failed(exc)
 
+    def reopen(self, record: TurnRecord) -> TurnLog:
+        """A reply cut at the token limit goes on: take what it left in the context (it comes
+        back, grown, when it ends) and store it as streaming again."""
+        size = len(record.recorded)
+        if size and self.conversation.messages[-size:] == record.recorded:
+            del self.conversation.messages[-size:]
+        self.conversation.usage = self.conversation.usage - record.usage
+        log = TurnLog.resume(record)
+        self.save(log)
+        return log
+
+    def continuation(self, plan: TurnPlan, record: TurnRecord) -> dict[str, Any]:
+        """The request that asks for the rest of ``record``'s reply (call after :meth:`reopen`):
+        the conversation before it, its question, its tool rounds, and the cut reply last, which
+        the model continues."""
+        used = {b["name"] for m in record.recorded for b in m["content"] if b.get("type") == "tool_use"}
+        tools = (*plan.tools, *sorted(used - set(plan.tools)))  # every tool the turn's messages name
+        request = build_request(persona=plan.persona, conversation=self.conversation, user=record.user,
+                                model=plan.model, max_tokens=self.settings.max_tokens, memory=self.memory,
+                                tools=tool_definitions(tools))
+        request["messages"] += record.recorded[1:]
+        return request
+
     def end_turn(self, log: TurnLog) -> None:
         """The turn is over, however it ended: keep its context for the next turn, and store it."""
         record = log.snapshot()

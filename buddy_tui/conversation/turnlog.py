@@ -3,7 +3,12 @@ when the growing reply is due for a checkpoint.
 
 It also decides what the turn leaves in the model's context (``record.recorded``) however it
 ends: a finished reply in full; a stopped one with whatever text arrived; after a failure or a
-crash, only the tool rounds that ran (their effects on the project are real), closed by a note.
+crash, only the tool rounds that ran (their effects on the project are real), closed by a note;
+after a refusal, nothing (the API asks for the refused turn to leave the context). And it counts
+the tokens as far as they are known when a reply is stopped or fails (see :meth:`TurnLog.spent`).
+
+A reply cut at the token limit can go on (:meth:`TurnLog.resume`): the same record grows, and a
+continuation that fails or is stopped leaves the reply as it then stands.
 """
 
 from __future__ import annotations
@@ -21,13 +26,16 @@ from buddy_tui.conversation.chat import (
     ToolStarted,
     TurnFailed,
     TurnFinished,
+    spent_so_far,
 )
 from buddy_tui.conversation.errors import Failure
-from buddy_tui.store.records import ToolNote, TurnRecord, Usage
+from buddy_tui.store.records import ToolNote, TurnRecord, TurnState, Usage
 
 #: How often (seconds) a growing reply is written to the history while it streams.
 CHECKPOINT_SECONDS = 0.25
 CRASH_NOTE = "(Interrupted: buddy-tui stopped while this reply was streaming.)"
+#: How a finished reply's stop reason leaves the turn.
+ENDINGS: dict[str, TurnState] = {"max_tokens": "cut", "refusal": "refused"}
 
 
 class TurnLog:
@@ -45,6 +53,31 @@ class TurnLog:
         self._dirty = False
         #: True when the due write is a text checkpoint only (nothing but the reply changed).
         self.text_only = False
+        # A continuation: what the reply had cost, its tool rounds, and its last message (it grows).
+        self._before = Usage()
+        self._earlier: list[dict[str, Any]] = []
+        self._cut: dict[str, Any] | None = None
+        self._cut_at = 0
+        # The round under way: its counts at message_start and at message_delta, its text so far.
+        self._started: Usage | None = None
+        self._reported: Usage | None = None
+        self._chars = 0
+
+    @classmethod
+    def resume(cls, record: TurnRecord, interval: float = CHECKPOINT_SECONDS,
+               clock: Callable[[], float] = time.monotonic) -> TurnLog:
+        """The log of a reply cut at the token limit that goes on: its text, tokens and context
+        are where the new part starts (``record.recorded`` must end with the cut message)."""
+        log = cls(record, interval, clock)
+        log._before, log._earlier, log._cut = record.usage, record.recorded[1:-1], record.recorded[-1]
+        log._cut_at = len(record.reply)
+        record.state, record.failure = "streaming", ""
+        return log
+
+    @property
+    def continuing(self) -> bool:
+        """True while this is a cut reply going on (until its own tool rounds take over)."""
+        return self._cut is not None
 
     @property
     def question(self) -> dict[str, Any]:
@@ -58,6 +91,7 @@ class TurnLog:
         if isinstance(event, TextDelta):
             self._pieces.append(event.text)
             self._length += len(event.text)
+            self._chars += len(event.text)
             self._dirty = True
             return self._due()
         if isinstance(event, ToolStarted):
@@ -70,44 +104,73 @@ class TurnLog:
                             if n.id == event.call.id else n for n in record.tools]
             return self._saved()
         if isinstance(event, RoundDone):
-            self.rounds = event.messages
+            self.rounds = (*self._earlier, *event.messages)
+            self._cut = None  # the continuation's context is in its rounds from now on
             record.recorded = self._closed(CRASH_NOTE)
             return self._saved()
         if isinstance(event, Counted):
-            record.usage = event.usage  # provisional until the turn ends; saved with the next write
+            if event.reported:
+                self._reported = event.usage
+            else:  # a round starts
+                self._started, self._reported, self._chars = event.usage, None, 0
+            record.usage = self._before + event.usage  # provisional until the turn ends; saved with the next write
             return False
         if isinstance(event, TurnFinished):
             self._sync()
-            record.state = "complete"
-            record.usage = event.usage
+            record.state = ENDINGS.get(event.stop_reason or "", "complete")
+            record.usage = self._before + event.usage
+            record.failure = event.refusal.text() if event.refusal is not None else ""
             reply = list(event.messages) or [{"role": "assistant", "content": [{"type": "text", "text": event.text}]}]
-            record.recorded = [self.question, *reply]
+            record.recorded = [] if event.refusal is not None else [self.question, *self._earlier, *reply]
+            self._cut = None
             return self._saved()
         if isinstance(event, TurnFailed):
             self.fail(event.failure)
-            if event.usage != Usage():
-                record.usage = event.usage
+            record.usage = self._before + event.usage
             return self._saved()
         return False  # e.g. a retry notice: nothing to keep
 
+    def spent(self) -> Usage:
+        """The turn's tokens as far as known now: counted by the API up to the last round that
+        reported them, and for the round under way its input and its output estimated from the
+        text that arrived (marked as an estimate)."""
+        return self._before + spent_so_far(self._started, self._reported, self._chars)
+
     def fail(self, failure: Failure) -> None:
-        """The model call failed: keep the partial reply and the tool rounds that ran."""
+        """The model call failed: keep the partial reply and the tool rounds that ran. A cut
+        reply that failed to go on stays cut, with what arrived meanwhile, to try again."""
         self._sync()
-        self.record.state = "failed"
         self.record.failure = failure.text()
+        if self._cut is not None:
+            self.record.state = "cut"
+            self.record.recorded = self._continued()
+            return
+        self.record.state = "failed"
         self.record.recorded = self._closed(f"(This reply failed: {failure.title})")
 
     def stop(self) -> None:
-        """The user stopped the reply: keep the rounds that ran, else whatever text arrived."""
+        """The user stopped the reply: keep the rounds that ran, else whatever text arrived; its
+        tokens as far as known."""
         self._sync()
         self.record.state = "stopped"
-        if self.rounds:
+        self.record.usage = self.spent()
+        if self._cut is not None:
+            self.record.recorded = self._continued()
+        elif self.rounds:
             self.record.recorded = self._closed("(Stopped by the user.)")
         elif self.record.reply:
             self.record.recorded = [self.question,
                                     {"role": "assistant", "content": [{"type": "text", "text": self.record.reply}]}]
         else:
             self.record.recorded = []
+
+    def _continued(self) -> list[dict[str, Any]]:
+        """The question, the tool rounds before the cut, and the cut message with the text that
+        came after it."""
+        assert self._cut is not None
+        blocks = list(self._cut["content"])
+        blocks[-1] = {**blocks[-1], "text": blocks[-1]["text"] + self.record.reply[self._cut_at:]}
+        return [self.question, *self._earlier, {**self._cut, "content": blocks}]
 
     def _closed(self, note: str) -> list[dict[str, Any]]:
         """The question and the completed tool rounds, closed by an assistant note; [] without rounds."""

@@ -46,10 +46,13 @@ if TYPE_CHECKING:
     from buddy_tui.conversation.engine import TurnStarted
     from buddy_tui.conversation.session import Session, TurnPlan
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CREDENTIALS, EXIT_INTERRUPTED, EXIT_PIPE = 0, 1, 2, 3, 130, 141
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CREDENTIALS, EXIT_REFUSED, EXIT_INTERRUPTED, EXIT_PIPE = 0, 1, 2, 3, 4, 130, 141
 #: No credentials and an unusable endpoint (ANTHROPIC_BASE_URL empty, or not an http(s) address)
 #: share one status: the connection is not configured, and no request was made.
 EXIT_CONFIGURATION = EXIT_CREDENTIALS
+#: What someone running ``ask`` can do when the model declines (the app's hint names /model and /retry).
+DECLINED_HINT = "Rephrase the question, give more context (what it is for, the files it concerns), or try another " \
+                "model with --model."
 
 EPILOG = """\
 standard input:
@@ -83,12 +86,15 @@ output formats (--format):
     {"type": "final", "text", "stop_reason", "usage": {...}, "conversation_id"}
     {"type": "error", "message", "retryable"}               (exit status not 0)
   The deltas joined make the final text; conversation_id is null with --no-history.
+  A reply cut at the token limit ends with "final" and stop_reason "max_tokens"; a refusal
+  with "error" (the deltas hold any part that arrived).
 
 exit status:
-  0 answered, 1 the model call failed, 2 usage error (bad arguments, unknown persona or
-  command, no question, a file that cannot be attached, a --model the endpoint does not
-  offer), 3 no credentials or an unusable endpoint (ANTHROPIC_BASE_URL set but empty, or
-  not an http:// or https:// address; nothing is sent), 130 interrupted.
+  0 answered (a reply cut at the token limit too: stderr says so), 1 the model call failed,
+  2 usage error (bad arguments, unknown persona or command, no question, a file that cannot
+  be attached, a --model the endpoint does not offer), 3 no credentials or an unusable
+  endpoint (ANTHROPIC_BASE_URL set but empty, or not an http:// or https:// address; nothing
+  is sent), 4 the model declined to answer, 130 interrupted.
 
 environment:
   ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN, ANTHROPIC_BASE_URL as the SDK reads them;
@@ -197,9 +203,14 @@ async def converse(session: Session, plan: TurnPlan, attachments: list[Attachmen
         _fail(reporter, out, final.failure.text(), final.failure.retryable)
         return EXIT_CREDENTIALS if final.failure.kind == "credentials" else EXIT_FAILED
     assert final is not None, "the engine ends a turn it started with TurnFinished or TurnFailed"
+    if final.refusal is not None:
+        _fail(reporter, out, f"{final.refusal.title} {DECLINED_HINT}")
+        return EXIT_REFUSED
     if final.stop_reason == "max_tokens":
-        reporter.problem(f"the reply reached the length limit ({session.settings.max_tokens:,} tokens) and was "
-                         "cut; BUDDY_TUI_MAX_TOKENS raises it")
+        rest = (f"; {_app_command(session)}, then Enter, asks for the rest in the app" if session.store is not None
+                and session.conversation_id is not None else "")
+        reporter.problem(f"the reply was cut at the token limit ({session.settings.max_tokens:,} tokens; "
+                         f"BUDDY_TUI_MAX_TOKENS raises it){rest}")
     out.final(final, session.conversation_id if session.store is not None else None)
     reporter.progress(f"done ({final.usage.summary()}){_resume_hint(session)}")
     return EXIT_OK
@@ -221,11 +232,16 @@ def _resume_hint(session: Session) -> str:
     """How to go on with this conversation in the app, when the history has it."""
     if session.store is None or session.conversation_id is None:
         return ""
+    return f"; {_app_command(session)} resumes it in the app"
+
+
+def _app_command(session: Session) -> str:
+    """``buddy-tui --continue`` (with the project's folder unless it is the current one)."""
     try:
         here = session.root == Path.cwd().resolve()
     except OSError:  # the current folder was deleted
         here = False
-    return f"; buddy-tui{'' if here else ' ' + shlex.quote(str(session.root))} --continue resumes it in the app"
+    return f"buddy-tui{'' if here else ' ' + shlex.quote(str(session.root))} --continue"
 
 
 def _project(raw: str) -> Path:

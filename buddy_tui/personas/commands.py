@@ -30,6 +30,7 @@ APP_COMMANDS: dict[str, tuple[str, str]] = {
     "drop": ("Remove attached files (no path: all of them)", "[PATH...]"),
     "files": ("List the attached files and their token estimates", ""),
     "retry": ("Send the last question that got no full answer again (Ctrl+R)", ""),
+    "continue": ("Ask for the rest of a reply cut at the token limit (or Enter on an empty prompt)", ""),
     "resume": ("Open an earlier conversation from the history", ""),
     "export": ("Save this conversation as Markdown", "[PATH]"),
     "copy": ("Copy the last reply, or its Nth code block", "[N|last]"),

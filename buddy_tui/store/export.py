@@ -178,6 +178,10 @@ def _ending(turn: TurnRecord) -> str:
     """A line saying the reply did not finish normally, or "" when it did."""
     if turn.state == "stopped":
         return "**Stopped by the user.**"
+    if turn.state == "cut":
+        return "**Cut at the token limit.**"
+    if turn.state == "refused":
+        return f"**Declined:** {_inline(turn.failure)}" if turn.failure.strip() else "**Declined by the model.**"
     if turn.state == "failed":
         return f"**Failed:** {_inline(turn.failure)}" if turn.failure.strip() else "**Failed.**"
     if turn.state == "interrupted":

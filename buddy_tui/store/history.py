@@ -63,6 +63,8 @@ MIGRATIONS: tuple[str, ...] = (
         UNIQUE (conversation, seq)
     );
     """,
+    # 2: a turn's output count may be an estimate (stopped or failed before the API counted it).
+    "ALTER TABLE turns ADD COLUMN output_estimated INTEGER NOT NULL DEFAULT 0",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 #: Conversations with their turn counts, as the history screen lists them.
@@ -278,11 +280,12 @@ class Store:
         with self._transaction() as db:
             db.execute(
                 "UPDATE turns SET reply = ?, tools = ?, state = ?, failure = ?, input_tokens = ?, output_tokens = ?, "
-                "cache_read_tokens = ?, cache_write_tokens = ?, recorded = ?, updated = ?, "
-                "owner = CASE WHEN ? = 'streaming' THEN owner ELSE '' END WHERE id = ?",
+                "cache_read_tokens = ?, cache_write_tokens = ?, output_estimated = ?, recorded = ?, updated = ?, "
+                "owner = CASE WHEN ? = 'streaming' THEN ? ELSE '' END WHERE id = ?",
                 (scrub(record.reply), _dump([_note_dict(n) for n in record.tools]), record.state,
                  scrub(record.failure), usage.input_tokens, usage.output_tokens, usage.cache_read_tokens,
-                 usage.cache_write_tokens, _dump(record.recorded), record.updated, record.state, record.id))
+                 usage.cache_write_tokens, int(usage.estimated), _dump(record.recorded), record.updated,
+                 record.state, _PROCESS, record.id))
             if record.state != "streaming":
                 db.execute("UPDATE conversations SET updated = ? WHERE id = (SELECT conversation FROM turns "
                            "WHERE id = ?)", (record.updated, record.id))
@@ -398,7 +401,8 @@ def _record(row: sqlite3.Row) -> TurnRecord:
     tools = [ToolNote(str(n.get("id", "")), str(n.get("name", "")), dict(n.get("input") or {}),
                       str(n.get("summary", "")), bool(n.get("is_error")), int(n.get("offset", 0)))
              for n in json.loads(row["tools"]) if isinstance(n, dict)]
-    usage = Usage(row["input_tokens"], row["output_tokens"], row["cache_read_tokens"], row["cache_write_tokens"])
+    usage = Usage(row["input_tokens"], row["output_tokens"], row["cache_read_tokens"], row["cache_write_tokens"],
+                  bool(row["output_estimated"]))
     return TurnRecord(typed=row["typed"], persona=row["persona"], persona_title=row["persona_title"],
                       model=row["model"], files=list(json.loads(row["files"])),
                       user=list(json.loads(row["user_blocks"])),

@@ -9,21 +9,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-#: ``streaming`` while the reply arrives; ``complete`` when it ended normally; ``stopped`` when the
-#: user pressed Esc; ``failed`` when the model call failed; ``interrupted`` when buddy-tui itself
-#: died while the reply was streaming (found on the next start).
-TurnState = Literal["streaming", "complete", "stopped", "failed", "interrupted"]
+#: ``streaming`` while the reply arrives; ``complete`` when it ended normally; ``cut`` when it reached
+#: the token limit (it can be continued); ``refused`` when the model declined to answer; ``stopped``
+#: when the user pressed Esc; ``failed`` when the model call failed; ``interrupted`` when buddy-tui
+#: itself died while the reply was streaming (found on the next start).
+TurnState = Literal["streaming", "complete", "cut", "refused", "stopped", "failed", "interrupted"]
+#: Characters per output token, for estimating the tokens of text whose count never arrived.
+CHARS_PER_TOKEN = 4
 TITLE_CHARS = 72
 
 
 @dataclass(frozen=True)
 class Usage:
-    """Token counts for a turn (or, added up, a conversation)."""
+    """Token counts for a turn (or, added up, a conversation). ``estimated`` says some of the
+    output count is an estimate from the text received: the reply was stopped or failed before
+    the API sent its count."""
 
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    estimated: bool = False
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
@@ -31,11 +37,28 @@ class Usage:
             self.output_tokens + other.output_tokens,
             self.cache_read_tokens + other.cache_read_tokens,
             self.cache_write_tokens + other.cache_write_tokens,
+            self.estimated or other.estimated,
         )
 
+    def __sub__(self, other: Usage) -> Usage:
+        """What is left when ``other`` (a part of these counts) is taken out again."""
+        return Usage(
+            max(0, self.input_tokens - other.input_tokens),
+            max(0, self.output_tokens - other.output_tokens),
+            max(0, self.cache_read_tokens - other.cache_read_tokens),
+            max(0, self.cache_write_tokens - other.cache_write_tokens),
+            self.estimated,
+        )
+
+    @property
+    def output(self) -> str:
+        """The output count as shown: ``380``, or ``~380`` when it is an estimate."""
+        return f"{'~' if self.estimated else ''}{self.output_tokens:,}"
+
     def summary(self) -> str:
-        """``in 1,204 · out 380 · cache read 1,100`` (zero cache figures left out)."""
-        parts = [f"in {self.input_tokens:,}", f"out {self.output_tokens:,}"]
+        """``in 1,204 · out 380 · cache read 1,100`` (zero cache figures left out; ``out ~380``
+        when the output count is an estimate)."""
+        parts = [f"in {self.input_tokens:,}", f"out {self.output}"]
         if self.cache_read_tokens:
             parts.append(f"cache read {self.cache_read_tokens:,}")
         if self.cache_write_tokens:
@@ -83,8 +106,8 @@ class TurnRecord:
 
     @property
     def ended_badly(self) -> bool:
-        """True when the reply did not finish (stopped, failed or interrupted)."""
-        return self.state in ("stopped", "failed", "interrupted")
+        """True when the reply did not finish (stopped, failed, interrupted, cut or declined)."""
+        return self.state in ("stopped", "failed", "interrupted", "cut", "refused")
 
     def segments(self) -> list[str | ToolNote]:
         """The reply in the order it happened: text, a tool call, more text..."""
@@ -133,6 +156,12 @@ class StoredConversation:
     def messages(self) -> list[dict[str, Any]]:
         """The model's context for the next turn: what each turn contributed, in order."""
         return [message for turn in self.turns for message in turn.recorded]
+
+
+def estimate_tokens(chars: int) -> int:
+    """About how many tokens ``chars`` characters of text took the model to write (never 0 for
+    some text)."""
+    return -(-max(0, chars) // CHARS_PER_TOKEN)
 
 
 def make_title(typed: str) -> str:

@@ -350,6 +350,8 @@ class BuddyApp(App[None]):
             self.chat.toggle_pin()
         elif name == "retry":
             await self.chat.retry()
+        elif name == "continue":
+            await self.continue_reply()
         elif name == "resume":
             self.action_resume()
         elif name == "export":
@@ -371,6 +373,21 @@ class BuddyApp(App[None]):
     async def _undo(self, event: ToolLine.UndoRequested) -> None:
         """The Undo control of a tool line (clicked, or Enter on it)."""
         await undoing.undo_change(self.chat, event.line.call)
+
+    @on(PromptBar.Blank)
+    async def continue_reply(self, event: PromptBar.Blank | None = None) -> None:
+        """``/continue``, or Enter on an empty prompt right after a reply cut at the token limit:
+        the engine asks for the rest, which joins that reply."""
+        chat = self.chat
+        if event is not None and chat.engine.continuable is None:
+            return  # Enter on an empty prompt, with nothing to continue: nothing to do
+        question = chat.engine.continuation()
+        if chat.busy:
+            self.notify("A reply is still streaming: press Esc to stop it first.", severity="warning")
+        elif isinstance(question, str):
+            await chat.note(question)
+        elif not await chat.when_connected(self.continue_reply):
+            chat._run(question)
 
     def action_choose_model(self, name: str = "") -> None:
         """/model NAME switches once the endpoint's list has the name; /model alone opens the picker."""

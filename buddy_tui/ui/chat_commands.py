@@ -136,12 +136,15 @@ async def cost(pane: ChatPane) -> None:
         return
     last = session.turns[-1]
     total = session.conversation.usage
-    label = "Last turn" if last.state == "complete" else f"Last turn ({last.state}: counted as far as it got)"
+    ended = {"complete": "", "cut": " (cut at the token limit)", "refused": " (declined)"}
+    label = "Last turn" + ended.get(last.state, f" ({last.state}: counted as far as it got)")
     rows = [(label, last.usage), (f"Conversation ({len(session.turns)} turns)", total)]
     table = ["| | input | output | cache read | cache write |", "|---|---:|---:|---:|---:|"]
-    table += [f"| {name} | {u.input_tokens:,} | {u.output_tokens:,} | {u.cache_read_tokens:,} | "
+    table += [f"| {name} | {u.input_tokens:,} | {u.output} | {u.cache_read_tokens:,} | "
               f"{u.cache_write_tokens:,} |" for name, u in rows]
     from buddy_tui.ui.widgets.markdown_note import MarkdownNote
 
-    await pane.add(MarkdownNote("**Tokens**\n\n" + "\n".join(table) + "\n\nCounted by the API for each reply "
-                                "(a reply that failed part-way counts only its finished rounds)."))
+    estimate = (" ~ marks output estimated from the text that arrived: that reply was stopped or failed before "
+                "the API counted it." if total.estimated else "")
+    await pane.add(MarkdownNote("**Tokens**\n\n" + "\n".join(table) + "\n\nCounted by the API for each reply, "
+                                "as far as it got when one was stopped or failed." + estimate))

@@ -11,7 +11,8 @@ from buddy_tui.personas.catalog import short_path
 from buddy_tui.ui.safe import markdown_literal
 
 #: Keys of the prompt itself, which are not app bindings.
-PROMPT_KEYS = [("Enter", "Send the question (or complete a partial /command)"),
+PROMPT_KEYS = [("Enter", "Send the question (or complete a partial /command); on an empty prompt after a reply "
+                "cut at the token limit, ask for the rest"),
                ("Tab", "Complete the highlighted /command or @file; with nothing to complete it does nothing"),
                ("Shift+Tab", "Leave the prompt: to the chat, then the preview and the tree (Tab goes forward "
                 "again: tree, preview, chat, prompt); Ctrl+T and Ctrl+L jump to the tree and the prompt"),

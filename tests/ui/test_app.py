@@ -225,7 +225,7 @@ async def test_escape_stops_the_stream_and_keeps_the_partial_answer(project: Pat
         reply = replies(app)[0]
         kept = reply.text
         assert not app.chat.busy
-        assert "interrupted" in status(reply)
+        assert "Interrupted" in status(reply)
         await wait_for(pilot, online.client_gone.is_set, what="the HTTP stream to close")
         await wait_for(pilot, lambda: chat_worker_done(app), what="the stopped turn's worker to end")
         await caught_up(pilot, app.chat)  # and every event it posted before it ended has been handled

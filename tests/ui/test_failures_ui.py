@@ -50,7 +50,7 @@ async def test_each_failure_ends_in_a_clear_state_and_ctrl_r_sends_the_same_turn
         reply = app.query_one(AssistantMessage)
         assert words in status(reply)
         assert reply.text == partial  # whatever arrived is kept...
-        assert ("partial answer" in status(reply)) is bool(partial)  # ...and marked
+        assert ("The answer above is incomplete." in status(reply)) is bool(partial)  # ...and marked
         assert app.chat.prompt.input.value == f"{QUESTION} @pool.py"  # nothing typed is lost
         db = Store(history_path())
         (summary,) = db.conversations(str(project))
@@ -78,7 +78,7 @@ async def test_connection_refused_is_retried_by_the_sdk_then_explained(
     async with app.run_test(size=(160, 48)) as pilot:
         await connected(pilot, app)
         await submit(pilot, app, QUESTION)
-        await wait_for(pilot, lambda: app.query(AssistantMessage) and "could not connect, retrying" in status(
+        await wait_for(pilot, lambda: app.query(AssistantMessage) and "Could not connect, retrying" in status(
             app.query_one(AssistantMessage)), what="the SDK's retry shown")
         assert "attempt 2 of 2" in status(app.query_one(AssistantMessage))
         await wait_for(pilot, lambda: settled(app) and "⚠" in status(app.query_one(AssistantMessage)), timeout=8)

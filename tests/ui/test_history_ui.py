@@ -113,7 +113,7 @@ async def test_a_reply_cut_by_a_crash_comes_back_marked_and_ctrl_r_sends_the_sam
         await wait_for(pilot, lambda: app.query(AssistantMessage), what="the recovered conversation")
         reply = app.query_one(AssistantMessage)
         assert reply.text == "It runs one query per ord"
-        assert "interrupted: buddy-tui stopped while this reply was streaming" in status(reply)
+        assert "Interrupted: buddy-tui stopped while this reply was streaming" in status(reply)
         assert any("stopped while a reply was streaming" in text_of(n) for n in app.query(Note))
         assert app.query_one(UserMessage).files == ("app/models.py (531 B ~130 tok)",)
         await connected(pilot, app)
@@ -215,7 +215,7 @@ async def test_sdk_retries_are_shown_while_they_wait_then_the_answer_arrives(
         await wait_for(pilot, lambda: app.query(AssistantMessage) and "retrying" in status(
             app.query_one(AssistantMessage)), what="the retry notice")
         shown = status(app.query_one(AssistantMessage))
-        assert "overloaded (529), retrying in" in shown and "attempt 2 of 3" in shown
+        assert "Overloaded (529), retrying in" in shown and "attempt 2 of 3" in shown
         await wait_for(pilot, lambda: settled(app), timeout=8)
         assert app.query_one(AssistantMessage).text == "Back again."
         assert "retrying" not in status(app.query_one(AssistantMessage))
@@ -227,7 +227,8 @@ async def test_a_failed_reply_is_stored_marked_and_retried_with_ctrl_r(project: 
     async with app.run_test(size=(160, 48)) as pilot:
         await connected(pilot, app)
         await submit(pilot, app, "explain the outbox pattern")
-        await wait_for(pilot, lambda: settled(app) and "partial answer" in status(app.query_one(AssistantMessage)))
+        await wait_for(pilot, lambda: settled(app) and "answer above is incomplete" in status(
+            app.query_one(AssistantMessage)))
         assert "Ctrl+R or /retry" in status(app.query_one(AssistantMessage))
         assert app.chat.prompt.input.value == "explain the outbox pattern"  # nothing typed is lost
         (summary,) = stored().conversations(str(project))

@@ -21,7 +21,7 @@ def _count(n: int) -> str:
 
 def compact(usage: Usage) -> str:
     """``in 1.2k out 380 cache 1.1k/50``: a token count that fits the header (cache read/written)."""
-    text = f"in {_count(usage.input_tokens)} out {_count(usage.output_tokens)}"
+    text = f"in {_count(usage.input_tokens)} out {'~' if usage.estimated else ''}{_count(usage.output_tokens)}"
     if usage.cache_read_tokens or usage.cache_write_tokens:
         text += f" cache {_count(usage.cache_read_tokens)}/{_count(usage.cache_write_tokens)}"
     return text

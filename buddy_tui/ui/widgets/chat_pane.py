@@ -24,10 +24,10 @@ from textual.message import Message
 from textual.widget import MountError, Widget
 from textual.widgets import Input
 
-from buddy_tui.context.attachments import Attachment, find_references
+from buddy_tui.context.attachments import Attachment
 from buddy_tui.conversation.chat import Retrying, TextDelta, ToolFinished, ToolStarted, TurnFailed, TurnFinished
 from buddy_tui.conversation.client import Connection, connect, precheck
-from buddy_tui.conversation.engine import Abandoned, Engine, EngineEvent, Notice, Question, TurnStarted
+from buddy_tui.conversation.engine import Abandoned, Engine, EngineEvent, Notice, Question, TurnContinued, TurnStarted
 from buddy_tui.conversation.session import AppAction, Refusal, Session
 from buddy_tui.personas.activation import Choice, activation_line, next_pick
 from buddy_tui.personas.persona import Persona
@@ -174,6 +174,7 @@ class ChatPane(Vertical):
         """The token line under the header: the last turn's and the conversation's."""
         turns = self.session.turns
         self.header.show_usage(turns[-1].usage if turns else None, self.session.conversation.usage)
+        self.transcript.offer_continue(self.engine.continuable is not None)  # after a turn, or on opening one
 
     # ----------------------------------------------------------------- connecting
     def connect_now(self) -> None:
@@ -207,7 +208,7 @@ class ChatPane(Vertical):
         if self.connection is None:
             self._waiting = then
             self.connect_now()
-            self.prompt.show_activation("connecting… the question goes out as soon as the client is ready")
+            self.prompt.show_activation("Connecting… The question goes out as soon as the client is ready.")
         else:
             await self.note(self.connection.message, "error")
         return True
@@ -337,7 +338,7 @@ class ChatPane(Vertical):
                 await self.note(event.reason, event.kind)
             self._restore_text(event.question.plan.typed, list(event.question.chips))
             return
-        if isinstance(event, TurnStarted):
+        if isinstance(event, TurnStarted | TurnContinued):
             await self._started(event)
             return
         turn = self.turn
@@ -352,26 +353,28 @@ class ChatPane(Vertical):
             return
         if isinstance(event, Retrying | ToolStarted | ToolFinished):
             await turn.view.show(event, self.runner.changes)
-        elif isinstance(event, TurnFinished):
+        elif isinstance(event, TurnFinished | TurnFailed):
             self._end_turn()
             await self._ended()
-            await turn.view.finish(event.text, event.usage, event.stop_reason)
-            await turn.view.show_references(await asyncio.to_thread(find_references, event.text, self.session.root))
-        elif isinstance(event, TurnFailed):
-            self._end_turn()
-            await self._ended()
-            await turn.view.fail(event.failure)
-            self._restore(turn.question)
+            await turn.view.end(event, self.session.root, cut=self.engine.continuable is not None)
+            if self.unsent is self.session.turns[-1]:  # failed or declined: the question goes back
+                self._restore(turn.question)
 
-    async def _started(self, event: TurnStarted) -> None:
-        """The engine stored the question and is sending it: show it, and where the reply goes."""
-        self.prompt.input.value = ""
-        self.override = None
-        view = AssistantMessage(event.question.plan.persona.title, event.why)
-        self.turn = Turn(event.question, view)
-        await self.add(UserMessage(event.question.plan.typed, event.record.files))
-        await self.show_problems()
-        await self.add(view)
+    async def _started(self, event: TurnStarted | TurnContinued) -> None:
+        """The engine stored the question and is sending it: show it, and where the reply goes
+        (a cut reply that goes on grows in its own message)."""
+        self.transcript.offer_continue(False)
+        if isinstance(event, TurnContinued):
+            self.turn = Turn(event.question, self.transcript.query_children(AssistantMessage).last())
+            await self.turn.view.resume()
+        else:
+            self.prompt.input.value = ""
+            self.override = None
+            view = AssistantMessage(event.question.plan.persona.title, event.why)
+            self.turn = Turn(event.question, view)
+            await self.add(UserMessage(event.question.plan.typed, event.record.files))
+            await self.show_problems()
+            await self.add(view)
         self.refresh_header()
         self.transcript.anchor()
         self.app.refresh_bindings()

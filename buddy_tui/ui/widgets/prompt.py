@@ -285,6 +285,9 @@ class PromptBar(Vertical):
         def control(self) -> PromptBar:
             return self.bar
 
+    class Blank(Message):
+        """Enter on an empty prompt, with no files attached (after a cut reply: ask for the rest)."""
+
     def __init__(self, registry: CommandRegistry, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.registry = registry
@@ -401,6 +404,8 @@ class PromptBar(Vertical):
         if typed:
             self.history.add(typed)
             self.post_message(self.Submitted(self, typed))
+        elif not self.attachments:
+            self.post_message(self.Blank())
 
     @on(OptionList.OptionSelected, "#command-menu")
     def _menu_clicked(self, event: OptionList.OptionSelected) -> None:

@@ -12,6 +12,7 @@ import contextlib
 import time
 from collections.abc import Container, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar, Literal
 
 from textual.app import ComposeResult
@@ -25,8 +26,8 @@ from textual.timer import Timer
 from textual.widget import MountError, Widget
 from textual.widgets import Static
 
-from buddy_tui.context.attachments import human_size, printable
-from buddy_tui.conversation.chat import Retrying, ToolFinished, ToolStarted
+from buddy_tui.context.attachments import find_references, human_size, printable
+from buddy_tui.conversation.chat import Retrying, ToolFinished, ToolStarted, TurnFailed, TurnFinished
 from buddy_tui.conversation.errors import Failure
 from buddy_tui.conversation.retries import RetryNotice
 from buddy_tui.conversation.session import Session
@@ -46,6 +47,9 @@ TYPING_MAX_HOLD = 0.6
 #: A piece closed with at least this much text after it in the same update is off screen when
 #: the view follows the reply (a screen is about 2,000 characters), so it starts folded.
 FOLD_AHEAD = 3_000
+#: Under a reply cut at the token limit, while it can go on.
+CONTINUE_HINT = "Press Enter on an empty prompt or type /continue for the rest."
+RETRY_HINT = "Ctrl+R or /retry sends the question again."
 
 
 class UserMessage(Vertical):
@@ -88,6 +92,8 @@ class AssistantMessage(Vertical):
         self._renderer: asyncio.Task[None] | None = None
         self._countdown: Timer | None = None
         self._tool_lines: dict[str, ToolLine] = {}  # by call id
+        self.ended = ""  # "cut" or "refused" when the reply ended so (see show_ending)
+        self._usage = Usage()
 
 
     @property
@@ -125,8 +131,8 @@ class AssistantMessage(Vertical):
         deadline = time.monotonic() + notice.wait
 
         def tick() -> None:
-            remaining = max(0.0, deadline - time.monotonic())
-            self._status_line.update(printable(f"⟳ {notice.describe(remaining)}  (Esc to stop)"))
+            said = notice.describe(max(0.0, deadline - time.monotonic()))
+            self._status_line.update(printable(f"⟳ {said[:1].upper()}{said[1:]}  (Esc to stop)"))
 
         self.status("", "retrying")
         tick()
@@ -237,13 +243,59 @@ class AssistantMessage(Vertical):
                     and whole != "".join(shown(piece) for piece in segment.pieces)):
                 widget.set_text(whole)
 
-    async def finish(self, text: str, usage: Usage, stop_reason: str | None) -> None:
-        """The reply is complete."""
+    async def finish(self, text: str, usage: Usage, stop_reason: str | None, refusal: Failure | None = None) -> None:
+        """The reply is complete: its tokens, and how it ended when that needs saying (cut at the
+        token limit, or declined: ``refusal`` says so and what to do)."""
         await self._render_whole()
         self._pieces = [text]
-        note = " · cut off at the max-tokens limit" if stop_reason == "max_tokens" else ""
-        note = " · stopped at the tool-round limit" if stop_reason == "max_rounds" else note
-        self.status(f"{usage.summary()}{note}", "done")
+        if refusal is not None:
+            self.show_ending("refused", usage, refusal.text())
+        elif stop_reason == "max_tokens":
+            self.show_ending("cut", usage)
+        else:
+            note = " · stopped at the tool-round limit" if stop_reason == "max_rounds" else ""
+            self.status(f"{usage.summary()}{note}", "done")
+
+    async def end(self, event: TurnFinished | TurnFailed, root: Path, cut: bool = False) -> None:
+        """The turn is over: show how it ended and, for a finished reply, the project files it
+        names (``cut``: a cut reply failed to go on, and still can)."""
+        if isinstance(event, TurnFailed) and cut:  # it stays cut, and says why it did not go on
+            await self._render_whole()
+            self.show_ending("cut", event.usage, event.failure.text())
+            return
+        if isinstance(event, TurnFailed):
+            await self.fail(event.failure)
+            return
+        await self.finish(event.text, event.usage, event.stop_reason, event.refusal)
+        await self.show_references(await asyncio.to_thread(find_references, event.text, root))
+
+    def show_ending(self, state: str, usage: Usage, said: str = "", continuable: bool = True) -> None:
+        """Under a reply that was declined (``said``: why, and what to do) or cut at the token
+        limit (how to get the rest, while ``continuable``; ``said``: why going on failed)."""
+        self.ended, self._usage = state, usage
+        if state == "refused":
+            self.status(printable(f"⚠ {said} ({usage.summary()})"), "interrupted")
+            return
+        then = f" {said}" if said else f" {CONTINUE_HINT}" if continuable else ""
+        self.status(printable(f"✂ Cut at the token limit.{then} ({usage.summary()})"), "interrupted")
+
+    def offer_continue(self, continuable: bool) -> None:
+        """Say (or no longer say) that this reply, cut at the token limit, can go on."""
+        if self.ended == "cut":
+            self.show_ending("cut", self._usage, continuable=continuable)
+
+    async def resume(self) -> None:
+        """The reply, cut at the token limit, goes on: new text joins its last piece (so a code
+        block or paragraph that was cut reads as one), and its file links come again at the end."""
+        await self.query(".references").remove()
+        children = list(self.children)
+        last = self._segments[-1] if self._segments else None
+        if last is not None and children.index(self._status_line) > 0 \
+                and children[children.index(self._status_line) - 1] is last.widget:
+            await last.widget.unfold()
+            self._open = last
+        self.ended = ""
+        self.status("streaming…  (Esc to stop)")
 
     async def show_references(self, references: Sequence[tuple[str, int]]) -> None:
         """A row of clickable file references found in the reply."""
@@ -269,8 +321,8 @@ class AssistantMessage(Vertical):
         for line in self._tool_lines.values():
             line.stopped()
         await self._render_whole()
-        self.status("⏹ interrupted — the partial answer is kept" if self.text
-                    else "⏹ interrupted before any answer arrived", "interrupted")
+        self.status("⏹ Interrupted. The partial answer is kept." if self.text
+                    else "⏹ Interrupted before any answer arrived.", "interrupted")
 
     async def fail(self, failure: Failure) -> None:
         """The call failed: keep any partial text and show what went wrong and what to do."""
@@ -279,36 +331,39 @@ class AssistantMessage(Vertical):
 
     def show_failure(self, text: str, retryable: bool = True) -> None:
         """Mark the reply as failed, with what went wrong and what to do."""
-        prefix = "⚠ partial answer. " if self.text else "⚠ "
-        again = " Ctrl+R or /retry sends the question again." if retryable else ""
+        prefix = "⚠ The answer above is incomplete. " if self.text else "⚠ "
+        again = f" {RETRY_HINT}" if retryable else ""
         self.status(printable(f"{prefix}{text}{again}"), "error")
 
     async def restore(self, record: TurnRecord) -> None:
         """Show a stored reply as it ended: its text and tool calls in order, and its final state."""
         for part in record.segments():
+            self._splitter = BlockSplitter()  # the last text's, should the reply go on (resume)
             if isinstance(part, ToolNote):
                 await self.mount(Static(printable(f"🔧 {part.summary or part.name}"),
                                         classes="tool-note error" if part.is_error else "tool-note",
                                         markup=False), before=self._status_line)
             else:
-                for piece in BlockSplitter().feed(part):
+                for piece in self._splitter.feed(part):
                     view = ReplyView(shown(piece))
                     await self.mount(view, before=self._status_line)
                     self._segments.append(Segment(view, [piece]))
         self._pieces = [record.reply]
         if record.state == "complete":
             self.status(record.usage.summary(), "done")
+        elif record.state in ("cut", "refused"):
+            self.show_ending(record.state, record.usage, record.failure, continuable=False)
         elif record.state == "stopped":
-            self.status("⏹ interrupted — the partial answer is kept" if record.reply
-                        else "⏹ interrupted before any answer arrived", "interrupted")
+            self.status("⏹ Interrupted. The partial answer is kept." if record.reply
+                        else "⏹ Interrupted before any answer arrived.", "interrupted")
         elif record.state == "failed":
             self.show_failure(record.failure)
         elif record.state == "interrupted":
-            self.status("⚠ interrupted: buddy-tui stopped while this reply was streaming"
+            self.status("⚠ Interrupted: buddy-tui stopped while this reply was streaming"
                         + (" (the part that arrived is kept)" if record.reply else "")
-                        + ". Ctrl+R or /retry sends the question again.", "error")
+                        + f". {RETRY_HINT}", "error")
         else:
-            self.status("still streaming in another buddy-tui window", "interrupted")
+            self.status("Still streaming in another buddy-tui window.", "interrupted")
 
 
 class CopyLink(Static):

@@ -199,6 +199,13 @@ class Transcript(VerticalScroll):
         if await refold_near(self):
             self.fold_soon()  # turns built moved everything below them: look again
 
+    def offer_continue(self, continuable: bool) -> None:
+        """Say how to get the rest under the last reply when it was cut at the token limit and
+        can go on (``continuable``), and under no other."""
+        replies = list(self.query_children(AssistantMessage))
+        for reply in replies:
+            reply.offer_continue(continuable and reply is replies[-1])
+
     async def show_conversation(self, stored: StoredConversation, project_key: str) -> None:
         """Mount every stored turn as it ended (older ones as stubs), and note where the
         conversation comes from."""
