@@ -19,14 +19,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from textual.widgets import DirectoryTree, Static  # noqa: E402
+from textual.widgets import DirectoryTree, Input, Static  # noqa: E402
 
 from buddy_tui.ui.app import BuddyApp  # noqa: E402
 from buddy_tui.ui.screens.approval import ApprovalScreen  # noqa: E402
 from buddy_tui.ui.screens.history import HistoryScreen  # noqa: E402
 from buddy_tui.ui.widgets.transcript import AssistantMessage  # noqa: E402
 from tests.fake_api import FakeAnthropic, HttpError, Reply, review_demo  # noqa: E402
-from tests.helpers import connected, make_app, make_project, settled, wait_for  # noqa: E402
+from tests.helpers import connected, dialog_takes_keys, make_app, make_project, settled, wait_for  # noqa: E402
 
 SIZE = (160, 48)
 ANSWER = """## What could go wrong under load
@@ -150,10 +150,14 @@ async def approval(fake: FakeAnthropic) -> None:
             app.chat.prompt.input.value = "/buddy:review app"
             await pilot.press("enter")
             await wait_for(pilot, lambda: isinstance(app.screen, ApprovalScreen) and app.screen.query("#deny"))
+            dialog = app.screen
+            assert isinstance(dialog, ApprovalScreen)
+            await dialog_takes_keys(pilot, dialog)  # the dialog drops keys for its first half second
+            dialog.query_one("#approval-reason", Input).cursor_blink = False
+            app.chat.prompt.input.cursor_blink = False
             await pilot.pause(0.3)
             app.save_screenshot("approval.svg", str(HERE))
-            await pilot.pause(0.6)  # the dialog ignores keys for its first half second
-            await pilot.press("y")
+            await pilot.press("ctrl+y")  # allow once
             await wait_for(pilot, lambda: settled(app) and not app.chat.busy)
             app.chat.query_one("#connection", Static).update("claude-sonnet-5-5 @ http://127.0.0.1:8765")
             app.chat.prompt.input.cursor_blink = False
