@@ -86,5 +86,6 @@ class DecisionScreen(ModalScreen[R]):
         buttons = [b for b in self.query(Button) if b.display and not b.disabled]
         if not buttons:
             return
-        current = buttons.index(self.focused) if self.focused in buttons else (-1 if step > 0 else 0)
+        focused = self.focused
+        current = next((i for i, b in enumerate(buttons) if b is focused), -1 if step > 0 else 0)
         buttons[(current + step) % len(buttons)].focus()
