@@ -468,6 +468,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_error(400, "invalid_request_error", page, request_id)
             else:
                 self._send_json(200, page, request_id)
+        elif self.command == "GET" and path.startswith("/v1/models/") and fake.model_lookup_error is not None:
+            error = fake.model_lookup_error
+            self._send_error(error.status, error.error_type, error.message, request_id)
         elif self.command == "GET" and path.startswith("/v1/models/"):
             model_id = path.removeprefix("/v1/models/")
             # As the real API does, an alias (the id without its date) finds the model too.
@@ -835,6 +838,7 @@ class FakeAnthropic:
         #: When set, GET /v1/models and /v1/models/{id} answer with this error (e.g. a 404 from a
         #: local server that has no model list).
         self.models_error: HttpError | None = None
+        self.model_lookup_error: HttpError | None = None  # GET /v1/models/{id} only
         #: When set, a page of the model list holds at most this many, whatever limit was asked.
         self.models_page_cap: int | None = None
         self.server_errors: list[BaseException] = []

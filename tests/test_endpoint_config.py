@@ -57,7 +57,7 @@ def ask(*args: str) -> int:
 
 
 @pytest.mark.parametrize("value", ["", " ", "localhost:11434", "127.0.0.1:8080", "http://", "ftp://example.com",
-                                   " http://localhost:11434", "http://[::1"])
+                                   "http://[::1"])
 def test_a_value_that_is_no_http_address_is_a_configuration_error(value: str) -> None:
     problem = url_problem(value)
     assert problem is not None and problem.startswith("ANTHROPIC_BASE_URL ")
@@ -65,8 +65,15 @@ def test_a_value_that_is_no_http_address_is_a_configuration_error(value: str) ->
     assert "unset it to use anthropic's api" in problem.lower()
 
 
+@pytest.mark.parametrize("value", [" http://localhost:11434", "http://localhost:11434 ", "http://localhost:11434\n"])
+def test_spaces_around_the_address_are_a_configuration_error(value: str) -> None:
+    """The SDK sends to the value as it is, space and all: say so before anything goes wrong."""
+    problem = url_problem(value)
+    assert problem is not None and "space or a line break" in problem
+
+
 @pytest.mark.parametrize("value", ["http://localhost:11434", "https://proxy.example.com/anthropic/",
-                                   "HTTP://127.0.0.1:8080", "http://localhost:11434 "])
+                                   "HTTP://127.0.0.1:8080", "http://[::1]:8080"])
 def test_http_addresses_are_fine(value: str) -> None:
     assert url_problem(value) is None
 

@@ -98,6 +98,14 @@ async def test_no_list_means_nobody_can_tell(fake_api: FakeAnthropic, error: Htt
                                                              "list of the endpoint http://x (")
 
 
+async def test_a_failed_lookup_of_one_name_is_no_answer_only_404_says_no(fake_api: FakeAnthropic) -> None:
+    """A name the list lacks is looked up on its own; a 5xx or a 429 there says nothing about it."""
+    fake_api.model_lookup_error = HttpError(529, "overloaded_error", "Overloaded")
+    check = await checked(fake_api, "claude-opus-9")
+    assert check.verdict == "unverified" and "overloaded" in check.reason.lower(), check.reason
+    fake_api.model_lookup_error = None
+    assert (await checked(fake_api, "claude-opus-9")).verdict == "unknown"  # the lookup's 404
+
 async def test_an_unreachable_endpoint_is_unverified_too() -> None:
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))

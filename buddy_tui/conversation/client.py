@@ -95,10 +95,12 @@ def url_problem(value: str, name: str = "ANTHROPIC_BASE_URL") -> str | None:
     if not value.strip():
         return (f"{name} is set but empty, so there is nowhere to send requests. Unset it to use Anthropic's "
                 "API, or set it to your server's address, such as http://localhost:11434.")
+    if value != value.strip():  # the SDK would send to the address with the space in it
+        return (f"{name} has a space or a line break before or after the address, so requests would go "
+                "nowhere. Remove it (a value read from a file often ends with a line break).")
     try:
-        parts = urlsplit(value.rstrip())
-        # A leading space is lost by urlsplit, not by the SDK's URL parser (no scheme, then).
-        usable = parts.scheme.lower() in ("http", "https") and bool(parts.hostname) and not value[:1].isspace()
+        parts = urlsplit(value)
+        usable = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
     except ValueError:  # e.g. an unclosed IPv6 bracket
         usable = False
     if usable:

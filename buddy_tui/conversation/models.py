@@ -127,8 +127,11 @@ async def check_model(client: AsyncAnthropic, name: str) -> ModelCheck:
     if re.fullmatch(r"[\w.:-]+", name):  # the lookup puts the name in the URL's path
         try:
             await checking.models.retrieve(name)
-        except anthropic.AnthropicError:
-            pass
+        except anthropic.APIStatusError as exc:
+            if exc.status_code != 404:  # only "no such model" says no; a 5xx or a 429 says nothing
+                return ModelCheck(name, "unverified", reason=_why_unlisted(exc))
+        except Exception as exc:  # a timeout or a dropped connection: the answer is unknown, not "no"
+            return ModelCheck(name, "unverified", reason=_why_unlisted(exc))
         else:
             return ModelCheck(name, "listed")
     offered = tuple(min([*_aliases(model_id), model_id], key=len) for model_id in ids[:8])

@@ -48,7 +48,12 @@ def _nothing_to_undo(pane: ChatPane) -> str:
 
 
 async def undo_change(pane: ChatPane, call: ToolCall) -> None:
-    """Undo the change ``call`` made, mark its tool line, and say plainly what happened."""
+    """Undo the change ``call`` made, mark its tool line, and say plainly what happened. Not while
+    a reply streams: Claude may be working on the same file, and would not hear of it until later."""
+    if pane.busy:
+        await pane.note("Claude is still working: wait for the reply to finish (or press Esc to stop it), "
+                        "then undo.", "warning")
+        return
     changes = pane.engine.undoable()
     found = next((i for i, (c, _change) in enumerate(changes) if c.id == call.id), None)
     if found is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import string
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -140,7 +141,7 @@ async def test_a_secrets_file_is_never_allowed_for_the_conversation() -> None:
 async def test_keys_are_dropped_while_the_dialog_has_just_appeared() -> None:
     app = Host(ApprovalScreen(CHANGE, guard=3600))  # a guard no test run outlasts
     async with app.run_test() as pilot:
-        await wait_for(pilot, lambda: app.dialog._shown_at)
+        await wait_for(pilot, lambda: app.dialog.is_mounted)
         await type_everything(pilot)
         await pilot.press("ctrl+y", "enter", "tab", "enter")
         assert app.results == [] and app.dialog.focused is None
@@ -185,6 +186,11 @@ async def test_typing_a_sentence_into_an_approval_changes_nothing_and_leaks_noth
         await dialog_takes_keys(pilot, dialog)
         await pilot.press(*"please keep it, and use an ORM; no thanks")
         assert app.screen is dialog and app.chat.prompt.input.value == ""
+        persona = app.session.current.name
+        # The main screen's keys wait too (Textual keeps app bindings out of a modal screen's chain).
+        await pilot.press("f2", "f3", "ctrl+f", "ctrl+o", "ctrl+b", "ctrl+g")
+        assert app.screen is dialog and app.session.current.name == persona and dialog.focused is not None
+        assert dialog.focused.id == "approval-reason"
         assert (project / "app" / "models.py").read_text() == before
         await pilot.press("enter")
         await wait_for(pilot, lambda: len(online.message_requests()) == 2 and settled(app), timeout=10)
@@ -195,3 +201,26 @@ async def test_typing_a_sentence_into_an_approval_changes_nothing_and_leaks_noth
         result = body["messages"][-1]["content"][0]
         assert result["is_error"] and result["content"].endswith("please keep it, and use an ORM; no thanks")
         assert app.chat.runner.always_allowed == set()
+
+
+@pytest.mark.parametrize("make", [lambda: ApprovalScreen(CHANGE, guard=3600), lambda: choice_dialogs()[0]],
+                         ids=["approval", "secrets file"])
+async def test_a_click_while_the_dialog_has_just_appeared_decides_nothing(
+        make: Callable[[], DecisionScreen[Any]]) -> None:
+    """A click meant for the chat can land on a button of a dialog that has just appeared: it does
+    nothing, and when the guard ends the focus goes to the safe place, not to the clicked button."""
+    dialog = make()
+    dialog.guard = 3600  # the test ends the guard itself
+    app = Host(dialog)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: dialog.is_mounted and dialog.query(Button))
+        risky = "#once" if isinstance(dialog, ApprovalScreen) else "#yes"
+        await pilot.click(risky)
+        await pilot.pause()
+        assert app.results == [] and app.screen is dialog
+        dialog.end_guard()  # what the guard's timer does
+        await wait_for(pilot, lambda: dialog.focused is not None and dialog.focused.id in ("approval-reason", "no"),
+                       what="the focus on the safe place")
+        await pilot.press("o", "k", "enter")
+        await wait_for(pilot, lambda: app.results)
+        assert app.results in ([Approval("deny", "ok")], ["no"])

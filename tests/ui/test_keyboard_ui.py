@@ -7,6 +7,7 @@ tests drive the chat, not the approval dialog, which has tests of its own."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -117,6 +118,27 @@ async def test_undo_takes_back_the_last_change_then_the_one_before_and_says_so_o
         assert last_note(app) == "Usage: /undo (the last change Claude made) or /undo list (choose one)."
         assert not any("Undone: Undid" in text_of(note) for note in app.query(Note))
 
+
+async def test_undo_waits_while_a_reply_streams(project: Path, online: FakeAnthropic) -> None:
+    """Claude may be working on the very file: undoing mid-reply is refused, and works once it ends."""
+    app = make_app(project)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await changes_made(pilot, app, online, project)
+        gate = threading.Event()
+        online.on_chunk = lambda index, total: gate.wait(10) if index == 0 else None
+        online.queue(Reply(["Still ", "looking."]))
+        try:
+            await submit(pilot, app, "anything else?")
+            await wait_for(pilot, lambda: app.chat.busy and app.query(AssistantMessage).last().text == "Still ",
+                           what="a reply on its way")
+            await run_command(pilot, app, "/undo")
+            assert last_note(app).startswith("Claude is still working: wait for the reply to finish")
+            assert NEW in (project / "app" / "models.py").read_text()
+        finally:
+            gate.set()
+        await wait_for(pilot, lambda: settled(app), what="the reply to end")
+        await run_command(pilot, app, "/undo")
+        assert OLD in (project / "app" / "models.py").read_text()
 
 async def test_undo_list_offers_every_change_newest_first_and_undoes_the_chosen_one(
         project: Path, online: FakeAnthropic) -> None:

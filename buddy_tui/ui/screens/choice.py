@@ -55,4 +55,5 @@ class ChoiceScreen(DecisionScreen[str | None]):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        self.dismiss(event.button.id)
+        if self.taking_keys:  # a click during the guard was meant for what was there before
+            self.dismiss(event.button.id)

@@ -2,7 +2,8 @@
 
 A dialog can appear while the user is typing into the prompt, so:
 
-- for its first moments (``guard``) nothing in it is focused and every key but Esc is dropped;
+- for its first moments (``guard``) nothing in it is focused, clicks on its buttons do nothing and
+  every key but Esc is dropped;
 - no printable key ever picks an answer: letters, digits and space either go into a text field
   the dialog shows, or are dropped, so a sentence typed at the wrong moment decides nothing and
   nothing leaks into the prompt behind the dialog;
@@ -13,7 +14,6 @@ A dialog can appear while the user is typing into the prompt, so:
 
 from __future__ import annotations
 
-import time
 from typing import ClassVar, TypeVar
 
 from textual import events
@@ -42,27 +42,24 @@ class DecisionScreen(ModalScreen[R]):
 
     def __init__(self, guard: float = 0.0) -> None:
         super().__init__()
-        self.guard = guard  # seconds during which every key is dropped
-        self._shown_at = 0.0
+        self.guard = guard  # seconds during which every key and click is dropped
+        self.taking_keys = False  # the guard is over
 
     def on_mount(self) -> None:
-        self._shown_at = time.monotonic()
         if self.guard > 0:
-            self.set_timer(self.guard, self._take_keys)
+            self.set_timer(self.guard, self.end_guard)
         else:
-            self._take_keys()
-
-    @property
-    def taking_keys(self) -> bool:
-        """Whether the guard is over."""
-        return bool(self._shown_at) and time.monotonic() - self._shown_at >= self.guard
+            self.end_guard()
 
     def first_focus(self) -> Widget | None:
         """The widget focused once keys are taken (the safe answer, or a text field)."""
         return None
 
-    def _take_keys(self) -> None:
-        if self.is_attached and self.focused is None:
+    def end_guard(self) -> None:
+        """Take keys from now on, starting from :meth:`first_focus`, whatever a click during the
+        guard may have focused (a click meant for the chat can land on a button)."""
+        self.taking_keys = True
+        if self.is_attached:
             target = self.first_focus()
             if target is not None:
                 target.focus()
