@@ -4,8 +4,8 @@ whole conversation takes a second step, and nothing typed in a dialog reaches th
 from __future__ import annotations
 
 import string
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest

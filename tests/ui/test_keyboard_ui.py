@@ -125,7 +125,12 @@ async def test_undo_waits_while_a_reply_streams(project: Path, online: FakeAnthr
     async with app.run_test(size=(160, 48)) as pilot:
         await changes_made(pilot, app, online, project)
         gate = threading.Event()
-        online.on_chunk = lambda index, total: gate.wait(10) if index == 0 else None
+
+        def hold(index: int, total: int) -> None:
+            if index == 0:
+                gate.wait(10)
+
+        online.on_chunk = hold
         online.queue(Reply(["Still ", "looking."]))
         try:
             await submit(pilot, app, "anything else?")
