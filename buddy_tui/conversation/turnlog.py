@@ -4,8 +4,10 @@ when the growing reply is due for a checkpoint.
 It also decides what the turn leaves in the model's context (``record.recorded``) however it
 ends: a finished reply in full; a stopped one with whatever text arrived; after a failure or a
 crash, only the tool rounds that ran (their effects on the project are real), closed by a note;
-after a refusal, nothing (the API asks for the refused turn to leave the context). And it counts
-the tokens as far as they are known when a reply is stopped or fails (see :meth:`TurnLog.spent`).
+after a refusal, nothing (the API asks for the refused turn to leave the context). Every
+``tool_use`` it keeps is answered by its ``tool_result`` in the next message, as the API requires.
+And it counts the tokens as far as they are known when a reply is stopped or fails (see
+:meth:`TurnLog.spent`).
 
 A reply cut at the token limit can go on (:meth:`TurnLog.resume`): the same record grows, and a
 continuation that fails or is stopped leaves the reply as it then stands.
@@ -27,6 +29,7 @@ from buddy_tui.conversation.chat import (
     TurnFailed,
     TurnFinished,
     spent_so_far,
+    unrun_summary,
 )
 from buddy_tui.conversation.errors import Failure
 from buddy_tui.store.records import ToolNote, TurnRecord, TurnState, Usage
@@ -120,6 +123,8 @@ class TurnLog:
             record.state = ENDINGS.get(event.stop_reason or "", "complete")
             record.usage = self._before + event.usage
             record.failure = event.refusal.text() if event.refusal is not None else ""
+            record.tools += [ToolNote(c.id, c.name, dict(c.input), unrun_summary(c), True, self._length)
+                             for c in event.unrun]  # shown where the reply stopped: never run
             reply = list(event.messages) or [{"role": "assistant", "content": [{"type": "text", "text": event.text}]}]
             record.recorded = [] if event.refusal is not None else [self.question, *self._earlier, *reply]
             self._cut = None

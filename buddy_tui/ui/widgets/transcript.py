@@ -27,7 +27,7 @@ from textual.widget import MountError, Widget
 from textual.widgets import Static
 
 from buddy_tui.context.attachments import find_references, human_size, printable
-from buddy_tui.conversation.chat import Retrying, ToolFinished, ToolStarted, TurnFailed, TurnFinished
+from buddy_tui.conversation.chat import Retrying, ToolFinished, ToolStarted, TurnFailed, TurnFinished, unrun_summary
 from buddy_tui.conversation.errors import Failure
 from buddy_tui.conversation.retries import RetryNotice
 from buddy_tui.conversation.session import Session
@@ -220,6 +220,11 @@ class AssistantMessage(Vertical):
         self._splitter = BlockSplitter()
         await self.mount(line, before=self._status_line)
 
+    @staticmethod
+    def tool_note(summary: str, is_error: bool) -> Static:
+        """A tool call as one plain line: a stored one shown again, or one that never ran."""
+        return Static(printable(f"🔧 {summary}"), classes="tool-note error" if is_error else "tool-note", markup=False)
+
     @property
     def folder(self) -> Folder:
         """The closed pieces of this reply, for the folding pass."""
@@ -266,6 +271,9 @@ class AssistantMessage(Vertical):
         if isinstance(event, TurnFailed):
             await self.fail(event.failure)
             return
+        await self.drain()
+        for call in event.unrun:  # cut in the middle of a tool call: say it never ran, where it stopped
+            await self.add_tool(self.tool_note(unrun_summary(call), is_error=True))
         await self.finish(event.text, event.usage, event.stop_reason, event.refusal)
         await self.show_references(await asyncio.to_thread(find_references, event.text, root))
 
@@ -340,9 +348,7 @@ class AssistantMessage(Vertical):
         for part in record.segments():
             self._splitter = BlockSplitter()  # the last text's, should the reply go on (resume)
             if isinstance(part, ToolNote):
-                await self.mount(Static(printable(f"🔧 {part.summary or part.name}"),
-                                        classes="tool-note error" if part.is_error else "tool-note",
-                                        markup=False), before=self._status_line)
+                await self.mount(self.tool_note(part.summary or part.name, part.is_error), before=self._status_line)
             else:
                 for piece in self._splitter.feed(part):
                     view = ReplyView(shown(piece))
