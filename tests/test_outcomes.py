@@ -19,6 +19,7 @@ from buddy_tui.conversation.chat import GO_ON, Counted, TextDelta, TurnFailed, T
 from buddy_tui.conversation.client import connect
 from buddy_tui.conversation.engine import CONTINUE_AGAIN, Engine, EngineEvent, Question, TurnContinued, TurnStarted
 from buddy_tui.conversation.session import TurnPlan, open_session
+from buddy_tui.conversation.turnlog import STOPPED_GOING_ON
 from buddy_tui.settings.config_file import DEFAULT_MAX_TOKENS
 from buddy_tui.settings.model_settings import Settings
 from buddy_tui.settings.paths import history_path
@@ -203,10 +204,10 @@ async def test_a_continuation_that_fails_leaves_the_reply_cut_to_try_again(engin
     await engine.close()
 
 
-async def test_stopping_a_continuation_keeps_the_reply_as_it_then_stands(engine: Engine,
+async def test_stopping_a_continuation_keeps_the_reply_cut_to_go_on_again(engine: Engine,
                                                                          online: FakeAnthropic) -> None:
     online.queue(Reply.of("Part one, ", stop_reason="max_tokens", output_tokens=4),
-                 Reply(["part two, ", *["more "] * 200], delay=0.05))
+                 Reply(["part two, ", *["more "] * 200], delay=0.05), Reply.of("the end."))
     await ask_engine(engine, "go")
     question = engine.continuation()
     assert isinstance(question, Question)
@@ -222,11 +223,17 @@ async def test_stopping_a_continuation_keeps_the_reply_as_it_then_stands(engine:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert record is engine.session.turns[0] and record.state == "stopped"
+    assert record is engine.session.turns[0] and (record.state, record.failure) == ("cut", STOPPED_GOING_ON)
     assert record.reply.startswith("Part one, part two, ")
     assert record.recorded[-1]["content"][-1]["text"] == record.reply  # the model keeps all of it
     assert engine.session.conversation.messages == record.recorded
     assert record.usage.input_tokens == 25 + 25 and record.usage.estimated  # both requests' input
+    assert [(t.state, t.reply) for t in stored(engine)] == [("cut", record.reply)]
+    assert engine.continuable is record  # it can go on again, from where it now stands
+    so_far = record.reply
+    ended = final(await go_on(engine))
+    assert going_on(online, 2) == so_far and ended.text == so_far + "the end."
+    assert [(t.state, t.reply, t.failure) for t in stored(engine)] == [("complete", so_far + "the end.", "")]
     await engine.close()
 
 

@@ -10,7 +10,7 @@ And it counts the tokens as far as they are known when a reply is stopped or fai
 :meth:`TurnLog.spent`).
 
 A reply cut at the token limit can go on (:meth:`TurnLog.resume`): the same record grows, and a
-continuation that fails or is stopped leaves the reply as it then stands.
+continuation that fails or is stopped leaves the reply cut, as it then stands, to go on again.
 """
 
 from __future__ import annotations
@@ -37,6 +37,9 @@ from buddy_tui.store.records import ToolNote, TurnRecord, TurnState, Usage
 #: How often (seconds) a growing reply is written to the history while it streams.
 CHECKPOINT_SECONDS = 0.25
 CRASH_NOTE = "(Interrupted: buddy-tui stopped while this reply was streaming.)"
+#: Under a cut reply whose continuation the user stopped: it is still cut, and can go on again.
+STOPPED_GOING_ON = ("Going on was stopped; the reply so far is kept: press Enter on an empty prompt or type "
+                    "/continue for the rest.")
 #: How a finished reply's stop reason leaves the turn.
 ENDINGS: dict[str, TurnState] = {"max_tokens": "cut", "refusal": "refused"}
 
@@ -155,13 +158,16 @@ class TurnLog:
 
     def stop(self) -> None:
         """The user stopped the reply: keep the rounds that ran, else whatever text arrived; its
-        tokens as far as known."""
+        tokens as far as known. A cut reply stopped while it went on stays cut, with the text that
+        arrived meanwhile, to go on again (as after a failure)."""
         self._sync()
-        self.record.state = "stopped"
         self.record.usage = self.spent()
         if self._cut is not None:
+            self.record.state, self.record.failure = "cut", STOPPED_GOING_ON
             self.record.recorded = self._continued()
-        elif self.rounds:
+            return
+        self.record.state = "stopped"
+        if self.rounds:
             self.record.recorded = self._closed("(Stopped by the user.)")
         elif self.record.reply:
             self.record.recorded = [self.question,

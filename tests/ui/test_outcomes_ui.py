@@ -1,7 +1,8 @@
 """How a turn ends, as the user sees it: a refusal says the model declined and what to do; a
 reply cut at the token limit says so and goes on, in the same message, with Enter on an empty
-prompt or /continue; one cut in the middle of a tool call says the call never ran; and the header
-and /cost count what a stopped or failed reply really used."""
+prompt or /continue (and stays cut, to go on again, when Esc stops that); one cut in the middle of
+a tool call says the call never ran; and the header and /cost count what a stopped or failed reply
+really used."""
 
 from __future__ import annotations
 
@@ -242,6 +243,36 @@ async def test_after_a_failure_the_header_counts_what_the_server_reported(projec
         assert seen[2].startswith("tokens: last in 0 out 0 · total in 50 out ~15")  # nothing came back
         table = await cost_table(pilot, app)
         assert re.search(r"\| Conversation \(3 turns\) \| 50 \| ~15 \| 0 \| 0 \|", table)
+
+
+async def test_esc_while_a_cut_reply_goes_on_leaves_it_cut_to_go_on_again(project: Path,
+                                                                         online: FakeAnthropic) -> None:
+    online.queue(Reply.of("Part one, ", stop_reason="max_tokens", output_tokens=4),
+                 Reply(["part two, ", *["more "] * 300], delay=0.03), Reply.of("the end."))
+    app = make_app(project)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await connected(pilot, app)
+        await submit(pilot, app, "go")
+        await wait_for(pilot, lambda: settled(app) and "Cut at the token limit" in status(
+            app.query_one(AssistantMessage)), what="the cut reply")
+        reply = app.query_one(AssistantMessage)
+        app.chat.prompt.input.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: reply.text.count("more") >= 3, what="the rest to start")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: settled(app) and "Going on was stopped" in status(reply), what="the stop")
+        assert status(reply).startswith("✂ Cut at the token limit. Going on was stopped; the reply so far is kept: "
+                                        "press Enter on an empty prompt or type /continue for the rest.")
+        assert app.chat.engine.continuable is not None and app.chat.prompt.input.value == ""
+        so_far = reply.text
+        assert so_far.startswith("Part one, part two, more ")
+        await submit(pilot, app, "/retry")  # nothing to send again: it goes on instead
+        await wait_for(pilot, lambda: app.query(Note) and "Nothing to retry" in text_of(app.query(Note).last()))
+        app.chat.prompt.input.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: settled(app) and reply.text == so_far + "the end.", what="the rest")
+        assert len(app.query(AssistantMessage)) == 1 and status(reply).startswith("in 75 · out ")
+    assert stored_turns(project) == [("complete", so_far + "the end.")]
 
 
 NOT_RUN = "🔧 Write app/paging.py not run: the reply reached the token limit in the middle of it"

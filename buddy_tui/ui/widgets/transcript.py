@@ -94,6 +94,7 @@ class AssistantMessage(Vertical):
         self._tool_lines: dict[str, ToolLine] = {}  # by call id
         self.ended = ""  # "cut" or "refused" when the reply ended so (see show_ending)
         self._usage = Usage()
+        self._said = ""  # what the status says after "Cut at the token limit." (see show_ending)
 
 
     @property
@@ -280,7 +281,7 @@ class AssistantMessage(Vertical):
     def show_ending(self, state: str, usage: Usage, said: str = "", continuable: bool = True) -> None:
         """Under a reply that was declined (``said``: why, and what to do) or cut at the token
         limit (how to get the rest, while ``continuable``; ``said``: why going on failed)."""
-        self.ended, self._usage = state, usage
+        self.ended, self._usage, self._said = state, usage, said
         if state == "refused":
             self.status(printable(f"⚠ {said} ({usage.summary()})"), "interrupted")
             return
@@ -288,9 +289,10 @@ class AssistantMessage(Vertical):
         self.status(printable(f"✂ Cut at the token limit.{then} ({usage.summary()})"), "interrupted")
 
     def offer_continue(self, continuable: bool) -> None:
-        """Say (or no longer say) that this reply, cut at the token limit, can go on."""
+        """Say (or no longer say) that this reply, cut at the token limit, can go on (with why
+        going on did not finish, while that is still the case)."""
         if self.ended == "cut":
-            self.show_ending("cut", self._usage, continuable=continuable)
+            self.show_ending("cut", self._usage, self._said if continuable else "", continuable=continuable)
 
     async def resume(self) -> None:
         """The reply, cut at the token limit, goes on: new text joins its last piece (so a code
@@ -324,11 +326,15 @@ class AssistantMessage(Vertical):
         elif event.call.id in self._tool_lines:
             self._tool_lines[event.call.id].finish(event.outcome, event.call.id in changes)
 
-    async def interrupt(self) -> None:
-        """Esc: keep what arrived and say the answer was stopped."""
+    async def interrupt(self, record: TurnRecord | None = None) -> None:
+        """Esc: keep what arrived and say the answer was stopped (a cut reply stopped while it
+        went on stays cut: ``record`` says so, and how to go on)."""
         for line in self._tool_lines.values():
             line.stopped()
         await self._render_whole()
+        if record is not None and record.state == "cut":
+            self.show_ending("cut", record.usage, record.failure)
+            return
         self.status("⏹ Interrupted. The partial answer is kept." if self.text
                     else "⏹ Interrupted before any answer arrived.", "interrupted")
 
