@@ -2,8 +2,8 @@
 request in which an assistant ``tool_use`` is not followed by its ``tool_result`` in the next
 message (and the fake server refuses it the same way), so one bad turn would make every later
 question fail. Checked in the engine with the real SDK: a reply cut at the token limit in the
-middle of a tool call, stopped (Esc) or failed in the middle of a tool round, and a cut reply that
-goes on after its tool call was cut."""
+middle of a tool call, stopped (Esc) or failed in the middle of a tool round, declined after a
+round that changed a file, and a cut reply that goes on after its tool call was cut."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 
-from buddy_tui.conversation.chat import GO_ON, ToolFinished, TurnFailed, TurnFinished, unrun_note
+from buddy_tui.conversation.chat import GO_ON, TextDelta, ToolFinished, TurnFailed, TurnFinished, unrun_note
 from buddy_tui.conversation.client import connect
 from buddy_tui.conversation.engine import Engine, EngineEvent, Question
 from buddy_tui.conversation.session import TurnPlan, open_session
+from buddy_tui.conversation.turnlog import DECLINED_NOTE
 from buddy_tui.settings.model_settings import Settings
 from buddy_tui.settings.paths import history_path
 from buddy_tui.store.history import open_store
@@ -211,4 +212,38 @@ async def test_a_failure_in_a_tool_round_leaves_every_tool_use_answered(online: 
     assert turn.recorded[-1]["content"][0]["text"].startswith("(This reply failed: ")
     sent = await next_question_is_answered(engine, online)
     assert sent["messages"][:4] == turn.recorded
+    await engine.close()
+
+
+# ------------------------------------------------------------------ declined after a round that ran
+async def test_a_refusal_after_an_edit_keeps_the_round_that_ran(online: FakeAnthropic, project: Path) -> None:
+    online.queue(Reply(["Renaming. "], tools=[ToolUse("t_edit", "Edit", EDIT)]),
+                 Reply.refusal("And now the exploit: "))
+    engine = engine_for(project, ScriptedAsker([Approval("once")]))
+    ended = final(await ask_engine(engine, "rename load_orders, then something bad"))
+    assert ended.refusal is not None and "def fetch_orders" in (project / "app" / "models.py").read_text()
+    (turn,) = engine.session.turns
+    assert turn.state == "refused" and engine.unsent is turn  # /retry is still offered
+    use, results, closing = turn.recorded[1:]
+    assert use["content"][-1]["name"] == "Edit" and results["content"][0]["tool_use_id"] == "t_edit"
+    assert closing == text(DECLINED_NOTE)
+    assert "exploit" not in json.dumps(turn.recorded)  # the refused message itself is left out
+    sent = await next_question_is_answered(engine, online)
+    assert sent["messages"][:4] == turn.recorded  # the model knows app/models.py changed
+    assert stored(engine)[0].recorded == turn.recorded
+    await engine.close()
+
+
+async def test_a_refused_continuation_keeps_the_cut_reply_as_it_stood(online: FakeAnthropic, project: Path) -> None:
+    online.queue(Reply.of("Part one, ", stop_reason="max_tokens"), Reply.refusal("and the bad part"))
+    engine = engine_for(project, ScriptedAsker())
+    final(await ask_engine(engine, "go"))
+    going = engine.continuation()
+    assert isinstance(going, Question)
+    events = [event async for event in engine.run(going)]
+    assert final(events).refusal is not None
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "and the bad part"
+    (turn,) = engine.session.turns
+    assert turn.recorded == [question(turn), text("Part one, ")] and turn.state == "refused"
+    await next_question_is_answered(engine, online)
     await engine.close()
