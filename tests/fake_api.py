@@ -6,11 +6,16 @@ each queued script answers exactly one ``POST /v1/messages`` in order. When the 
 ``default_reply`` (by default :func:`demo_reply`) answers.
 
 Stop reasons stream as the real API streams them: ``Reply(..., stop_reason="max_tokens")`` is a
-reply cut at the token limit (a request ending with an assistant message continues it; the server
-refuses one whose last text ends in whitespace, as the API does, and :func:`prefill_of` reads it
-back); :meth:`Reply.refusal` declines, with or without text first, ``stop_details`` on the
+reply cut at the token limit (``ToolUse(..., cut=N)`` cuts it in the middle of a tool call's input);
+:meth:`Reply.refusal` declines, with or without text first, ``stop_details`` on the
 ``message_delta``. ``Cut`` and ``StreamError`` with ``after_delta`` break off only after the
 ``message_delta`` (stop reason and output count) went out.
+
+Requests are checked as current models check them: one whose messages end with an assistant
+message (a prefill) is refused with the 400 Claude 4.6 and later send, and so is one where an
+assistant ``tool_use`` is not answered by a ``tool_result`` in the very next user message (or a
+``tool_result`` answers no ``tool_use`` of the message before). :func:`continued_of` reads back the
+reply a continuation request asks the model to go on with.
 
 Run ``python -m tests.fake_api --port 8765 --delay 0.03`` to serve the demo reply by hand.
 """
@@ -45,9 +50,9 @@ __all__ = [
     "Reply",
     "Script",
     "StreamError",
+    "continued_of",
     "demo_reply",
     "model_info",
-    "prefill_of",
     "split_text",
 ]
 
@@ -114,12 +119,21 @@ class RecordedRequest:
 @dataclass
 class ToolUse:
     """A tool_use block in a reply; its input is streamed as input_json_delta pieces of ``piece``
-    characters, as the real API does."""
+    characters, as the real API does. ``cut``: only the first ``cut`` characters of the input's
+    JSON go out (the reply reached the token limit in the middle of the call; give the Reply
+    ``stop_reason="max_tokens"``)."""
 
     id: str
     name: str
     input: dict[str, Any]
     piece: int = 10
+    cut: int | None = None
+
+    @property
+    def json(self) -> str:
+        """The input's JSON as streamed (only its start when the call is cut)."""
+        whole = json.dumps(self.input)
+        return whole if self.cut is None else whole[: self.cut]
 
 
 @dataclass
@@ -233,14 +247,20 @@ def _content_text(content: Any) -> str:
     return _block_text(content)
 
 
-def prefill_of(body: dict[str, Any] | None) -> str | None:
-    """The text of the assistant message a request ends with (a prefill the reply continues);
-    None when it ends with the user's turn."""
+def continued_of(body: dict[str, Any] | None) -> str | None:
+    """The text of the reply a continuation request asks the model to go on with: the assistant
+    message just before a last user message that asks to continue (and holds no tool results);
+    None for any other request."""
     messages = (body or {}).get("messages")
-    if not isinstance(messages, list) or not messages or not isinstance(messages[-1], dict):
+    if not isinstance(messages, list) or len(messages) < 2 or not all(isinstance(m, dict) for m in messages[-2:]):
         return None
-    last = messages[-1]
-    return _content_text(last.get("content")) if last.get("role") == "assistant" else None
+    before, last = messages[-2], messages[-1]
+    content = last.get("content")
+    results = isinstance(content, list) and any(isinstance(b, dict) and b.get("type") == "tool_result"
+                                                for b in content)
+    if before.get("role") != "assistant" or last.get("role") != "user" or results:
+        return None
+    return _content_text(before.get("content")) if "continue" in _content_text(content).lower() else None
 
 
 #: A reply cut at the token limit in the middle of a code block (``--faults max-tokens``), and the
@@ -252,11 +272,11 @@ CUT_DEMO_REST = ("        \"SELECT * FROM orders WHERE user_id = %s AND id > %s 
                  "The client asks again with the last id until it gets an empty page.")
 
 
-def continuation_reply(prefill: str, delay: float = 0.0) -> Reply:
-    """The rest of a reply that was cut: the rest of :data:`CUT_DEMO` when that was it, else a
-    sentence that plainly finishes what was there."""
-    if CUT_DEMO.startswith(prefill):
-        return Reply.of(CUT_DEMO[len(prefill):] + CUT_DEMO_REST, size=6, delay=delay)
+def continuation_reply(cut: str, delay: float = 0.0) -> Reply:
+    """The rest of a reply that was cut: the rest of :data:`CUT_DEMO` and :data:`CUT_DEMO_REST` when
+    that was it (cut, or stopped while it went on), else a sentence that plainly finishes what was there."""
+    if cut and (CUT_DEMO + CUT_DEMO_REST).startswith(cut):
+        return Reply.of((CUT_DEMO + CUT_DEMO_REST)[len(cut):], size=6, delay=delay)
     return Reply.of(" …and that is the rest of the answer.", size=6, delay=delay)
 
 
@@ -277,10 +297,10 @@ _DOCUMENTS_WRAPPER_RE = re.compile(r"</?documents>")
 
 def demo_reply(body: dict[str, Any], delay: float = 0.0) -> Reply:
     """A realistic Markdown answer to the last user message, in ~6-character chunks (or, for a
-    request ending with an assistant message, the rest of that reply)."""
-    prefill = prefill_of(body)
-    if prefill is not None:
-        return continuation_reply(prefill, delay)
+    request asking to continue a cut reply, the rest of that reply)."""
+    cut = continued_of(body)
+    if cut is not None:
+        return continuation_reply(cut, delay)
     text = _last_user_text(body)
     sources = [m.group(1) for doc in _DOCUMENT_RE.finditer(text) for m in _SOURCE_RE.finditer(doc.group(0))]
     question = _DOCUMENTS_WRAPPER_RE.sub("", _DOCUMENT_RE.sub("", text))
@@ -522,10 +542,10 @@ class _Handler(BaseHTTPRequestHandler):
             blocks = message["content"] if isinstance(message["content"], list) else []
             if any(isinstance(b, dict) and b.get("type") == "text" and not b.get("text") for b in blocks):
                 return f"messages.{i}: text content blocks must be non-empty"
-        last = messages[-1]
-        if last.get("role") == "assistant" and _content_text(last.get("content")) != \
-                _content_text(last.get("content")).rstrip():
-            return "final assistant content cannot end with trailing whitespace"
+        if (unpaired := _unpaired_tools(messages)) is not None:
+            return unpaired
+        if messages[-1].get("role") == "assistant" and "max_tokens" in required:  # a message, not a count
+            return PREFILL_REFUSED
         return None
 
     # -- routes -----------------------------------------------------------------------------
@@ -651,8 +671,8 @@ class _Handler(BaseHTTPRequestHandler):
         message = _message_object(script, model, n)
         has_text = bool(script.chunks) or not (script.tools or script.stop_reason == "refusal")
         message["content"] = [{"type": "text", "text": script.text}] if has_text else []
-        message["content"] += [{"type": "tool_use", "id": t.id, "name": t.name, "input": t.input}
-                               for t in script.tools]
+        message["content"] += [{"type": "tool_use", "id": t.id, "name": t.name,
+                                "input": t.input if t.cut is None else {}} for t in script.tools]
         message["stop_reason"] = _stop_reason(script)
         if script.stop_details is not None:
             message["stop_details"] = script.stop_details
@@ -715,7 +735,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._write_event("content_block_start", {
                     "type": "content_block_start", "index": offset,
                     "content_block": {"type": "tool_use", "id": tool.id, "name": tool.name, "input": {}}})
-                for piece in split_text(json.dumps(tool.input), tool.piece):
+                for piece in split_text(tool.json, tool.piece) if tool.json else []:
                     if reply.delay > 0 and not self._pause(reply.delay):
                         raise _ClientGone
                     self._write_event("content_block_delta", {
@@ -769,6 +789,42 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
+
+
+#: What Claude 4.6 and later models answer (400) to a request ending with an assistant message.
+PREFILL_REFUSED = ("This model does not support assistant message prefill. The conversation must end with a user "
+                   "message.")
+
+
+def _blocks(message: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    content = message.get("content")
+    return [b for b in content if isinstance(b, dict) and b.get("type") == kind] if isinstance(content, list) else []
+
+
+def _unpaired_tools(messages: list[dict[str, Any]]) -> str | None:
+    """The API's complaint when a ``tool_use`` is not answered by a ``tool_result`` in the very next
+    (user) message, or a ``tool_result`` answers no ``tool_use`` of the message before; else None."""
+    for i, message in enumerate(messages):
+        asked = [b.get("id") for b in _blocks(message, "tool_use")] if message.get("role") == "assistant" else []
+        following = messages[i + 1] if i + 1 < len(messages) else {}
+        answered = {b.get("tool_use_id") for b in _blocks(following, "tool_result")} \
+            if following.get("role") == "user" else set()
+        if missing := [str(tool_id) for tool_id in asked if tool_id not in answered]:
+            return (f"messages.{i}: `tool_use` ids were found without `tool_result` blocks immediately after: "
+                    f"{', '.join(missing)}. Each `tool_use` block must have a corresponding `tool_result` block "
+                    "in the next message.")
+        if message.get("role") != "user":
+            continue
+        before = messages[i - 1] if i > 0 and messages[i - 1].get("role") == "assistant" else {}
+        offered = {b.get("id") for b in _blocks(before, "tool_use")}
+        answers = [(j, b.get("tool_use_id")) for j, b in enumerate(message["content"]) if isinstance(b, dict)
+                   and b.get("type") == "tool_result"] if isinstance(message.get("content"), list) else []
+        for j, tool_id in answers:
+            if tool_id not in offered:
+                return (f"messages.{i}.content.{j}: unexpected `tool_use_id` found in `tool_result` blocks: "
+                        f"{tool_id}. Each `tool_result` block must have a corresponding `tool_use` "
+                        "block in the previous message.")
+    return None
 
 
 def _stop_reason(reply: Reply) -> str:
@@ -997,9 +1053,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="answer GET /v1/models with 404, as a local server without a model list does")
     parser.add_argument("--faults", default="", metavar="LIST",
                         help="answer the first requests with these faults, in order, e.g. 529,529 or "
-                             "429,cut,stream-error,hang,401,500,too-long,refusal,refusal-partial,max-tokens "
-                             "(for trying failures and stop reasons by hand; a cut reply's continuation "
-                             "gets its rest)")
+                             "429,cut,stream-error,hang,401,500,too-long,refusal,refusal-partial,max-tokens,"
+                             "max-tokens-tool (for trying failures and stop reasons by hand; a cut reply's "
+                             "continuation gets its rest; max-tokens-tool is cut in the middle of a Write call)")
     args = parser.parse_args(argv)
     delay: float = args.delay
     fake = FakeAnthropic(args.host, args.port)
@@ -1024,6 +1080,10 @@ def main(argv: list[str] | None = None) -> None:
                                  "cyber harm."),
         "refusal-partial": Reply.refusal("Here is how the exploit would start: first you ", delay=delay),
         "max-tokens": Reply.of(CUT_DEMO, size=6, delay=delay, stop_reason="max_tokens", output_tokens=64),
+        "max-tokens-tool": Reply.of("I will put the paging helper in its own module. ", size=6, delay=delay,
+                                    stop_reason="max_tokens", output_tokens=64,
+                                    tools=[ToolUse("toolu_demo_cut", "Write", {"path": "app/paging.py",
+                                                                               "content": CUT_DEMO_REST}, cut=90)]),
     }
     for name in filter(None, args.faults.split(",")):
         if name not in faults:

@@ -19,15 +19,17 @@ from anthropic import _exceptions
 from tests.fake_api import (
     CUT_DEMO,
     CUT_DEMO_REST,
+    PREFILL_REFUSED,
     Cut,
     FakeAnthropic,
     Hang,
     HttpError,
     Reply,
     StreamError,
+    ToolUse,
     _Handler,
+    continued_of,
     demo_reply,
-    prefill_of,
     split_text,
 )
 from tests.helpers import record_retry_waits, wait_until_blocking
@@ -552,28 +554,92 @@ def test_a_refusal_streams_its_stop_details_and_no_empty_block(fake_api: FakeAnt
     assert plain.stop_reason == "refusal" and [b.type for b in plain.content] == (["text"] if text else [])
 
 
-def test_a_prefill_must_not_end_in_whitespace_as_the_api_says(fake_api: FakeAnthropic) -> None:
+def test_a_request_ending_with_an_assistant_message_is_refused_as_current_models_do(
+        fake_api: FakeAnthropic) -> None:
+    """Claude 4.6 and later refuse an assistant prefill, whatever its text."""
     fake_api.queue(Reply(["queued"]))
     body = {**message_kwargs(), "messages": [{"role": "user", "content": "go"},
-                                             {"role": "assistant", "content": [{"type": "text", "text": "Cut \n"}]}]}
+                                             {"role": "assistant", "content": [{"type": "text", "text": "Cut"}]}]}
     status, error = post_json(fake_api, "/v1/messages", body)
-    assert (status, error["error"]["message"]) == (400, "final assistant content cannot end with trailing whitespace")
+    assert (status, error["error"]["type"], error["error"]["message"]) == (400, "invalid_request_error",
+                                                                           PREFILL_REFUSED)
+    assert PREFILL_REFUSED == ("This model does not support assistant message prefill. The conversation must end "
+                               "with a user message.")
     body["messages"][-1]["content"][0]["text"] = ""
     status, error = post_json(fake_api, "/v1/messages", body)
     assert (status, error["error"]["message"]) == (400, "messages.1: text content blocks must be non-empty")
-    body["messages"][-1]["content"][0]["text"] = "Cut"
+    body["messages"][-1]["content"][0]["text"] = "Cut \n"  # not last: its whitespace is fine
+    body["messages"].append({"role": "user", "content": "Please continue."})
     status, ok = post_json(fake_api, "/v1/messages", body)
     assert (status, ok["content"]) == (200, [{"type": "text", "text": "queued"}])
-    assert prefill_of(fake_api.message_requests()[-1].body) == "Cut"
-    assert prefill_of(fake_api.message_requests()[0].body) == "Cut \n" and prefill_of(message_kwargs()) is None
+    assert continued_of(fake_api.message_requests()[-1].body) == "Cut \n"
+
+
+USE = {"role": "assistant", "content": [{"type": "text", "text": "Looking."},
+                                        {"type": "tool_use", "id": "t1", "name": "Read", "input": {"path": "a.py"}},
+                                        {"type": "tool_use", "id": "t2", "name": "Read", "input": {"path": "b.py"}}]}
+
+
+def result(tool_id: str) -> dict[str, Any]:
+    return {"type": "tool_result", "tool_use_id": tool_id, "content": "text"}
+
+
+@pytest.mark.parametrize(("after", "problem"), [
+    ([{"role": "user", "content": "and then?"}],
+     "messages.1: `tool_use` ids were found without `tool_result` blocks immediately after: t1, t2. Each `tool_use` "
+     "block must have a corresponding `tool_result` block in the next message."),
+    ([{"role": "user", "content": [result("t1"), {"type": "text", "text": "and?"}]}],
+     "messages.1: `tool_use` ids were found without `tool_result` blocks immediately after: t2. Each `tool_use` "
+     "block must have a corresponding `tool_result` block in the next message."),
+    ([{"role": "user", "content": [result("t1"), result("t2"), result("t9")]}],
+     "messages.2.content.2: unexpected `tool_use_id` found in `tool_result` blocks: t9. Each `tool_result` block "
+     "must have a corresponding `tool_use` block in the previous message."),
+    ([], "messages.1: `tool_use` ids were found without `tool_result` blocks immediately after: t1, t2. Each "
+         "`tool_use` block must have a corresponding `tool_result` block in the next message."),
+    ([{"role": "user", "content": [result("t2"), result("t1")]}], None),
+])
+def test_every_tool_use_must_be_answered_in_the_next_message(fake_api: FakeAnthropic, after: list[dict[str, Any]],
+                                                            problem: str | None) -> None:
+    fake_api.queue(Reply(["fine"]))
+    body = {**message_kwargs(), "messages": [{"role": "user", "content": "go"}, USE, *after]}
+    status, answer = post_json(fake_api, "/v1/messages", body)
+    assert (status, answer["error"]["message"] if problem else answer["content"][0]["text"]) == \
+        ((400, problem) if problem else (200, "fine"))
+
+
+def test_a_tool_result_without_its_tool_use_before_is_refused(fake_api: FakeAnthropic) -> None:
+    body = {**message_kwargs(), "messages": [{"role": "user", "content": [result("t1")]}]}
+    status, error = post_json(fake_api, "/v1/messages", body)
+    assert (status, error["error"]["message"]) == (400, "messages.0.content.0: unexpected `tool_use_id` found in "
+                                                        "`tool_result` blocks: t1. Each `tool_result` block must have "
+                                                        "a corresponding `tool_use` block in the previous message.")
+
+
+async def test_a_reply_can_be_cut_in_the_middle_of_a_tool_call(fake_api: FakeAnthropic,
+                                                              aclient: anthropic.AsyncAnthropic) -> None:
+    write = ToolUse("t1", "Write", {"path": "app/paging.py", "content": "def load_page():\n    pass\n"}, cut=41)
+    assert write.json == '{"path": "app/paging.py", "content": "def'
+    fake_api.queue(Reply(["Writing it. "], stop_reason="max_tokens", tools=[write]))
+    async with aclient.messages.stream(**message_kwargs()) as stream:
+        final = await stream.get_final_message()
+    assert final.stop_reason == "max_tokens" and [b.type for b in final.content] == ["text", "tool_use"]
+    assert final.content[1].input == {"path": "app/paging.py"}  # type: ignore[union-attr]  # as far as it came
 
 
 def test_the_demo_continues_a_cut_reply_with_its_rest() -> None:
-    cut = {"messages": [{"role": "user", "content": "page them"},
-                        {"role": "assistant", "content": [{"type": "text", "text": CUT_DEMO.rstrip()}]}]}
-    assert CUT_DEMO.rstrip() + demo_reply(cut).text == CUT_DEMO.rstrip() + "\n" + CUT_DEMO_REST
-    other = {"messages": [{"role": "user", "content": "go"}, {"role": "assistant", "content": "Some"}]}
-    assert demo_reply(other).text == " …and that is the rest of the answer."
+    def going_on(cut: str) -> dict[str, Any]:
+        return {"messages": [{"role": "user", "content": "page them"},
+                             {"role": "assistant", "content": [{"type": "text", "text": cut}]},
+                             {"role": "user", "content": [{"type": "text", "text": "Continue where it stopped."}]}]}
+
+    assert CUT_DEMO + demo_reply(going_on(CUT_DEMO)).text == CUT_DEMO + CUT_DEMO_REST
+    further = CUT_DEMO + CUT_DEMO_REST[:20]  # stopped while it went on, then on again
+    assert further + demo_reply(going_on(further)).text == CUT_DEMO + CUT_DEMO_REST
+    assert demo_reply(going_on("Some")).text == " …and that is the rest of the answer."
+    question = going_on(CUT_DEMO)
+    question["messages"][-1]["content"][0]["text"] = "and then?"  # a question after a reply: answered afresh
+    assert continued_of(question) is None and demo_reply(question).text.startswith("## A backend take")
+    assert continued_of(message_kwargs()) is None
 
 
 @pytest.mark.parametrize("script", [Cut(["Half"], after_delta=True, output_tokens=9),

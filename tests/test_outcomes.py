@@ -15,16 +15,27 @@ from typing import Any
 import pytest
 
 from buddy_tui import cli
-from buddy_tui.conversation.chat import Counted, TextDelta, TurnFailed, TurnFinished, joined
+from buddy_tui.conversation.chat import GO_ON, Counted, TextDelta, TurnFailed, TurnFinished, joined
 from buddy_tui.conversation.client import connect
 from buddy_tui.conversation.engine import CONTINUE_AGAIN, Engine, EngineEvent, Question, TurnContinued, TurnStarted
 from buddy_tui.conversation.session import TurnPlan, open_session
+from buddy_tui.conversation.turnlog import STOPPED_GOING_ON
 from buddy_tui.settings.config_file import DEFAULT_MAX_TOKENS
 from buddy_tui.settings.model_settings import Settings
 from buddy_tui.settings.paths import history_path
 from buddy_tui.store.history import Store, open_store
 from buddy_tui.store.records import TurnRecord, Usage
-from tests.fake_api import CUT_DEMO, CUT_DEMO_REST, Cut, FakeAnthropic, HttpError, Reply, StreamError, prefill_of
+from tests.fake_api import (
+    CUT_DEMO,
+    CUT_DEMO_REST,
+    Cut,
+    FakeAnthropic,
+    HttpError,
+    Reply,
+    StreamError,
+    ToolUse,
+    continued_of,
+)
 from tests.helpers import ScriptedAsker, make_project, turns_of, wait_until
 
 
@@ -78,6 +89,18 @@ def final(events: list[EngineEvent]) -> TurnFinished:
     return events[-1]
 
 
+def going_on(fake: FakeAnthropic, index: int) -> str:
+    """The cut reply request ``index`` asked the model to go on with: it went as it stands, and a
+    user message asking for the rest came after it (current models refuse a request that ends with
+    an assistant message)."""
+    sent = body(fake, index)["messages"]
+    assert sent[-1] == {"role": "user", "content": [{"type": "text", "text": GO_ON}]}
+    assert sent[-2]["role"] == "assistant"
+    cut = continued_of(body(fake, index))
+    assert cut is not None
+    return cut
+
+
 # ------------------------------------------------------------------ refusals
 async def test_a_refusal_without_text_says_so_and_leaves_the_context(engine: Engine, online: FakeAnthropic) -> None:
     online.queue(Reply.refusal(explanation="This request was declined because it could enable cyber harm."),
@@ -115,7 +138,7 @@ async def test_a_refusal_after_some_text_keeps_the_text_and_marks_it(engine: Eng
 # ------------------------------------------------------------------ cut at the token limit
 async def test_a_cut_reply_goes_on_in_the_same_turn(engine: Engine, online: FakeAnthropic) -> None:
     online.queue(Reply.of(CUT_DEMO, stop_reason="max_tokens", output_tokens=64, input_tokens=300),
-                 Reply.of(CUT_DEMO_REST, output_tokens=50, input_tokens=380))
+                 Reply.of(CUT_DEMO_REST, output_tokens=50, input_tokens=380), Reply.of("Test it with two pages."))
     first = final(await ask_engine(engine, "how do I page the orders?"))
     assert first.stop_reason == "max_tokens" and first.text == CUT_DEMO
     assert [t.state for t in stored(engine)] == ["cut"] and engine.continuable is engine.session.turns[0]
@@ -126,9 +149,8 @@ async def test_a_cut_reply_goes_on_in_the_same_turn(engine: Engine, online: Fake
     ended = final(events)
     assert ended.text == CUT_DEMO + CUT_DEMO_REST and ended.stop_reason == "end_turn"
     assert ended.usage == Usage(300 + 380, 64 + 50)  # the whole reply's tokens
-    sent = body(online, 1)["messages"]
-    assert sent[-1] == {"role": "assistant", "content": [{"type": "text", "text": CUT_DEMO.rstrip()}]}
-    assert sent[-2]["role"] == "user" and prefill_of(body(online, 1)) == CUT_DEMO.rstrip()
+    assert going_on(online, 1) == CUT_DEMO  # as it stands, its last line break too
+    assert body(online, 1)["messages"][:-2] == body(online, 0)["messages"]  # the question, as it went first
 
     (turn,) = stored(engine)  # still one turn, now whole
     assert (turn.state, turn.reply, turn.usage) == ("complete", CUT_DEMO + CUT_DEMO_REST, Usage(680, 114))
@@ -137,6 +159,8 @@ async def test_a_cut_reply_goes_on_in_the_same_turn(engine: Engine, online: Fake
     assert engine.session.conversation.usage == Usage(680, 114)
     assert engine.continuable is None
     assert engine.continuation() == "Nothing to continue: the last reply was not cut at the token limit."
+    final(await ask_engine(engine, "and how do I test it?"))  # the request to go on is not in the context
+    assert body(online, 2)["messages"][:2] == turn.recorded and GO_ON not in json.dumps(body(online, 2))
     await engine.close()
 
 
@@ -155,6 +179,8 @@ async def test_the_rest_joins_the_cut_text_as_one_text(engine: Engine, online: F
     shown = cut + "".join(e.text for e in events if isinstance(e, TextDelta))
     assert shown == whole == final(events).text == engine.session.turns[0].reply
     assert joined(cut[len(cut.rstrip()):], rest) == whole[len(cut):]
+    assert going_on(online, 1) == cut  # the model sees the break the reader saw
+    assert engine.session.conversation.messages[-1]["content"] == [{"type": "text", "text": whole}]
     await engine.close()
 
 
@@ -170,18 +196,18 @@ async def test_a_continuation_that_fails_leaves_the_reply_cut_to_try_again(engin
     assert (turn.state, turn.reply) == ("cut", "Part one, part two, ") and engine.continuable is turn
     assert engine.unsent is None  # the question was answered in part: it is not sent again
     assert turn.failure.endswith(CONTINUE_AGAIN)
-    assert prefill_of(body(online, 1)) == "Part one,"
+    assert going_on(online, 1) == "Part one, "
     ended = final(await go_on(engine))
     assert ended.text == "Part one, part two, part three."
-    assert prefill_of(body(online, 2)) == "Part one, part two,"  # what arrived before the failure went too
+    assert going_on(online, 2) == "Part one, part two, "  # what arrived before the failure went too
     assert [t.state for t in stored(engine)] == ["complete"] and stored(engine)[0].failure == ""
     await engine.close()
 
 
-async def test_stopping_a_continuation_keeps_the_reply_as_it_then_stands(engine: Engine,
+async def test_stopping_a_continuation_keeps_the_reply_cut_to_go_on_again(engine: Engine,
                                                                          online: FakeAnthropic) -> None:
     online.queue(Reply.of("Part one, ", stop_reason="max_tokens", output_tokens=4),
-                 Reply(["part two, ", *["more "] * 200], delay=0.05))
+                 Reply(["part two, ", *["more "] * 200], delay=0.05), Reply.of("the end."))
     await ask_engine(engine, "go")
     question = engine.continuation()
     assert isinstance(question, Question)
@@ -197,11 +223,17 @@ async def test_stopping_a_continuation_keeps_the_reply_as_it_then_stands(engine:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert record is engine.session.turns[0] and record.state == "stopped"
+    assert record is engine.session.turns[0] and (record.state, record.failure) == ("cut", STOPPED_GOING_ON)
     assert record.reply.startswith("Part one, part two, ")
     assert record.recorded[-1]["content"][-1]["text"] == record.reply  # the model keeps all of it
     assert engine.session.conversation.messages == record.recorded
     assert record.usage.input_tokens == 25 + 25 and record.usage.estimated  # both requests' input
+    assert [(t.state, t.reply) for t in stored(engine)] == [("cut", record.reply)]
+    assert engine.continuable is record  # it can go on again, from where it now stands
+    so_far = record.reply
+    ended = final(await go_on(engine))
+    assert going_on(online, 2) == so_far and ended.text == so_far + "the end."
+    assert [(t.state, t.reply, t.failure) for t in stored(engine)] == [("complete", so_far + "the end.", "")]
     await engine.close()
 
 
@@ -209,7 +241,7 @@ async def test_a_paused_turn_is_continued_at_once_into_one_reply(engine: Engine,
     online.queue(Reply.of("Searching. ", stop_reason="pause_turn"), Reply.of("Found it."))
     ended = final(await ask_engine(engine, "go"))
     assert ended.text == "Searching. Found it." and ended.stop_reason == "end_turn"
-    assert prefill_of(body(online, 1)) == "Searching."
+    assert going_on(online, 1) == "Searching. "
     assert ended.messages == ({"role": "assistant", "content": [{"type": "text", "text": "Searching. Found it."}]},)
     await engine.close()
 
@@ -266,3 +298,13 @@ def test_ask_says_a_cut_reply_was_cut_and_how_to_get_the_rest(online: FakeAnthro
     assert (f"the reply was cut at the token limit ({DEFAULT_MAX_TOKENS:,} tokens; BUDDY_TUI_MAX_TOKENS raises it)"
             in captured.err)
     assert "--continue, then Enter, asks for the rest in the app" in captured.err
+
+
+def test_ask_says_a_tool_call_cut_at_the_token_limit_was_not_run(online: FakeAnthropic, project: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    cut = ToolUse("t_cut", "Write", {"path": "app/paging.py", "content": CUT_DEMO_REST}, cut=40)
+    online.queue(Reply.of("Writing it. ", stop_reason="max_tokens", tools=[cut]))
+    assert ask("-C", str(project), "--no-stdin", "--allow-edits", "page the orders") == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("Writing it.") and not (project / "app" / "paging.py").exists()
+    assert "Write app/paging.py not run: the reply reached the token limit in the middle of it" in captured.err

@@ -39,13 +39,17 @@ class TextDelta:
 @dataclass(frozen=True)
 class TurnFinished:
     """The reply is complete: ``stop_reason`` says how it ended (``max_tokens``: cut at the token
-    limit; ``refusal``: the model declined, and ``refusal`` says so in words for the person)."""
+    limit; ``refusal``: the model declined, and ``refusal`` says so in words for the person).
+    ``unrun``: tool calls its last message asked for that were never run (the token limit cut the
+    reply in the middle of them); they are left out of ``messages``, as every ``tool_use`` sent to
+    the API must be answered by a ``tool_result``."""
 
     text: str
     stop_reason: str | None
     usage: Usage
     messages: tuple[dict[str, Any], ...] = ()  # what the turn adds after the question
     refusal: Failure | None = None
+    unrun: tuple[ToolCall, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,38 @@ ChatEvent = TextDelta | Retrying | Counted | ToolStarted | ToolFinished | RoundD
 Executor = Callable[[ToolCall], Awaitable[ToolResult]]
 #: How many model round trips one turn may take when the model keeps calling tools.
 MAX_TOOL_ROUNDS = 12
+#: The user message that asks for the rest of a reply cut at the token limit (or paused by the API).
+#: Current models refuse a request that ends with an assistant message (a prefill), so the cut reply
+#: goes as it stands and this follows it. It is only sent: the conversation never keeps it.
+GO_ON = ("Your previous message stopped before it was finished (it reached the output limit). Continue it "
+         "from the exact point where it stopped, even in the middle of a word, a sentence or a code block: "
+         "write only the text that comes next, beginning with a space or a line break if one belongs "
+         "there. Do not repeat anything already written, and add no introduction or comment.")
+
+
+def _target(call: ToolCall) -> str:
+    """What a call was aimed at (a path or a pattern), as far as its input arrived; "" if unknown."""
+    target = call.input.get("path") or call.input.get("pattern") or ""
+    return target if isinstance(target, str) else ""
+
+
+def named_calls(calls: Sequence[ToolCall]) -> str:
+    """``a Write call (app/paging.py)``, ``2 tool calls (Write app/a.py, Edit app/b.py)``."""
+    if len(calls) == 1:
+        target = _target(calls[0])
+        return f"a {calls[0].name} call" + (f" ({target})" if target else "")
+    return f"{len(calls)} tool calls ({', '.join(f'{c.name} {_target(c)}'.strip() for c in calls)})"
+
+
+def unrun_summary(call: ToolCall) -> str:
+    """The line shown for a call the token limit cut before it was complete."""
+    return f"{call.name} {_target(call)}".strip() + " not run: the reply reached the token limit in the middle of it"
+
+
+def unrun_note(calls: Sequence[ToolCall]) -> str:
+    """What the model hears with the next question about calls it began that were never run."""
+    return (f"Your previous reply reached the output token limit while you were writing {named_calls(calls)}; "
+            "that call was cut off and was not run, so nothing it would have done has happened.")
 
 
 _CLOSING_TAGS = re.compile(r"</(document_content|document|documents|source)>", re.IGNORECASE)
@@ -249,8 +285,8 @@ def _block_param(block: Any) -> dict[str, Any]:
 
 
 def _trailing_space(messages: Sequence[dict[str, Any]]) -> str:
-    """The whitespace ending the text of a trailing assistant message (the API refuses it there),
-    "" when the conversation ends otherwise."""
+    """The whitespace ending the text of a trailing assistant message (a cut reply that goes on:
+    the reply on show already ends with it), "" when the conversation ends otherwise."""
     if not messages or messages[-1].get("role") != "assistant" or not messages[-1].get("content"):
         return ""
     last = messages[-1]["content"][-1]
@@ -258,18 +294,16 @@ def _trailing_space(messages: Sequence[dict[str, Any]]) -> str:
     return text[len(text.rstrip()):]
 
 
-def _sendable(messages: list[dict[str, Any]], tail: str) -> list[dict[str, Any]]:
-    """``messages`` with the trailing assistant text's whitespace (``tail``) taken off, as a
-    prefill must be sent."""
-    if not tail:
+def _sendable(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``messages`` as they go out: a trailing assistant message (a cut or paused reply that goes
+    on) is followed by the user message :data:`GO_ON`, since a request must end with a user message."""
+    if not messages or messages[-1]["role"] != "assistant":
         return messages
-    last = messages[-1]
-    blocks = [*last["content"][:-1], {**last["content"][-1], "text": last["content"][-1]["text"][: -len(tail)]}]
-    return [*messages[:-1], {**last, "content": blocks}]
+    return [*messages, {"role": "user", "content": [{"type": "text", "text": GO_ON}]}]
 
 
 def joined(tail: str, text: str) -> str:
-    """``text`` continuing a reply whose last whitespace (``tail``) was shown but not sent: its
+    """``text`` continuing a reply that already shows the whitespace ``tail`` at its end: its
     leading whitespace, less what the reply already shows (so the two read as one text)."""
     lead = text[: len(text) - len(text.lstrip())]
     if lead.startswith(tail):
@@ -288,6 +322,15 @@ def _merged(added: list[dict[str, Any]], content: list[dict[str, Any]], tail: st
         blocks[-1] = {**blocks[-1], "text": blocks[-1]["text"] + joined(tail, content[0]["text"])}
         content = content[1:]
     added[-1] = {**added[-1], "content": blocks + content}
+
+
+def _nothing_said(calls: Sequence[ToolCall]) -> list[dict[str, Any]]:
+    """The content of a last message that said nothing (a message must not be empty): what
+    happened to the calls it began, if any."""
+    if not calls:
+        return [{"type": "text", "text": "(no answer)"}]
+    return [{"type": "text", "text": f"(The reply reached the token limit while writing {named_calls(calls)}, "
+                                     "which was not run.)"}]
 
 
 def _text_only(content: list[dict[str, Any]], note: str) -> list[dict[str, Any]]:
@@ -339,10 +382,16 @@ async def stream_turn(
     assistant message so the conversation stays valid for the next turn.
 
     A request whose messages end with an assistant message continues it (a reply cut at the
-    token limit): its text goes without its trailing whitespace, as the API requires, the new
-    text joins it (:func:`joined`), and the message comes back whole, first in
-    :attr:`TurnFinished.messages`; ``reply_so_far`` is the reply's text on show, which the final
-    events' text starts with. A round the API paused (``pause_turn``) is continued the same way.
+    token limit): it goes as it stands, followed by the user message :data:`GO_ON` (current models
+    refuse a request ending with an assistant message), the new text joins it (:func:`joined`), and
+    the message comes back whole, first in :attr:`TurnFinished.messages`, without that user message;
+    ``reply_so_far`` is the reply's text on show, which the final events' text starts with. A round
+    the API paused (``pause_turn``) is continued the same way (buddy-tui offers no server tools, so a
+    paused message holds nothing the API would need back as it was).
+
+    Tool calls in the message that ends the turn (cut at the token limit in the middle of one) never
+    ran: they are left out of what the turn adds and reported in :attr:`TurnFinished.unrun`, since an
+    unanswered ``tool_use`` would make every later request invalid.
 
     Opening a round's stream is retried as :mod:`buddy_tui.conversation.retries` decides, as many
     times as the client's ``max_retries`` says (:func:`buddy_tui.conversation.client.connect` sets
@@ -366,7 +415,7 @@ async def stream_turn(
         reported: Usage | None = None
         try:
             async with contextlib.AsyncExitStack() as stack:
-                params = {**request, "messages": [*messages, *_sendable(added, tail)]}
+                params = {**request, "messages": [*messages, *_sendable(added)]}
                 stream = await opening(_opener(quiet, stack, params))
                 opened = True
                 async for event in stream:
@@ -405,11 +454,13 @@ async def stream_turn(
         calls = [ToolCall(b.id, b.name, dict(b.input) if isinstance(b.input, dict) else {})
                  for b in final.content if b.type == "tool_use"]
         if final.stop_reason != "tool_use" or not calls or execute is None:
+            content = [b for b in content if b["type"] != "tool_use"]  # never run: see TurnFinished.unrun
             if not content and not (added and added[-1]["role"] == "assistant"):
-                content = [{"type": "text", "text": "(no answer)"}]
+                content = _nothing_said(calls)
             _merged(added, content, tail)
             whole = "".join(text)
-            yield TurnFinished(whole, final.stop_reason, usage, tuple(added), _refusal_of(final, bool(whole.strip())))
+            yield TurnFinished(whole, final.stop_reason, usage, tuple(added), _refusal_of(final, bool(whole.strip())),
+                               tuple(calls))
             return
         if round_number == max_rounds:
             note = f"(Stopped: the model asked for more tools after {max_rounds} rounds.)"

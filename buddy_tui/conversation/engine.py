@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Literal, cast
 from buddy_tui.context.attachments import Attachment, ContextError, load_attachment, looks_secret
 from buddy_tui.context.folder import describe_path
 from buddy_tui.conversation.asker import Asker
-from buddy_tui.conversation.chat import ChatEvent, Retrying, TurnFailed, TurnFinished, stream_turn
+from buddy_tui.conversation.chat import ChatEvent, Retrying, TurnFailed, TurnFinished, stream_turn, unrun_note
 from buddy_tui.conversation.session import Interpretation, Session, TurnPlan
 from buddy_tui.conversation.turnlog import CHECKPOINT_SECONDS, TurnLog
 from buddy_tui.store.records import StoredConversation, TurnRecord
@@ -131,6 +131,9 @@ class Engine:
         #: The last question that got no full answer, for /retry.
         self.unsent: TurnRecord | None = None
         self._active: _Active | None = None
+        #: The note telling the model that the last reply's cut tool calls never ran (see _stream),
+        #: taken back when that reply goes on instead.
+        self._unrun_note = ""
 
     @property
     def busy(self) -> bool:
@@ -233,6 +236,8 @@ class Engine:
                         on_retry: Callable[[Retrying], None] | None) -> AsyncGenerator[EngineEvent, None]:
         """Ask for the rest of a reply cut at the token limit: the same record grows."""
         before = record.reply
+        if self._unrun_note in self.session.notes:  # the reply goes on from where it stopped instead
+            self.session.notes.remove(self._unrun_note)
         log = self.session.reopen(record)
         request = self.session.continuation(question.plan, record)
         self._active = _Active(question, log)
@@ -270,6 +275,9 @@ class Engine:
                         self.session.end_turn(log)
                         if log.record.state in ("failed", "refused"):  # /retry sends it again (another model?)
                             self.unsent = log.record
+                        if isinstance(event, TurnFinished) and event.unrun:  # the model must not think they ran
+                            self._unrun_note = unrun_note(event.unrun)
+                            self.session.notes.append(self._unrun_note)
                     yield event
         finally:
             saver.cancel()
@@ -302,13 +310,16 @@ class Engine:
     # ------------------------------------------------------------------ around the turns
     @property
     def continuable(self) -> TurnRecord | None:
-        """The last turn when its reply was cut at the token limit and can go on; else None."""
+        """The last turn when its reply was cut at the token limit and can go on: its last message
+        ends with the text the reply on show ends with (not a note standing in for a message that
+        said nothing); else None."""
         last = self.session.turns[-1] if self.session.turns and not self.busy else None
         if last is None or last.state != "cut" or not last.recorded:
             return None
         content = last.recorded[-1].get("content") or [{}]
         ends_in_text = last.recorded[-1].get("role") == "assistant" and content[-1].get("type") == "text"
-        return last if ends_in_text and str(content[-1].get("text", "")).strip() else None
+        text = str(content[-1].get("text", "")) if ends_in_text else ""
+        return last if text.strip() and last.reply.endswith(text) else None
 
     def continuation(self) -> Question | str:
         """The request for the rest of the last reply, cut at the token limit (``/continue``);

@@ -296,8 +296,9 @@ class Session:
 
     def continuation(self, plan: TurnPlan, record: TurnRecord) -> dict[str, Any]:
         """The request that asks for the rest of ``record``'s reply (call after :meth:`reopen`):
-        the conversation before it, its question, its tool rounds, and the cut reply last, which
-        the model continues."""
+        the conversation before it, its question, its tool rounds, and the cut reply last, as it
+        stands; :func:`~buddy_tui.conversation.chat.stream_turn` sends it with a user message after
+        it that asks the model to go on (never kept), since a request must end with a user message."""
         used = {b["name"] for m in record.recorded for b in m["content"] if b.get("type") == "tool_use"}
         tools = (*plan.tools, *sorted(used - set(plan.tools)))  # every tool the turn's messages name
         request = build_request(persona=plan.persona, conversation=self.conversation, user=record.user,

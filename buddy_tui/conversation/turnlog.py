@@ -4,11 +4,14 @@ when the growing reply is due for a checkpoint.
 It also decides what the turn leaves in the model's context (``record.recorded``) however it
 ends: a finished reply in full; a stopped one with whatever text arrived; after a failure or a
 crash, only the tool rounds that ran (their effects on the project are real), closed by a note;
-after a refusal, nothing (the API asks for the refused turn to leave the context). And it counts
-the tokens as far as they are known when a reply is stopped or fails (see :meth:`TurnLog.spent`).
+after a refusal, the same: the rounds that ran before it, never the refused message itself (the
+API asks for that to leave the context), and nothing at all when no round ran. Every ``tool_use``
+it keeps is answered by its ``tool_result`` in the next message, as the API requires. And it
+counts the tokens as far as they are known when a reply is stopped or fails (see
+:meth:`TurnLog.spent`).
 
 A reply cut at the token limit can go on (:meth:`TurnLog.resume`): the same record grows, and a
-continuation that fails or is stopped leaves the reply as it then stands.
+continuation that fails or is stopped leaves the reply cut, as it then stands, to go on again.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from buddy_tui.conversation.chat import (
     TurnFailed,
     TurnFinished,
     spent_so_far,
+    unrun_summary,
 )
 from buddy_tui.conversation.errors import Failure
 from buddy_tui.store.records import ToolNote, TurnRecord, TurnState, Usage
@@ -34,6 +38,11 @@ from buddy_tui.store.records import ToolNote, TurnRecord, TurnState, Usage
 #: How often (seconds) a growing reply is written to the history while it streams.
 CHECKPOINT_SECONDS = 0.25
 CRASH_NOTE = "(Interrupted: buddy-tui stopped while this reply was streaming.)"
+#: Closes the tool rounds a refused reply leaves in the context (the refused message is left out).
+DECLINED_NOTE = "(The rest of this reply was declined and is left out; the tool calls above ran as their results say.)"
+#: Under a cut reply whose continuation the user stopped: it is still cut, and can go on again.
+STOPPED_GOING_ON = ("Going on was stopped; the reply so far is kept: press Enter on an empty prompt or type "
+                    "/continue for the rest.")
 #: How a finished reply's stop reason leaves the turn.
 ENDINGS: dict[str, TurnState] = {"max_tokens": "cut", "refusal": "refused"}
 
@@ -120,8 +129,11 @@ class TurnLog:
             record.state = ENDINGS.get(event.stop_reason or "", "complete")
             record.usage = self._before + event.usage
             record.failure = event.refusal.text() if event.refusal is not None else ""
+            record.tools += [ToolNote(c.id, c.name, dict(c.input), unrun_summary(c), True, self._length)
+                             for c in event.unrun]  # shown where the reply stopped: never run
             reply = list(event.messages) or [{"role": "assistant", "content": [{"type": "text", "text": event.text}]}]
-            record.recorded = [] if event.refusal is not None else [self.question, *self._earlier, *reply]
+            record.recorded = self._declined() if event.refusal is not None else [self.question, *self._earlier,
+                                                                                    *reply]
             self._cut = None
             return self._saved()
         if isinstance(event, TurnFailed):
@@ -150,13 +162,16 @@ class TurnLog:
 
     def stop(self) -> None:
         """The user stopped the reply: keep the rounds that ran, else whatever text arrived; its
-        tokens as far as known."""
+        tokens as far as known. A cut reply stopped while it went on stays cut, with the text that
+        arrived meanwhile, to go on again (as after a failure)."""
         self._sync()
-        self.record.state = "stopped"
         self.record.usage = self.spent()
         if self._cut is not None:
+            self.record.state, self.record.failure = "cut", STOPPED_GOING_ON
             self.record.recorded = self._continued()
-        elif self.rounds:
+            return
+        self.record.state = "stopped"
+        if self.rounds:
             self.record.recorded = self._closed("(Stopped by the user.)")
         elif self.record.reply:
             self.record.recorded = [self.question,
@@ -171,6 +186,16 @@ class TurnLog:
         blocks = list(self._cut["content"])
         blocks[-1] = {**blocks[-1], "text": blocks[-1]["text"] + self.record.reply[self._cut_at:]}
         return [self.question, *self._earlier, {**self._cut, "content": blocks}]
+
+    def _declined(self) -> list[dict[str, Any]]:
+        """What a refused reply leaves in the context: the tool rounds that ran before the refusal
+        (their effects on the project are real), or the cut reply it was to continue, as it stood;
+        never the refused message."""
+        if self.rounds:
+            return self._closed(DECLINED_NOTE)
+        if self._cut is not None:
+            return [self.question, *self._earlier, self._cut]
+        return []
 
     def _closed(self, note: str) -> list[dict[str, Any]]:
         """The question and the completed tool rounds, closed by an assistant note; [] without rounds."""

@@ -33,6 +33,7 @@ from buddy_tui.conversation.chat import (
     ToolStarted,
     TurnFailed,
     TurnFinished,
+    unrun_summary,
 )
 from buddy_tui.headless.asker import FlagAsker, offered_tools
 from buddy_tui.headless.inputs import UsageError, gather
@@ -211,6 +212,8 @@ async def converse(session: Session, plan: TurnPlan, attachments: list[Attachmen
                 and session.conversation_id is not None else "")
         reporter.problem(f"the reply was cut at the token limit ({session.settings.max_tokens:,} tokens; "
                          f"BUDDY_TUI_MAX_TOKENS raises it){rest}")
+        for call in final.unrun:
+            reporter.problem(unrun_summary(call))
     out.final(final, session.conversation_id if session.store is not None else None)
     reporter.progress(f"done ({final.usage.summary()}){_resume_hint(session)}")
     return EXIT_OK

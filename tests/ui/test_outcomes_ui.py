@@ -1,6 +1,8 @@
 """How a turn ends, as the user sees it: a refusal says the model declined and what to do; a
 reply cut at the token limit says so and goes on, in the same message, with Enter on an empty
-prompt or /continue; and the header and /cost count what a stopped or failed reply really used."""
+prompt or /continue (and stays cut, to go on again, when Esc stops that); one cut in the middle of
+a tool call says the call never ran; and the header and /cost count what a stopped or failed reply
+really used."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from pathlib import Path
 from textual.pilot import Pilot
 from textual.widgets import Markdown, Static
 
+from buddy_tui.conversation.chat import GO_ON
 from buddy_tui.settings.paths import history_path
 from buddy_tui.store.history import Store
 from buddy_tui.store.records import estimate_tokens
@@ -19,7 +22,17 @@ from buddy_tui.ui.widgets.markdown_note import MarkdownNote
 from buddy_tui.ui.widgets.prompt import CommandMenu
 from buddy_tui.ui.widgets.reply_view import ReplyView
 from buddy_tui.ui.widgets.transcript import AssistantMessage, Note, UserMessage
-from tests.fake_api import CUT_DEMO, CUT_DEMO_REST, Cut, FakeAnthropic, HttpError, Reply, StreamError, prefill_of
+from tests.fake_api import (
+    CUT_DEMO,
+    CUT_DEMO_REST,
+    Cut,
+    FakeAnthropic,
+    HttpError,
+    Reply,
+    StreamError,
+    ToolUse,
+    continued_of,
+)
 from tests.helpers import connected, make_app, settled, submit, text_of, turns_of, wait_for
 
 QUESTION = "how do I page the orders?"
@@ -99,7 +112,9 @@ def one_whole_reply(app: BuddyApp, online: FakeAnthropic, project: Path) -> None
     assert len(app.query(UserMessage)) == 1 and len(app.query(AssistantMessage)) == 1
     reply = app.query_one(AssistantMessage)
     assert reply.text == WHOLE and status(reply).startswith("in 50 · out ")  # both requests' tokens
-    assert prefill_of(online.message_requests()[1].body) == CUT_DEMO.rstrip()  # the cut reply went as a prefill
+    going_on = online.message_requests()[1].body
+    assert continued_of(going_on) == CUT_DEMO  # the cut reply went as it stands, then a request for the rest
+    assert going_on is not None and going_on["messages"][-1]["content"] == [{"type": "text", "text": GO_ON}]
     code = [b.code for view in reply.query(ReplyView) for b in view.blocks if b.code is not None]
     assert len(code) == 1 and "def load_page" in code[0] and "return rows" in code[0]  # the cut block, whole
     assert stored_turns(project) == [("complete", WHOLE)]
@@ -228,3 +243,60 @@ async def test_after_a_failure_the_header_counts_what_the_server_reported(projec
         assert seen[2].startswith("tokens: last in 0 out 0 · total in 50 out ~15")  # nothing came back
         table = await cost_table(pilot, app)
         assert re.search(r"\| Conversation \(3 turns\) \| 50 \| ~15 \| 0 \| 0 \|", table)
+
+
+async def test_esc_while_a_cut_reply_goes_on_leaves_it_cut_to_go_on_again(project: Path,
+                                                                         online: FakeAnthropic) -> None:
+    online.queue(Reply.of("Part one, ", stop_reason="max_tokens", output_tokens=4),
+                 Reply(["part two, ", *["more "] * 300], delay=0.03), Reply.of("the end."))
+    app = make_app(project)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await connected(pilot, app)
+        await submit(pilot, app, "go")
+        await wait_for(pilot, lambda: settled(app) and "Cut at the token limit" in status(
+            app.query_one(AssistantMessage)), what="the cut reply")
+        reply = app.query_one(AssistantMessage)
+        app.chat.prompt.input.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: reply.text.count("more") >= 3, what="the rest to start")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: settled(app) and "Going on was stopped" in status(reply), what="the stop")
+        assert status(reply).startswith("✂ Cut at the token limit. Going on was stopped; the reply so far is kept: "
+                                        "press Enter on an empty prompt or type /continue for the rest.")
+        assert app.chat.engine.continuable is not None and app.chat.prompt.input.value == ""
+        so_far = reply.text
+        assert so_far.startswith("Part one, part two, more ")
+        await submit(pilot, app, "/retry")  # nothing to send again: it goes on instead
+        await wait_for(pilot, lambda: app.query(Note) and "Nothing to retry" in text_of(app.query(Note).last()))
+        app.chat.prompt.input.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: settled(app) and reply.text == so_far + "the end.", what="the rest")
+        assert len(app.query(AssistantMessage)) == 1 and status(reply).startswith("in 75 · out ")
+    assert stored_turns(project) == [("complete", so_far + "the end.")]
+
+
+NOT_RUN = "🔧 Write app/paging.py not run: the reply reached the token limit in the middle of it"
+
+
+async def test_a_reply_cut_in_a_tool_call_says_the_call_never_ran(project: Path, online: FakeAnthropic) -> None:
+    cut = ToolUse("t_cut", "Write", {"path": "app/paging.py", "content": CUT_DEMO_REST}, cut=40)
+    online.queue(Reply.of("I will put it in its own module. ", stop_reason="max_tokens", tools=[cut]),
+                 Reply.of("Shall I split it up?"))
+    app = make_app(project)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await connected(pilot, app)
+        await submit(pilot, app, QUESTION)
+        await wait_for(pilot, lambda: settled(app) and "Cut at the token limit" in status(
+            app.query_one(AssistantMessage)), what="the cut reply")
+        reply = app.query_one(AssistantMessage)
+        assert [text_of(n) for n in reply.query(".tool-note").results(Static)] == [NOT_RUN]
+        assert "Press Enter on an empty prompt or type /continue for the rest." in status(reply)
+        assert not (project / "app" / "paging.py").exists()
+        await submit(pilot, app, "split it up")  # the API would refuse it if the cut call were still there
+        await wait_for(pilot, lambda: settled(app) and len(app.query(AssistantMessage)) == 2)
+        assert app.query(AssistantMessage).last().text == "Shall I split it up?"
+    app = make_app(project, resume_latest=True)  # the history shows it the same way
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: len(app.query(AssistantMessage)) == 2, what="the resumed conversation")
+        first = app.query(AssistantMessage).first()
+        assert [text_of(n) for n in first.query(".tool-note").results(Static)] == [NOT_RUN]

@@ -421,7 +421,7 @@ class ChatPane(Vertical):
             asking.answer.cancel()
             if asking.screen.is_current:
                 asking.screen.dismiss(None)
-        await turn.view.interrupt()
+        await turn.view.interrupt(record)
         await self._ended()
         if record is not None and not record.recorded and restore:  # nothing came back: the question goes back
             self._restore(turn.question)

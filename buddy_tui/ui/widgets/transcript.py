@@ -27,7 +27,7 @@ from textual.widget import MountError, Widget
 from textual.widgets import Static
 
 from buddy_tui.context.attachments import find_references, human_size, printable
-from buddy_tui.conversation.chat import Retrying, ToolFinished, ToolStarted, TurnFailed, TurnFinished
+from buddy_tui.conversation.chat import Retrying, ToolFinished, ToolStarted, TurnFailed, TurnFinished, unrun_summary
 from buddy_tui.conversation.errors import Failure
 from buddy_tui.conversation.retries import RetryNotice
 from buddy_tui.conversation.session import Session
@@ -94,6 +94,7 @@ class AssistantMessage(Vertical):
         self._tool_lines: dict[str, ToolLine] = {}  # by call id
         self.ended = ""  # "cut" or "refused" when the reply ended so (see show_ending)
         self._usage = Usage()
+        self._said = ""  # what the status says after "Cut at the token limit." (see show_ending)
 
 
     @property
@@ -220,6 +221,11 @@ class AssistantMessage(Vertical):
         self._splitter = BlockSplitter()
         await self.mount(line, before=self._status_line)
 
+    @staticmethod
+    def tool_note(summary: str, is_error: bool) -> Static:
+        """A tool call as one plain line: a stored one shown again, or one that never ran."""
+        return Static(printable(f"🔧 {summary}"), classes="tool-note error" if is_error else "tool-note", markup=False)
+
     @property
     def folder(self) -> Folder:
         """The closed pieces of this reply, for the folding pass."""
@@ -266,13 +272,16 @@ class AssistantMessage(Vertical):
         if isinstance(event, TurnFailed):
             await self.fail(event.failure)
             return
+        await self.drain()
+        for call in event.unrun:  # cut in the middle of a tool call: say it never ran, where it stopped
+            await self.add_tool(self.tool_note(unrun_summary(call), is_error=True))
         await self.finish(event.text, event.usage, event.stop_reason, event.refusal)
         await self.show_references(await asyncio.to_thread(find_references, event.text, root))
 
     def show_ending(self, state: str, usage: Usage, said: str = "", continuable: bool = True) -> None:
         """Under a reply that was declined (``said``: why, and what to do) or cut at the token
         limit (how to get the rest, while ``continuable``; ``said``: why going on failed)."""
-        self.ended, self._usage = state, usage
+        self.ended, self._usage, self._said = state, usage, said
         if state == "refused":
             self.status(printable(f"⚠ {said} ({usage.summary()})"), "interrupted")
             return
@@ -280,9 +289,10 @@ class AssistantMessage(Vertical):
         self.status(printable(f"✂ Cut at the token limit.{then} ({usage.summary()})"), "interrupted")
 
     def offer_continue(self, continuable: bool) -> None:
-        """Say (or no longer say) that this reply, cut at the token limit, can go on."""
+        """Say (or no longer say) that this reply, cut at the token limit, can go on (with why
+        going on did not finish, while that is still the case)."""
         if self.ended == "cut":
-            self.show_ending("cut", self._usage, continuable=continuable)
+            self.show_ending("cut", self._usage, self._said if continuable else "", continuable=continuable)
 
     async def resume(self) -> None:
         """The reply, cut at the token limit, goes on: new text joins its last piece (so a code
@@ -316,11 +326,15 @@ class AssistantMessage(Vertical):
         elif event.call.id in self._tool_lines:
             self._tool_lines[event.call.id].finish(event.outcome, event.call.id in changes)
 
-    async def interrupt(self) -> None:
-        """Esc: keep what arrived and say the answer was stopped."""
+    async def interrupt(self, record: TurnRecord | None = None) -> None:
+        """Esc: keep what arrived and say the answer was stopped (a cut reply stopped while it
+        went on stays cut: ``record`` says so, and how to go on)."""
         for line in self._tool_lines.values():
             line.stopped()
         await self._render_whole()
+        if record is not None and record.state == "cut":
+            self.show_ending("cut", record.usage, record.failure)
+            return
         self.status("⏹ Interrupted. The partial answer is kept." if self.text
                     else "⏹ Interrupted before any answer arrived.", "interrupted")
 
@@ -340,9 +354,7 @@ class AssistantMessage(Vertical):
         for part in record.segments():
             self._splitter = BlockSplitter()  # the last text's, should the reply go on (resume)
             if isinstance(part, ToolNote):
-                await self.mount(Static(printable(f"🔧 {part.summary or part.name}"),
-                                        classes="tool-note error" if part.is_error else "tool-note",
-                                        markup=False), before=self._status_line)
+                await self.mount(self.tool_note(part.summary or part.name, part.is_error), before=self._status_line)
             else:
                 for piece in self._splitter.feed(part):
                     view = ReplyView(shown(piece))
