@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual import events
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Static
@@ -224,3 +225,17 @@ async def test_a_click_while_the_dialog_has_just_appeared_decides_nothing(
         await pilot.press("o", "k", "enter")
         await wait_for(pilot, lambda: app.results)
         assert app.results in ([Approval("deny", "ok")], ["no"])
+
+
+async def test_keys_typed_fast_move_the_focus_one_button_each() -> None:
+    """Tab → → Enter arriving in one burst lands where the same keys typed slowly land: on "allow
+    for this conversation", which asks again, not on "allow once", which would apply the change."""
+    app = Host(ApprovalScreen(CHANGE, guard=0))
+    async with app.run_test() as pilot:
+        await dialog_takes_keys(pilot, app.dialog)
+        for key in ("tab", "right", "right", "enter"):
+            event = events.Key(key, "\r" if key == "enter" else None)
+            event.set_sender(app)
+            app.post_message(event)
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen) or app.results, what="an answer")
+        assert app.results == [] and isinstance(app.screen, ChoiceScreen)

@@ -62,7 +62,7 @@ class DecisionScreen(ModalScreen[R]):
         if self.is_attached:
             target = self.first_focus()
             if target is not None:
-                target.focus()
+                self.set_focus(target)
 
     def on_key(self, event: events.Key) -> None:
         """Keys that reach the screen itself: Esc cancels at once (cancelling is always safe, and
@@ -85,4 +85,6 @@ class DecisionScreen(ModalScreen[R]):
             return
         focused = self.focused
         current = next((i for i, b in enumerate(buttons) if b is focused), -1 if step > 0 else 0)
-        buttons[(current + step) % len(buttons)].focus()
+        # At once, not with focus(), which waits a turn: keys typed fast ("→ → Enter") must each
+        # start from where the one before left the focus.
+        self.set_focus(buttons[(current + step) % len(buttons)])
