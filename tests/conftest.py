@@ -53,3 +53,19 @@ def claude_project(tmp_path: Path) -> Path:
     root = tmp_path / "claude_project"
     shutil.copytree(CLAUDE_FIXTURE, root)
     return root
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A small backend project (see tests.helpers.make_project); modules with other needs define their own."""
+    from tests.helpers import make_project
+
+    return make_project(tmp_path / "orders")
+
+
+@pytest.fixture
+def online(monkeypatch: pytest.MonkeyPatch, fake_api: FakeAnthropic) -> FakeAnthropic:
+    """Point the SDK at the fake server through its own environment variables."""
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_api.base_url)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-0123456789")
+    return fake_api

@@ -18,15 +18,9 @@ from buddy_tui.conversation.client import base_url_problem, connect, endpoint, p
 from buddy_tui.settings.model_settings import Settings
 from buddy_tui.settings.paths import history_path
 from tests.fake_api import FakeAnthropic, HttpError, Reply
-from tests.helpers import make_project
 
 KEY = "sk-ant-test-0123456789abcdef"
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    return make_project(tmp_path / "orders")
 
 
 @pytest.fixture

@@ -22,19 +22,7 @@ from buddy_tui.settings.paths import history_path
 from buddy_tui.store.history import open_store
 from buddy_tui.tools.asking import Approval
 from tests.fake_api import Cut, FakeAnthropic, Reply, ToolUse
-from tests.helpers import ScriptedAsker, dead_owner, make_project, wait_until
-
-
-@pytest.fixture
-def online(monkeypatch: pytest.MonkeyPatch, fake_api: FakeAnthropic) -> FakeAnthropic:
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_api.base_url)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
-    return fake_api
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    return make_project(tmp_path / "orders")
+from tests.helpers import ScriptedAsker, dead_owner, wait_until
 
 
 def engine_for(root: Path, asker: ScriptedAsker, *, history: bool = True, **settings: Any) -> Engine:

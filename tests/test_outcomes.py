@@ -36,19 +36,7 @@ from tests.fake_api import (
     ToolUse,
     continued_of,
 )
-from tests.helpers import ScriptedAsker, make_project, turns_of, wait_until
-
-
-@pytest.fixture
-def online(monkeypatch: pytest.MonkeyPatch, fake_api: FakeAnthropic) -> FakeAnthropic:
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_api.base_url)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
-    return fake_api
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    return make_project(tmp_path / "orders")
+from tests.helpers import ScriptedAsker, turns_of, wait_until
 
 
 @pytest.fixture

@@ -27,24 +27,12 @@ from buddy_tui.store.records import ToolNote, TurnRecord
 from buddy_tui.tools.asking import Approval
 from buddy_tui.tools.specs import ToolCall
 from tests.fake_api import CUT_DEMO_REST, Cut, FakeAnthropic, Reply, ToolUse, continued_of
-from tests.helpers import ScriptedAsker, make_project, turns_of, wait_until
+from tests.helpers import ScriptedAsker, turns_of, wait_until
 
 PAGING = {"path": "app/paging.py", "content": CUT_DEMO_REST}
 CUT_WRITE = ToolUse("t_cut", "Write", PAGING, cut=40)  # '{"path": "app/paging.py", "content": "   ' and no more
 NOT_RUN = "Write app/paging.py not run: the reply reached the token limit in the middle of it"
 EDIT = {"path": "app/models.py", "old_string": "def load_orders", "new_string": "def fetch_orders"}
-
-
-@pytest.fixture
-def online(monkeypatch: pytest.MonkeyPatch, fake_api: FakeAnthropic) -> FakeAnthropic:
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_api.base_url)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
-    return fake_api
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    return make_project(tmp_path / "orders")
 
 
 def engine_for(project: Path, asker: ScriptedAsker) -> Engine:
