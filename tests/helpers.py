@@ -152,15 +152,24 @@ async def dialog_takes_keys(pilot: Pilot[None], dialog: DecisionScreen[Any]) -> 
     await wait_for(pilot, lambda: dialog.taking_keys and dialog.focused is not None, what="the dialog to take keys")
 
 
+def send_burst(pilot: Pilot[None], keys: Sequence[str]) -> None:
+    """Post ``keys`` (characters, or key names such as "tab" and "enter") to the app all at once,
+    as a terminal delivers keys typed faster than the app handles them."""
+    app = pilot.app
+    for key in keys:
+        if len(key) == 1:
+            event = events.Key(key if key.isalnum() else _character_to_key(key), key)
+        else:
+            event = events.Key(key, "\r" if key == "enter" else None)
+        event.set_sender(app)
+        app.post_message(event)
+
+
 async def type_burst(pilot: Pilot[None], text: str) -> None:
     """Type ``text`` as one fast burst (a quick typist, or keys meant for a prompt that a dialog
     got instead), then wait until the app and whatever has the focus have handled every key."""
     app = pilot.app
-    for char in text:
-        key = char if char.isalnum() else _character_to_key(char)
-        event = events.Key(key, char)
-        event.set_sender(app)
-        app.post_message(event)
+    send_burst(pilot, list(text))
     await caught_up(pilot, app)
     await caught_up(pilot, app.screen)
     if app.screen.focused is not None:

@@ -117,23 +117,17 @@ GO_ON = ("Your previous message stopped before it was finished (it reached the o
          "there. Do not repeat anything already written, and add no introduction or comment.")
 
 
-def _target(call: ToolCall) -> str:
-    """What a call was aimed at (a path or a pattern), as far as its input arrived; "" if unknown."""
-    target = call.input.get("path") or call.input.get("pattern") or ""
-    return target if isinstance(target, str) else ""
-
-
 def named_calls(calls: Sequence[ToolCall]) -> str:
     """``a Write call (app/paging.py)``, ``2 tool calls (Write app/a.py, Edit app/b.py)``."""
     if len(calls) == 1:
-        target = _target(calls[0])
+        target = calls[0].target
         return f"a {calls[0].name} call" + (f" ({target})" if target else "")
-    return f"{len(calls)} tool calls ({', '.join(f'{c.name} {_target(c)}'.strip() for c in calls)})"
+    return f"{len(calls)} tool calls ({', '.join(f'{c.name} {c.target}'.strip() for c in calls)})"
 
 
 def unrun_summary(call: ToolCall) -> str:
     """The line shown for a call the token limit cut before it was complete."""
-    return f"{call.name} {_target(call)}".strip() + " not run: the reply reached the token limit in the middle of it"
+    return f"{call.name} {call.target}".strip() + " not run: the reply reached the token limit in the middle of it"
 
 
 def unrun_note(calls: Sequence[ToolCall]) -> str:

@@ -181,7 +181,4 @@ class ToolRunner:
 
 def _named(call: ToolCall) -> str:
     """``Write x.py``, ``Grep 'TODO'``: the call and what it was aimed at, for a one-line summary."""
-    target = call.input.get("path") or call.input.get("pattern") or ""
-    if not isinstance(target, str):
-        return call.name
-    return f"{call.name} {show(target, 80)}".strip()
+    return f"{call.name} {show(call.target, 80)}".strip()

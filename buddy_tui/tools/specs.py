@@ -21,6 +21,12 @@ class ToolCall:
     name: str
     input: dict[str, Any]
 
+    @property
+    def target(self) -> str:
+        """What the call is aimed at, its path or pattern; "" when its input names neither."""
+        target = self.input.get("path") or self.input.get("pattern") or ""
+        return target if isinstance(target, str) else ""
+
 
 @dataclass(frozen=True)
 class ToolResult:

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual import events
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Static
@@ -30,6 +29,7 @@ from tests.helpers import (
     connected,
     dialog_takes_keys,
     make_app,
+    send_burst,
     settled,
     submit,
     type_burst,
@@ -233,9 +233,6 @@ async def test_keys_typed_fast_move_the_focus_one_button_each() -> None:
     app = Host(ApprovalScreen(CHANGE, guard=0))
     async with app.run_test() as pilot:
         await dialog_takes_keys(pilot, app.dialog)
-        for key in ("tab", "right", "right", "enter"):
-            event = events.Key(key, "\r" if key == "enter" else None)
-            event.set_sender(app)
-            app.post_message(event)
+        send_burst(pilot, ["tab", "right", "right", "enter"])
         await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen) or app.results, what="an answer")
         assert app.results == [] and isinstance(app.screen, ChoiceScreen)
