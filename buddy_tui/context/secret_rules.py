@@ -29,6 +29,10 @@ def _has_digit_and_letter(value: str) -> bool:
     return any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
 
 
+def _has_upper_and_lower(value: str) -> bool:
+    return any(c.isupper() for c in value) and any(c.islower() for c in value)
+
+
 def _is_user_password(value: str) -> bool:
     """Whether base64 ``value`` decodes to ``user:password`` (Docker ``auth``, HTTP Basic)."""
     try:
@@ -117,7 +121,7 @@ TOKEN_RULES: tuple[Rule, ...] = (
           "basic[ \t]+[a-z0-9+/]{8}", check=_is_user_password, bound=f"{_B64}="),
     _rule("CircleCI token", r"CCIP(?:AT|RJ)_[A-Za-z0-9]{20,30}_[a-f0-9]{40}", "ccipat_", "cciprj_"),
     _rule("Vault token", r"hv[sbr]\.[A-Za-z0-9_\-]{24,2000}+", r"hv[sbr]\."),
-    _assigned("Vault token", r"vault[\w.-]{0,20}+token", r"[sb]\.[A-Za-z0-9_\-]{24,2000}+", "token",
+    _assigned("Vault token", r"vault[\w.-]{0,20}token", r"[sb]\.[A-Za-z0-9_\-]{24,2000}+", "token",
               check=_has_digit_and_letter),
     _rule("Terraform Cloud token", r"[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=\-]{60,100}+", r"\.atlasv1\."),
     _rule("Doppler token", r"dp\.(?:pt|st|sa|ct|scim|audit)\.(?:[a-z0-9_\-]{1,40}+\.)?[A-Za-z0-9]{40,60}+",
@@ -146,7 +150,9 @@ TOKEN_RULES: tuple[Rule, ...] = (
     _rule("Microsoft Teams webhook", r"(?:webhook\.office\.com/webhookb2|outlook\.office(?:365)?\.com/webhook)/"
           r"(?P<value>[A-Za-z0-9@/._\-]{40,400}+)", r"webhook\.office\.com", r"office(?:365)?\.com/webhook",
           bound="A-Za-z0-9"),
-    _rule("Telegram bot token", r"[0-9]{5,16}:AA[A-Za-z0-9_\-]{33}", r":aa[a-z0-9_\-]{33}", bound="A-Za-z0-9_:\\-"),
+    Rule("Telegram bot token", re.compile(  # also in a Bot API URL: …/bot<token>/getMe
+        r"(?:(?<=bot)|(?<![A-Za-z0-9_:\-]))[0-9]{5,16}:AA[A-Za-z0-9_\-]{33}(?![A-Za-z0-9_\-])"),
+        (r":aa[a-z0-9_\-]{33}",)),
     # -- payment and commerce
     _rule("Stripe key", r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,247}+|whsec_[A-Za-z0-9]{32,100}+",
           "k_live_", "k_test_", "whsec_", bound="A-Za-z0-9_"),
@@ -164,19 +170,21 @@ TOKEN_RULES: tuple[Rule, ...] = (
     # -- observability
     _assigned("Datadog key", r"(?:dd|datadog)[_.-]?(?:api|app|application)[_.-]?key", r"[a-f0-9]{40}|[a-f0-9]{32}",
               "dd_ap", "dd-ap", "ddap", "datadog"),
-    _rule("New Relic key", r"NR(?:AK|AA|II|IQ|RA|SP)-[A-Za-z0-9]{27,32}|NRJS-[a-f0-9]{19}|[a-f0-9]{36}NRAL",
+    _rule("New Relic key", r"NR(?:AK|AA|IQ|RA|SP)-[A-Za-z0-9]{27,32}|NRII-[A-Za-z0-9_\-]{32}|NRJS-[a-f0-9]{19}"
+          r"|[a-f0-9]{36}NRAL",
           "nrak-", "nraa-", "nrii-", "nriq-", "nrra-", "nrsp-", "nrjs-", "nral"),
     _rule("Sentry token", r"sntrys_eyJ[A-Za-z0-9+/=_]{60,2000}+|sntryu_[a-f0-9]{64}", "sntrys_", "sntryu_"),
-    _rule("Sentry DSN key", r"(?<=://)(?P<value>[a-f0-9]{32})(?::[a-f0-9]{32})?@[A-Za-z0-9.\-]{0,100}+"
-          r"(?:sentry\.io|ingest\.[A-Za-z0-9.\-]{1,100}+)/", "sentry", r"ingest\."),
+    Rule("Sentry DSN key", re.compile(
+        r"(?<=://)(?P<value>[a-f0-9]{32})(?::[a-f0-9]{32})?@(?:[a-z0-9\-]{1,63}+\.){0,5}sentry\.io/"),
+        ("sentry",)),
     _rule("Grafana token", r"glc_[A-Za-z0-9+/]{32,400}+={0,2}|glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}"
-          r"|eyJrIjoi[A-Za-z0-9+/]{50,1000}+={0,2}", "glc_", "glsa_", "eyjrijoi", bound=f"{_B64}_="),
+          r"|eyJrIjoi[A-Za-z0-9+/]{50,1000}+={0,2}", "glc_", "glsa_", "eyjrijoi", bound=f"{_B64}_"),
     _rule("Dynatrace token", r"dt0[a-z][0-9]{2}\.[A-Z0-9]{24}\.[A-Z0-9]{64}", r"dt0[a-z][0-9]{2}\."),
     # -- AI providers
     _rule("Anthropic API key", r"sk-ant-[A-Za-z0-9_\-]{20,400}+", "sk-ant-"),
     _rule("OpenAI API key", r"sk-(?!ant-)[A-Za-z0-9_\-]{32,400}+", "sk-", check=_has_digit_and_upper),
     _rule("Hugging Face token", r"hf_[A-Za-z0-9]{30,40}|api_org_[A-Za-z0-9]{30,40}", "hf_", "api_org_",
-          check=_has_digit_and_upper),
+          check=_has_upper_and_lower),
     _rule("Groq API key", r"gsk_[A-Za-z0-9]{52}", "gsk_"),
     _rule("Perplexity API key", r"pplx-[A-Za-z0-9]{40,64}+", "pplx-"),
     _rule("Replicate token", r"r8_[A-Za-z0-9]{37}", "r8_"),
