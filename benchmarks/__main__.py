@@ -32,6 +32,7 @@ MODULES: dict[str, str] = {
     "preview": "benchmarks.bench_files",
     "ask": "benchmarks.bench_ask",
     "history": "benchmarks.bench_history",
+    "secrets": "benchmarks.bench_secrets",
 }
 #: Modules that may not exist yet: skipped with a note rather than failed.
 OPTIONAL = frozenset({"history"})

@@ -14,14 +14,14 @@ _PEM_MIN = 40
 
 Span = tuple[int, int, str, str]  # start, end, kind, preview
 
-_DASHES = r"-{4,5}+ ?"
-_PEM_BEGIN = re.compile(_DASHES + r"BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)? ?-{4,5}")
-_PEM_END = re.compile(_DASHES + r"END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)? ?-{4,5}")
+# Five dashes (PEM, PGP) or four and a space (SSH2); the common "----" lets the search skip ahead fast.
+_PEM_BEGIN = re.compile(r"----[- ]BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?(?:-----| ----)")
+_PEM_END = re.compile(r"----[- ]END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?(?:-----| ----)")
 _PEM_HEADER = re.compile(r"^[ \t]*[A-Za-z][A-Za-z0-9-]*:[^\n]*$", re.MULTILINE)  # Proc-Type:, DEK-Info:
 _PEM_NOISE = re.compile(r"\\[nr]|[\s\"'`+,;\\]")  # line breaks, quotes and concatenation in source code
 _BASE64 = re.compile(r"[A-Za-z0-9+/=]+")
 _PEM_BODY = re.compile(r"(?:^[ \t]*+[A-Za-z][A-Za-z0-9-]*+:[^\n]*+|[A-Za-z0-9+/=\s\"'`,;]|\\[nr])*+", re.MULTILINE)
-_PUTTY = re.compile(r"^[ \t]*+Private-Lines:[ \t]*+[0-9]{1,4}+[ \t]*+\r?$", re.MULTILINE)
+_PUTTY = re.compile(r"Private-Lines:[ \t]*+[0-9]{1,4}+[ \t]*+\r?$", re.MULTILINE)
 _PUTTY_MAC = re.compile(r"[ \t]*+Private-(?:MAC|Hash):[^\n]*+")
 
 

@@ -256,9 +256,10 @@ def _needle(trigger: str) -> str:
     return "".join(out)
 
 
-def _build() -> tuple[re.Pattern[str], re.Pattern[str], dict[str, frozenset[int]]]:
+def _build() -> tuple[re.Pattern[str], re.Pattern[str], dict[str, list[tuple[str, frozenset[int]]]]]:
     """The combined trigger search (grouped by first character, which the regex engine skips to
-    quickly), its case-insensitive twin, and the literal needles that say which rules a line needs."""
+    quickly), its case-insensitive twin, and the literal needles, by first character, that say
+    which rules a trigger starting at some place stands for."""
     pairs = _all_triggers()
     by_first: dict[str, list[str]] = {}
     for trigger, _ in pairs:
@@ -274,8 +275,10 @@ def _build() -> tuple[re.Pattern[str], re.Pattern[str], dict[str, frozenset[int]
     needles: dict[str, set[int]] = {}
     for trigger, rule in pairs:
         needles.setdefault(_needle(trigger), set()).add(rule)
-    return (re.compile(words), re.compile(words, re.IGNORECASE),
-            {needle: frozenset(rules) for needle, rules in needles.items()})
+    grouped: dict[str, list[tuple[str, frozenset[int]]]] = {}
+    for needle, rules in needles.items():
+        grouped.setdefault(needle[0], []).append((needle, frozenset(rules)))
+    return re.compile(words), re.compile(words, re.IGNORECASE), grouped
 
 
 TRIGGER, TRIGGER_ANY_CASE, _NEEDLES = _build()
@@ -283,11 +286,16 @@ TRIGGER, TRIGGER_ANY_CASE, _NEEDLES = _build()
 
 def rules_in(text: str, start: int, end: int, folded: bool) -> frozenset[int]:
     """The numbers of the rules (indexes into :data:`TOKEN_RULES`, or :data:`URL_RULE` /
-    :data:`ASSIGNMENT_RULE`) whose triggers may occur in ``text[start:end]`` (``folded``: the text
-    is already in lower case)."""
-    segment = text[start:end] if folded else text[start:end].lower()
+    :data:`ASSIGNMENT_RULE`) whose triggers occur in ``text[start:end]`` (``folded``: the text
+    is already in lower case). Every place a trigger starts is visited, overlapping ones too."""
+    if not folded:
+        text, start, end = text[start:end].lower(), 0, end - start
     found: set[int] = set()
-    for needle, rules in _NEEDLES.items():
-        if needle in segment:
-            found |= rules
+    pos = start
+    while (match := TRIGGER.search(text, pos, end)) is not None:
+        at = match.start()
+        for needle, rules in _NEEDLES.get(text[at], ()):
+            if text.startswith(needle, at):
+                found |= rules
+        pos = at + 1
     return frozenset(found)
