@@ -31,8 +31,8 @@ MODULES: dict[str, str] = {
     "finder": "benchmarks.bench_finder",
     "preview": "benchmarks.bench_files",
     "ask": "benchmarks.bench_ask",
-    "history": "benchmarks.bench_history",
     "secrets": "benchmarks.bench_secrets",
+    "history": "benchmarks.bench_history",
 }
 #: Modules that may not exist yet: skipped with a note rather than failed.
 OPTIONAL = frozenset({"history"})
