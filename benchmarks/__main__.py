@@ -31,6 +31,7 @@ MODULES: dict[str, str] = {
     "finder": "benchmarks.bench_finder",
     "preview": "benchmarks.bench_files",
     "ask": "benchmarks.bench_ask",
+    "secrets": "benchmarks.bench_secrets",
     "history": "benchmarks.bench_history",
 }
 #: Modules that may not exist yet: skipped with a note rather than failed.

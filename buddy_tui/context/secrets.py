@@ -9,17 +9,31 @@ placeholder (``${VAR}``, ``<your-key>``, ``changeme``).
 The work is bounded whatever the input: every pattern runs in linear time (token patterns may
 only start where a token can start, and their repetitions are possessive, so they never
 backtrack), only lines that contain a trigger are examined, at most :data:`SCAN_CHARS` of the
-text is searched, and a long line is examined in pieces of at most :data:`LINE_CHARS`.
+text is searched, and a long line is examined in pieces of at most :data:`LINE_CHARS`. There is no
+cap on the number of secrets: every one found is redacted. :func:`scan` says whether the whole
+text was searched; a caller must withhold or redact what was not (:func:`redact_scanned`).
+
+The values of buddy-tui's own credentials (:data:`OWN_CREDENTIALS`, read at scan time) are always
+secrets, whatever their shape. The token formats are in :mod:`secret_rules`, the multi-line
+private keys in :mod:`secret_blocks`, placeholders and masking in :mod:`secret_values`.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from buddy_tui.context.attachments import Attachment
+from buddy_tui.context.secret_blocks import pem_blocks, putty_blocks
+from buddy_tui.context.secret_rules import ASSIGNMENT_RULE, TOKEN_RULES, TRIGGER, TRIGGER_ANY_CASE, URL_RULE, rules_in
+from buddy_tui.context.secret_values import generic_kind as _generic_kind
+from buddy_tui.context.secret_values import is_placeholder as _is_placeholder
+from buddy_tui.context.secret_values import is_token_placeholder as _is_token_placeholder
+from buddy_tui.context.secret_values import mask as _mask
+from buddy_tui.context.secret_values import plausible_literal as _plausible_literal
 
 #: Only the first 2 MB (in characters) of a text are searched.
 SCAN_CHARS = 2_000_000
@@ -27,12 +41,10 @@ SCAN_CHARS = 2_000_000
 LINE_CHARS = 10_000
 #: How far back from the piece limit a separator (``,`` ``;`` a bracket, else a space) is looked for.
 _CUT_SLACK = 1_000
-#: A private key block longer than this is not looked for past it (an RSA-8192 key is ~6.5 KB).
-_PEM_CHARS = 64_000
-#: A private key block's body has at least this many base64 characters (real ones have hundreds).
-_PEM_MIN = 40
-#: Generic assignments shorter than this are not taken for secrets.
-_GENERIC_MIN = 8
+#: The environment variables whose values (buddy-tui's own credentials) are always secrets.
+OWN_CREDENTIALS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
+#: An own credential shorter than this is not looked for (it would match ordinary words).
+_OWN_MIN = 8
 
 
 @dataclass(frozen=True)
@@ -47,35 +59,6 @@ class SecretFinding:
 
 
 # ---------------------------------------------------------------------------- token formats
-
-_PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----")
-_PEM_END = re.compile(r"-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----")
-_PEM_HEADER = re.compile(r"^[ \t]*[A-Za-z][A-Za-z0-9-]*:[^\n]*$", re.MULTILINE)  # Proc-Type:, DEK-Info:
-_PEM_NOISE = re.compile(r"\\[nr]|[\s\"'`+,;\\]")  # line breaks, quotes and concatenation in source code
-_BASE64 = re.compile(r"[A-Za-z0-9+/=]+")
-_PEM_BODY = re.compile(r"(?:^[ \t]*+[A-Za-z][A-Za-z0-9-]*+:[^\n]*+|[A-Za-z0-9+/=\s\"'`,;]|\\[nr])*+", re.MULTILINE)
-
-#: (kind, pattern) in order of priority; group "value" (else the whole match) is the secret.
-#: The look-behind lets a token start only where a run of its characters starts.
-_TOKEN_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("AWS access key", re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}+(?![A-Za-z0-9])")),
-    ("AWS secret key", re.compile(
-        r"(?i:(?<![a-z0-9])(?:aws[_.-]?)?secret[_.-]?access[_.-]?key)[\"']?\]?[ \t]*+(?::=|=>|[:=])[ \t]*+"
-        r"[\"']?(?P<value>[A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])")),
-    ("GitHub token", re.compile(
-        r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,251}+|github_pat_[A-Za-z0-9_]{22,244}+)(?![A-Za-z0-9_])")),
-    ("GitLab token", re.compile(r"(?<![A-Za-z0-9_-])glpat-[A-Za-z0-9_-]{20,100}+(?![A-Za-z0-9_-])")),
-    ("Slack token", re.compile(r"(?<![A-Za-z0-9_-])xox[baprs]-[A-Za-z0-9-]{10,250}+(?![A-Za-z0-9_-])")),
-    ("Stripe key", re.compile(r"(?<![A-Za-z0-9_])[rs]k_live_[A-Za-z0-9]{16,247}+(?![A-Za-z0-9_])")),
-    ("Google API key", re.compile(r"(?<![A-Za-z0-9_-])AIza[A-Za-z0-9_-]{35}+(?![A-Za-z0-9_-])")),
-    ("Anthropic API key", re.compile(r"(?<![A-Za-z0-9_-])sk-ant-[A-Za-z0-9_-]{20,400}+(?![A-Za-z0-9_-])")),
-    ("OpenAI API key", re.compile(r"(?<![A-Za-z0-9_-])sk-(?!ant-)[A-Za-z0-9_-]{32,400}+(?![A-Za-z0-9_-])")),
-    ("JWT", re.compile(
-        r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,4000}+\.[A-Za-z0-9_-]{8,8000}+\.[A-Za-z0-9_-]{0,2000}+"
-        r"(?![A-Za-z0-9_.-])")),
-    ("bearer token", re.compile(
-        r"(?<![A-Za-z0-9])(?i:bearer)[ \t]++(?P<value>[A-Za-z0-9._~+/-]{20,500}+=*+)(?![A-Za-z0-9._~+/=-])")),
-)
 
 #: ``scheme://user:password@host``: only the password is the secret.
 _URL_PASSWORD = re.compile(
@@ -101,161 +84,9 @@ _BARE_END = re.compile(r"[ \t\r\f\v]*+(?:$|;|#|//)")
 _ENV_PREFIX = re.compile(r"[ \t]*+(?:-[ \t]++)?(?:export[ \t]++)?")
 _UPPER_NAME = re.compile(r"[A-Z][A-Z0-9_]*+")
 
-#: Where a line may hold something the rules above find: only such lines are examined. It is searched
-#: for in the lower-cased text (much faster than a case-insensitive search), else case-insensitively.
-_TRIGGER_WORDS = (r"pass|pwd|secret|token|api[-_.]?key|private[-_.]?key|bearer"
-                  r"|akia|asia|gh[pousr]_|github_pat_|glpat-|xox[baprs]-|[rs]k_live_|aiza|sk-|eyj|://")
-_TRIGGER = re.compile(_TRIGGER_WORDS)
-_TRIGGER_ANY_CASE = re.compile(_TRIGGER_WORDS, re.IGNORECASE)
-
-# ---------------------------------------------------------------------------- placeholders
-
-_PLACEHOLDER_WORDS = frozenset({
-    "changeme", "change_me", "change-me", "password", "passwd", "pass", "secret", "token", "apikey", "api_key",
-    "none", "null", "nil", "undefined", "true", "false", "redacted", "default", "todo", "tbd", "test",
-    "postgres", "root", "admin", "user", "mysecret", "mypassword", "yourpassword", "yoursecret", "yourtoken",
-})
-_PLACEHOLDER_PARTS = ("example", "placeholder", "your_", "your-", "yourkey", "changeme", "change_me", "change-me",
-                      "dummy", "xxx", "***", "...", "\u2026", "\u2022\u2022", "[redacted", "<", ">")
-_TOKEN_PLACEHOLDER_PARTS = ("example", "placeholder", "dummy", "xxxxx")
-_TEMPLATE = re.compile(r"^(?:\$\{|\$\(|\$[A-Za-z_]|\{\{|\{%|%\(|%[sd]$|#\{|@\{|\{[\w.]*\}$)|\{\{|\$\{|%\(\w+\)s")
-_SAME_CHAR_RUN = re.compile(r"(.)\1{5}")
-_NAME = re.compile(r"[a-z]+(?:[_.-][a-z]+)+|[A-Z][A-Z0-9]*+(?:_[A-Z0-9]+)+")  # access_token, ANTHROPIC_API_KEY
-_PATH = re.compile(r"(?:~|\.{1,2})?/[a-z0-9._-]++(?:/[a-z0-9._-]++)*+/?")
-_REGEX_LIKE = re.compile(r"\\[wdsbWDS]|\[\^|\(\?[:=!<P]|a-z|A-Z|0-9|%s")
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_DOTTED = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+")
-_NUMBER = re.compile(r"[-+]?\d[\d_.,]*(?:[eE][-+]?\d+)?")
-
-
-def _is_placeholder(value: str) -> bool:
-    """``changeme``, ``${DB_PASSWORD}``, ``<your-key>``, ``xxxxxxxx``, ``{{ vault_pw }}`` …"""
-    lower = value.lower()
-    return (lower in _PLACEHOLDER_WORDS or any(part in lower for part in _PLACEHOLDER_PARTS)
-            or _TEMPLATE.search(value) is not None or len(set(value)) == 1)
-
-
-def _is_token_placeholder(value: str) -> bool:
-    """Stricter, for formats with a checkable shape: ``AKIAIOSFODNN7EXAMPLE``, ``ghp_xxxxxxxx…``."""
-    lower = value.lower()
-    return any(part in lower for part in _TOKEN_PLACEHOLDER_PARTS) or _SAME_CHAR_RUN.search(value) is not None
-
-
-# ---------------------------------------------------------------------------- masking
-
-
-_TOKEN_PREFIX = re.compile(r"(?:[a-z]{2,10}[_-]){1,3}")  # sk-ant-, ghp_, github_pat_, xoxb-
-
-
-def _mask(value: str, password: bool) -> str:
-    """``AKIA…WXYZ``, ``ghp_…WXYZ``, ``hu…99``: a little of each end, never the whole value."""
-    n = len(value)
-    if password:
-        head = tail = min(2, n // 8)
-    else:
-        tail = min(4, n // 5)
-        prefix = _TOKEN_PREFIX.match(value)
-        head = max(tail, len(prefix.group()) if prefix and len(prefix.group()) <= n // 3 else 0)
-    if head + tail >= n or head + tail == 0:
-        return "\u2026"
-    return f"{value[:head]}\u2026{value[n - tail:] if tail else ''}"
-
-
-# ---------------------------------------------------------------------------- generic assignments
-
-
-def _generic_kind(key: str) -> str | None:
-    """What an assigned name says its value is: ``DB_PASSWORD`` -> "password", ``apiKey`` -> "API key"."""
-    lower = key.lower().replace("-", "_").replace(".", "_")
-    compact = lower.replace("_", "")
-    if compact.endswith(("password", "passwd", "passphrase")) or lower == "pass" or lower.endswith("_pass"):
-        return "password"
-    if lower.endswith("_pwd"):  # not a bare PWD: that is the shell's working directory
-        return "password"
-    if compact.endswith("secret") or compact.endswith(("secretkey", "secretaccesskey")):
-        return "secret"
-    if compact.endswith("token"):
-        return "token"
-    if compact.endswith("apikey"):
-        return "API key"
-    if compact.endswith("privatekey"):
-        return "private key"
-    return None
-
-
-def _plausible_literal(value: str, quoted: bool, env_style: bool) -> bool:
-    """Whether an assigned value looks like a real secret rather than code, a name or a placeholder."""
-    if len(value) < _GENERIC_MIN or any(ch.isspace() for ch in value) or _is_placeholder(value):
-        return False
-    if ("://" in value and "@" not in value) or _PATH.fullmatch(value):
-        return False  # a URL without credentials in it, or where a key file is
-    if quoted:  # names and regular expressions are not secrets
-        letters = value.lstrip("_")
-        if letters.isascii() and letters.isalpha() and not letters.islower() and not letters.isupper():
-            return False  # "challengePassword", "_RSAPrivateKey" (a type annotation)
-        return _NAME.fullmatch(value) is None and _REGEX_LIKE.search(value) is None
-    if value[0] in "$%@&*!~/." or value.lower() in ("true", "false") or _NUMBER.fullmatch(value):
-        return False  # variables, YAML anchors and tags, paths, numbers
-    if _DOTTED.fullmatch(value):
-        return False  # settings.SECRET_KEY, process.env.TOKEN, self.password
-    if _IDENTIFIER.fullmatch(value):  # a variable name, unless it is KEY=value in a .env file
-        return env_style or (any(ch.isdigit() for ch in value) and any(ch.isalpha() for ch in value))
-    return True
-
-
 # ---------------------------------------------------------------------------- scanning
 
 _Span = tuple[int, int, str, str]  # start, end, kind, preview
-
-
-def _pem_blocks(text: str, stop: int, limit: int) -> list[_Span]:
-    """Private key blocks from BEGIN through END; a block cut short (no END) up to its last key line."""
-    found: list[_Span] = []
-    pos = 0
-    # The END marker nearest after the last BEGIN, and how far that search went: each stretch of text is
-    # searched for END markers once, however many BEGIN markers share it.
-    end: re.Match[str] | None = None
-    searched_to = 0
-    while len(found) < limit:
-        begin = _PEM_BEGIN.search(text, pos, stop)
-        if begin is None:
-            break
-        window = min(len(text), begin.end() + _PEM_CHARS)
-        if end is None or end.start() < begin.end():  # each END marker is searched for once
-            end = _PEM_END.search(text, max(begin.end(), searched_to), window)
-            searched_to = window if end is None else end.start()
-        block_end = None
-        if end is not None and end.start() < window:
-            body = _PEM_BODY.fullmatch(text, begin.end(), end.start())  # stops at the first foreign character
-            if body is not None and len(_PEM_NOISE.sub("", _PEM_HEADER.sub("", body.group()))) >= _PEM_MIN:
-                block_end = end.end()
-        if block_end is None:
-            key_stop = end.start() if end is not None and end.start() < window else window
-            block_end = _unterminated_pem_end(text, begin.end(), key_stop)
-        if block_end is None:
-            pos = begin.end()  # only a mention of the marker (a constant, a regex, documentation)
-            continue
-        found.append((begin.start(), block_end, "private key block", begin.group() + "\u2026"))
-        pos = block_end
-    return found
-
-
-def _unterminated_pem_end(text: str, pos: int, stop: int) -> int | None:
-    """The end of the key lines that follow a BEGIN marker with no END (a truncated file), if any."""
-    last = None
-    key_chars = 0
-    while pos < stop:
-        newline = text.find("\n", pos, stop)
-        line_end = stop if newline < 0 else newline
-        line = text[pos:line_end]
-        core = line.strip().rstrip("+,; \t")
-        body = "" if any(ch.isspace() for ch in core) else _PEM_NOISE.sub("", core)
-        if body and _BASE64.fullmatch(body):
-            last, key_chars = line_end, key_chars + len(body)
-        elif core and not _PEM_HEADER.fullmatch(line):
-            break
-        pos = line_end + 1
-    return last if key_chars >= _PEM_MIN else None
 
 
 _CUT_STRONG = ",;{}[]()&|"
@@ -282,18 +113,26 @@ def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
     return (i < len(spans) and spans[i][0] < end) or (i > 0 and spans[i - 1][1] > start)
 
 
-def _candidates(text: str, start: int, end: int, line_start: int) -> Iterator[_Span]:
-    """Everything the rules find in text[start:end], best evidence first (they may overlap)."""
-    for kind, pattern in _TOKEN_RULES:
+def _candidates(text: str, start: int, end: int, line_start: int, rules: frozenset[int]) -> Iterator[_Span]:
+    """Everything the ``rules`` find in text[start:end], best evidence first (they may overlap)."""
+    for index, rule in enumerate(TOKEN_RULES):
+        if index not in rules:
+            continue
+        pattern = rule.pattern
+        group = "value" if "value" in pattern.groupindex else 0
         for match in pattern.finditer(text, start, end):
-            group = "value" if "value" in pattern.groupindex else 0
             value = match.group(group)
-            if _is_token_placeholder(value):
+            if _is_token_placeholder(value[rule.prefix:]) or (rule.check is not None and not rule.check(value)):
                 continue
-            if kind in ("OpenAI API key", "bearer token") and not (
-                    any(c.isdigit() for c in value) and any(c.isupper() for c in value)):
-                continue  # sk-some-long-kebab-name, "Bearer authentication-scheme-name"
-            yield match.start(group), match.end(group), kind, _mask(value, password=False)
+            yield match.start(group), match.end(group), rule.kind, _mask(value, password=False)
+    if URL_RULE in rules:
+        yield from _url_passwords(text, start, end)
+    if ASSIGNMENT_RULE in rules:
+        yield from _assignments(text, start, end, line_start)
+
+
+def _url_passwords(text: str, start: int, end: int) -> Iterator[_Span]:
+    """``scheme://user:password@host``: the password."""
     for match in _URL_PASSWORD.finditer(text, start, end):
         pw_start, pw_end = match.span("value")
         rest = _AUTHORITY_REST.match(text, match.end(), end)
@@ -303,6 +142,10 @@ def _candidates(text: str, start: int, end: int, line_start: int) -> Iterator[_S
         host = text[pw_end + 1:rest.end()] if rest is not None else ""
         if not _is_placeholder(password) and "example" not in host.lower():
             yield pw_start, pw_end, "password", _mask(password, password=True)
+
+
+def _assignments(text: str, start: int, end: int, line_start: int) -> Iterator[_Span]:
+    """Literal values assigned to names that say password, secret, token, API key or private key."""
     for match in _ASSIGNMENT.finditer(text, start, end):
         name_kind = _generic_kind(match.group("key"))
         if name_kind is None:
@@ -322,44 +165,109 @@ def _candidates(text: str, start: int, end: int, line_start: int) -> Iterator[_S
             yield match.start(group), match.end(group), name_kind, _mask(value, password=True)
 
 
-def find_secrets(text: str, limit: int = 50) -> list[SecretFinding]:
-    """The secrets in ``text`` (at most ``limit`` of them, first ones first), with where they are.
+@dataclass(frozen=True)
+class Scan:
+    """What a scan found, and how far it looked.
 
-    Findings never overlap; a specific format wins over a generic assignment of the same value.
+    Only ``text[:scanned_to]`` is searched (at most :data:`SCAN_CHARS`); when ``complete`` is false,
+    the rest was NOT scanned and a caller must withhold or redact it before it leaves (see
+    :func:`redact_scanned`). Findings never overlap.
     """
-    if limit <= 0 or not text:
-        return []
+
+    findings: tuple[SecretFinding, ...]
+    scanned_to: int
+    length: int
+
+    @property
+    def complete(self) -> bool:
+        """Whether the whole text was searched."""
+        return self.scanned_to >= self.length
+
+
+def _own_credentials() -> tuple[str, ...]:
+    """buddy-tui's own credentials, read now (they may change while it runs)."""
+    values = (os.environ.get(name, "").strip() for name in OWN_CREDENTIALS)
+    return tuple(sorted({v for v in values if len(v) >= _OWN_MIN}, key=len, reverse=True))
+
+
+def _own_spans(text: str, credentials: Sequence[str]) -> list[_Span]:
+    """Every place one of buddy-tui's own credentials occurs in ``text``, whatever its shape."""
+    found: list[_Span] = []
+    for value in credentials:
+        pos = text.find(value)
+        while pos >= 0:
+            found.append((pos, pos + len(value), "buddy-tui credential", _mask(value, password=False)))
+            pos = text.find(value, pos + len(value))
+    found.sort()
+    kept: list[_Span] = []
+    for span in found:  # a shorter credential inside a longer one found at the same place
+        if not kept or span[0] >= kept[-1][1]:
+            kept.append(span)
+    return kept
+
+
+def scan(text: str) -> Scan:
+    """Search ``text`` for secrets: every one found in the scanned part, with no cap on their number."""
+    global _last_scan
+    cached = _last_scan
+    credentials = _own_credentials()
+    if cached is not None and cached[1] == credentials and (cached[0] is text or cached[0] == text):
+        return cached[2]
+    result = _scan(text, credentials)
+    _last_scan = (text, credentials, result)
+    return result
+
+
+#: The last text scanned and its result (a Read in parts or a Grep asks about one file many times).
+_last_scan: tuple[str, tuple[str, ...], Scan] | None = None
+
+
+def _scan(text: str, credentials: Sequence[str]) -> Scan:
     stop = min(len(text), SCAN_CHARS)
-    pem = _pem_blocks(text, stop, limit)
-    taken = [(s, e) for s, e, _, _ in pem]
+    if not text:
+        return Scan((), 0, 0)
+    blocks = _own_spans(text, credentials)
+    taken = [(s, e) for s, e, _, _ in blocks]
+    for span in pem_blocks(text, stop) + putty_blocks(text, stop):
+        if not _overlaps(taken, span[0], span[1]):
+            blocks.append(span)
+            taken = sorted([*taken, (span[0], span[1])])
     spans: list[_Span] = []
     folded = text[:stop].lower()
-    trigger_pattern, haystack = (_TRIGGER, folded) if len(folded) == stop else (_TRIGGER_ANY_CASE, text)
+    same = len(folded) == stop  # lower-casing kept every offset: search the lower-cased copy
+    trigger_pattern, haystack = (TRIGGER, folded) if same else (TRIGGER_ANY_CASE, text)
     pos = 0
-    while len(spans) < limit:
-        trigger = trigger_pattern.search(haystack, pos, stop)
-        if trigger is None:
-            break
+    while (trigger := trigger_pattern.search(haystack, pos, stop)) is not None:
         line_start = text.rfind("\n", 0, trigger.start()) + 1
         newline = text.find("\n", trigger.start())
         line_end = len(text) if newline < 0 else newline
         pos = line_end + 1
+        rules = rules_in(haystack, trigger.start(), min(line_end, stop), folded=same)
         for piece_start, piece_end in _pieces(text, line_start, line_end):
             if piece_end <= trigger.start():
                 continue  # a long line: start at the piece the trigger is in
             if piece_start >= stop:
                 break
             accepted: list[tuple[int, int]] = []
-            for start, end, kind, preview in _candidates(text, piece_start, piece_end, line_start):
+            for start, end, kind, preview in _candidates(text, piece_start, piece_end, line_start, rules):
                 if start >= end or _overlaps(taken, start, end) or any(s < end and start < e for s, e in accepted):
                     continue
                 accepted.append((start, end))
                 spans.append((start, end, kind, preview))
             if accepted:
                 taken = sorted(taken + accepted)
-            if len(spans) >= limit:
-                break
-    return _with_lines(text, sorted(pem + spans)[:limit])
+    return Scan(tuple(_with_lines(text, sorted(blocks + spans))), stop, len(text))
+
+
+def find_secrets(text: str, limit: int | None = None) -> list[SecretFinding]:
+    """The secrets in ``text``, first ones first, with where they are (every one found, unless
+    ``limit`` asks for fewer, for display only: never redact by a limited list).
+
+    Findings never overlap; a specific format wins over a generic assignment of the same value.
+    Only the first :data:`SCAN_CHARS` are searched: use :func:`scan` to learn whether that was all.
+    """
+    findings = list(scan(text).findings)
+    return findings if limit is None else findings[:max(limit, 0)]
 
 
 def _with_lines(text: str, spans: list[_Span]) -> list[SecretFinding]:
@@ -393,6 +301,35 @@ def redact(text: str, findings: Sequence[SecretFinding]) -> str:
         pos = end
     parts.append(text[pos:])
     return "".join(parts)
+
+
+def redact_window(text: str, start: int, end: int) -> str:
+    """``text[start:end]`` redacted by what the WHOLE text holds: a finding that overlaps the window
+    (a private key read in parts, a Grep of its base64 lines) has its overlapping part replaced.
+
+    Past the scanned head of a huge text the window is also scanned on its own, so nothing there
+    goes out unscanned.
+    """
+    start, end = max(0, start), min(len(text), end)
+    if start >= end:
+        return ""
+    result = scan(text)
+    window = text[start:end]
+    clipped = [replace(f, start=max(f.start, start) - start, end=min(f.end, end) - start)
+               for f in result.findings if f.start < end and f.end > start]
+    if end > result.scanned_to:
+        clipped += find_secrets(window)
+    return redact(window, clipped)
+
+
+def redact_scanned(text: str, result: Scan | None = None) -> str:
+    """``text`` with every finding redacted and, if the scan did not reach the end, the unscanned
+    rest replaced by a note: what a caller sends when it cannot scan further."""
+    result = scan(text) if result is None else result
+    head = redact(text[:result.scanned_to], [f for f in result.findings if f.end <= result.scanned_to])
+    if result.complete:
+        return head
+    return head + f"[NOT SCANNED: {result.length - result.scanned_to} more characters withheld]"
 
 
 def scan_attachments(attachments: Sequence[Attachment]) -> list[tuple[Attachment, SecretFinding]]:
