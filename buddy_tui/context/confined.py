@@ -76,3 +76,22 @@ def read_bounded(path: Path, limit: int, root: Path | None = None) -> tuple[byte
         raise Refused(path, "permission denied") from None
     except OSError as exc:
         raise Refused(path, f"cannot be read ({exc.strerror or exc})") from None
+
+
+def read_gitignore(path: Path, root: Path, max_bytes: int, max_lines: int) -> tuple[list[str] | None, str]:
+    """The lines of a .gitignore of the project (None when it has none or it cannot be read) and,
+    when not all of it is used, why: a million-line file costs a second per path checked, so only
+    the first ``max_lines`` lines of the first ``max_bytes`` count."""
+    try:
+        data, more = read_bounded(path, max_bytes, root)
+    except FileNotFoundError:
+        return None, ""
+    except Refused as exc:
+        return None, f"{exc.why}; nothing it lists is hidden"
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    if more:
+        lines = lines[:-1]  # the last line may be cut in half
+    if len(lines) > max_lines or more:
+        return lines[:max_lines], (f"is over {max_bytes // 1024} KB or {max_lines:,} lines; only its first "
+                                   f"{min(len(lines), max_lines):,} lines are used")
+    return lines, ""

@@ -19,6 +19,7 @@ from typing import TypeVar
 from platformdirs import user_config_path
 
 from buddy_tui.context.confined import outside
+from buddy_tui.context.project import check_files
 from buddy_tui.personas import frontmatter_cache as metacache
 from buddy_tui.personas.commands import APP_COMMANDS, Command, CommandRegistry, load_command
 from buddy_tui.personas.frontmatter import DefinitionError
@@ -38,7 +39,7 @@ class Problem:
     path: Path
     line: int | None
     why: str
-    kind: str  # 'persona' or 'command'
+    kind: str  # 'persona', 'command', 'memory' (CLAUDE.md...) or 'manifest' (package.json...)
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else str(self.path)
@@ -76,6 +77,8 @@ class Catalog:
     lenient: list[Problem] = field(default_factory=list)
     #: Every override, in the order found (a name overridden twice has two).
     replaced: list[Override] = field(default_factory=list)
+    #: Project memory files sent only after secrets in them were redacted: which, and what kinds.
+    redacted: list[Problem] = field(default_factory=list)
 
     @property
     def overrides(self) -> list[str]:
@@ -234,5 +237,8 @@ def load_catalog(root: Path) -> Catalog:
                                 lambda p, _f, label, confine: load_persona(p, label, confine), "persona", catalog)
     commands = _collect(root, command_sources(root), load_command, "command", catalog)
     catalog.commands = CommandRegistry.with_app_commands(list(commands.values()))
+    for note in check_files(root):  # memory files and manifests, read on their own too
+        found = Problem(note.path, None, note.why, note.kind)
+        (catalog.redacted if note.outcome == "sent redacted" else catalog.problems).append(found)
     metacache.save()  # the next start reads these definitions without loading YAML
     return catalog
