@@ -60,7 +60,7 @@ class ProblemsScreen(ModalScreen[None]):
         redacted, capped = len(self.catalog.redacted), len(self.capped)
         if not failed and not lenient and not redacted and not capped:
             return "Every persona and command file was read as strict YAML."
-        parts = [f"{failed} file(s) could not be read or used"] if failed else []
+        parts = [f"{failed} file(s) could not be read"] if failed else []
         if capped:
             parts.append(f"{capped} .gitignore file(s) were read only in part")
         if redacted:
