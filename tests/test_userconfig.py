@@ -83,10 +83,8 @@ def test_every_setting_is_read_from_the_file(tmp_path: Path) -> None:
     ('model = "  "', "config.toml: model must be text in quotes, not empty, not '  '; using \"claude-sonnet-5-5\""),
     ("default_persona = []", 'config.toml: default_persona must be text in quotes, not []; using "backend"'),
     ("theme = 5", "config.toml: theme must be text in quotes, not 5; using the built-in one"),
-    ('sensitive_patterns = "*.vault"', 'config.toml: sensitive_patterns must be a list of patterns in quotes, '
-     "such as [\"*.vault\"], not '*.vault'; using []"),
-    ('sensitive_patterns = ["*.vault", 3]', 'config.toml: sensitive_patterns must be a list of patterns in quotes, '
-     "such as [\"*.vault\"], not ['*.vault', 3]; using []"),
+    ("sensitive_patterns = 5", 'config.toml: sensitive_patterns must be a list of patterns in quotes, '
+     "such as [\"*.vault\"], not 5; using []; only the built-in patterns apply"),
     ('remember_tool_permissions = "yes"',
      "config.toml: remember_tool_permissions must be true or false, not 'yes'; using false"),
     ('keymap = "ctrl+q"', "config.toml: keymap must be a table of binding id = \"keys\", not 'ctrl+q'; using {}"),
@@ -129,8 +127,7 @@ def test_unreadable_and_binary_files(tmp_path: Path) -> None:
     (tmp_path / "config.toml").mkdir()
     config, problems = load_config(tmp_path / "config.toml", env={})
     assert config == UserConfig()
-    assert problems == [f"{tmp_path / 'config.toml'}: cannot be read (Is a directory); every setting uses its "
-                        "default"]
+    assert problems == [f"{tmp_path / 'config.toml'}: is a folder, not a file; every setting uses its default"]
     latin = tmp_path / "latin.toml"
     latin.write_bytes(b'model = "x"\ntheme = "caf\xe9"\n')
     assert load_config(latin, env={}) == (UserConfig(), [f"{latin}, line 2: is not UTF-8 text; every setting "
@@ -258,3 +255,23 @@ def test_the_session_loads_the_users_config_itself(claude_project: Path, monkeyp
     session = open_session(claude_project, None, Settings())
     assert session.current.name == "security" and session.config.theme == "nord"
     assert session.problems == ["config.toml: max_tokens must be a whole number above 0, not -1; using 8192"]
+
+
+@pytest.mark.parametrize(("line", "kept", "ignored"), [
+    ('sensitive_patterns = "*.vault"', ("*.vault",), "'*.vault'"),
+    ('sensitive_patterns = ["*.vault", 3, "prod/*.yaml"]', ("*.vault", "prod/*.yaml"), "['*.vault', 3, 'prod/*.yaml']"),
+    ('sensitive_patterns = [["*.vault"]]', (), "[['*.vault']]"),
+    ("sensitive_patterns = { a = 1 }", (), "{'a': 1}"),
+])
+def test_wrongly_typed_sensitive_patterns_keep_what_they_can_and_say_so(
+        tmp_path: Path, line: str, kept: tuple[str, ...], ignored: str) -> None:
+    """A security setting written wrongly must not protect fewer files than the user wrote: the
+    patterns that can be read still count, and a warning (the config-problem path: the app's chat
+    and ask's stderr) names the wrong value and what is used instead."""
+    config, problems = load_config(write(tmp_path, line + "\n"), env={})
+    assert config.sensitive_patterns == kept
+    assert len(problems) == 1
+    assert problems[0].startswith("config.toml: sensitive_patterns must be a list of patterns in quotes")
+    assert f"not {ignored}; using [" in problems[0]
+    set_user_sensitive_patterns(config.sensitive_patterns)
+    assert is_sensitive("prod.vault") is bool(kept)

@@ -12,11 +12,17 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from buddy_tui.context.confined import read_gitignore
+
 if TYPE_CHECKING:
     import pathspec
 
 
 ALWAYS_HIDDEN = frozenset({".git"})
+#: Of each .gitignore, at most this much is read and this many lines used (a real one has a few
+#: hundred; pathspec's cost grows with every pattern, for every path checked).
+MAX_GITIGNORE_BYTES = 512 * 1024
+MAX_GITIGNORE_LINES = 5_000
 
 
 def is_within(path: Path, root: Path) -> bool:
@@ -52,22 +58,24 @@ class IgnoreRules:
         self._specs: dict[Path, pathspec.GitIgnoreSpec | None] = {}
         self._folders: dict[tuple[str, ...], bool] = {}
         self._lock = threading.Lock()
+        #: .gitignore files used only in part or not at all, and why (for /problems).
+        self.capped: dict[Path, str] = {}
 
     def spec_for(self, folder: Path) -> pathspec.GitIgnoreSpec | None:
         """The rules of ``folder``'s own .gitignore (cached; None when it has none)."""
         with self._lock:
             if folder in self._specs:
                 return self._specs[folder]
+        lines, why = read_gitignore(folder / ".gitignore", self.root, MAX_GITIGNORE_BYTES, MAX_GITIGNORE_LINES)
         spec: pathspec.GitIgnoreSpec | None = None
-        try:
-            lines = (folder / ".gitignore").read_text(encoding="utf-8", errors="replace").splitlines()
+        if lines is not None:
             import pathspec  # loaded on first use (off the UI thread): not needed for the first paint
 
             spec = pathspec.GitIgnoreSpec.from_lines(lines)
-        except OSError:
-            spec = None
         with self._lock:
             self._specs[folder] = spec
+            if why:
+                self.capped[folder / ".gitignore"] = why
         return spec
 
     def is_ignored(self, path: Path) -> bool:

@@ -10,13 +10,16 @@ can say where it is not what Claude Code's strict reading would take. Nothing he
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import TypeVar
 
 from platformdirs import user_config_path
 
+from buddy_tui.context.confined import outside
+from buddy_tui.context.project import check_files
 from buddy_tui.personas import frontmatter_cache as metacache
 from buddy_tui.personas.commands import APP_COMMANDS, Command, CommandRegistry, load_command
 from buddy_tui.personas.frontmatter import DefinitionError
@@ -36,7 +39,7 @@ class Problem:
     path: Path
     line: int | None
     why: str
-    kind: str  # 'persona' or 'command'
+    kind: str  # 'persona', 'command', 'memory' (CLAUDE.md...) or 'manifest' (package.json...)
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else str(self.path)
@@ -74,6 +77,8 @@ class Catalog:
     lenient: list[Problem] = field(default_factory=list)
     #: Every override, in the order found (a name overridden twice has two).
     replaced: list[Override] = field(default_factory=list)
+    #: Project memory files sent only after secrets in them were redacted: which, and what kinds.
+    redacted: list[Problem] = field(default_factory=list)
 
     @property
     def overrides(self) -> list[str]:
@@ -91,15 +96,73 @@ def user_dir() -> Path:
     return Path(configured).expanduser() if configured else user_config_path("buddy-tui")
 
 
-def _files(folder: Path, pattern: str) -> Iterator[Path]:
-    """Matching files under ``folder`` in a stable order, never following a symlinked folder out."""
-    if not folder.is_dir():
-        return
+#: Project sources: their files must lie inside the project (a symlink out of it is refused).
+CONFINED_SOURCES = frozenset({"project", "skill", "agent"})
+#: Folders and files looked at in one place before giving up, and how deep a ``**`` pattern goes.
+MAX_ENTRIES_PER_SOURCE = 20_000
+MAX_DEPTH = 8
+
+
+def _files(folder: Path, pattern: str, root: Path | None = None) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Files under ``folder`` whose name matches ``pattern`` (``*.md``; ``**/`` first: in every
+    sub-folder too), in a stable order, and the folders passed over with why.
+
+    Bounded whatever the folder holds: each real folder is walked once (symlink loops end), at
+    most :data:`MAX_DEPTH` deep and :data:`MAX_ENTRIES_PER_SOURCE` entries. With ``root`` (a
+    project source), a symlinked folder leading out of the project is not walked but reported.
+    Anything that is not a folder is returned for the loader to judge (it refuses pipes and
+    symlinks out of the project, naming the file)."""
+    recursive = pattern.startswith("**/")
+    wanted = pattern.rsplit("/", 1)[-1]
+    found: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
     try:
-        found = sorted(p for p in folder.glob(pattern) if p.is_file())
+        start = os.path.realpath(folder, strict=True)
+        if not os.path.isdir(start):
+            return found, skipped
     except OSError:
-        return
-    yield from found[:MAX_FILES_PER_SOURCE]
+        return found, skipped
+    seen = {start}
+    budget = MAX_ENTRIES_PER_SOURCE
+    stack: list[tuple[Path, int]] = [(folder, 0)]
+    while stack and budget > 0 and len(found) < MAX_FILES_PER_SOURCE:
+        current, depth = stack.pop()
+        try:
+            with os.scandir(current) as listing:
+                entries = sorted(listing, key=lambda e: e.name)[:budget]
+        except OSError:
+            continue
+        budget -= len(entries)
+        below: list[tuple[Path, int]] = []
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                is_dir = entry.is_dir()  # follows a symlink
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if recursive and depth < MAX_DEPTH and _enter(path, root, seen, skipped):
+                    below.append((path, depth + 1))
+            elif fnmatch(entry.name, wanted):
+                found.append(path)
+        stack.extend(reversed(below))
+    return sorted(found)[:MAX_FILES_PER_SOURCE], skipped
+
+
+def _enter(path: Path, root: Path | None, seen: set[str], skipped: list[tuple[Path, str]]) -> bool:
+    """Whether to walk the folder at ``path``: not when its real place was walked already (a
+    symlink loop), nor, for a project source, when it lies outside the project (reported)."""
+    try:
+        real = os.path.realpath(path, strict=True)
+    except OSError:
+        return False
+    if real in seen:
+        return False
+    if root is not None and (why := outside(path, root)) is not None:
+        skipped.append((path, why.replace("; not read", "; not searched")))
+        return False
+    seen.add(real)
+    return True
 
 
 def persona_sources(root: Path) -> list[tuple[str, Path, str]]:
@@ -138,15 +201,18 @@ def short_path(path: Path, root: Path, label: str = "") -> str:
 def _collect(
     root: Path,
     sources: list[tuple[str, Path, str]],
-    load: Callable[[Path, Path, str], T],
+    load: Callable[[Path, Path, str, Path | None], T],
     kind: str,
     catalog: Catalog,
 ) -> dict[str, T]:
     found: dict[str, T] = {}
     for label, folder, pattern in sources:
-        for path in _files(folder, pattern):
+        confine = root if label in CONFINED_SOURCES else None
+        paths, skipped = _files(folder, pattern, confine)
+        catalog.problems += [Problem(path, None, why, kind) for path, why in skipped]
+        for path in paths:
             try:
-                item = load(path, folder, label)
+                item = load(path, folder, label, confine)
             except DefinitionError as exc:
                 catalog.problems.append(Problem(exc.path, exc.line, exc.problem, kind))
                 continue
@@ -167,9 +233,12 @@ def _collect(
 def load_catalog(root: Path) -> Catalog:
     """Discover personas and commands for the project at ``root``."""
     catalog = Catalog()
-    catalog.personas = _collect(root, persona_sources(root), lambda p, _f, label: load_persona(p, label),
-                                "persona", catalog)
+    catalog.personas = _collect(root, persona_sources(root),
+                                lambda p, _f, label, confine: load_persona(p, label, confine), "persona", catalog)
     commands = _collect(root, command_sources(root), load_command, "command", catalog)
     catalog.commands = CommandRegistry.with_app_commands(list(commands.values()))
+    for note in check_files(root):  # memory files and manifests, read on their own too
+        found = Problem(note.path, None, note.why, note.kind)
+        (catalog.redacted if note.outcome == "sent redacted" else catalog.problems).append(found)
     metacache.save()  # the next start reads these definitions without loading YAML
     return catalog

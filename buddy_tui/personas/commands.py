@@ -118,9 +118,11 @@ def command_name(path: Path, root: Path) -> str:
     return ":".join(parts)
 
 
-def load_command(path: Path, root: Path, source: str) -> Command:
-    """Load one command file; raises :class:`frontmatter.DefinitionError` when it cannot be read."""
-    doc = frontmatter.load(path)
+def load_command(path: Path, root: Path, source: str, confine: Path | None = None) -> Command:
+    """Load one command file; raises :class:`frontmatter.DefinitionError` when it cannot be read.
+    ``root`` is the commands folder (names are relative to it); with ``confine`` (the project
+    root, for a project's file) a symlink out of the project is refused."""
+    doc = frontmatter.load(path, confine)
     if not doc.body:
         raise frontmatter.DefinitionError(path, "has no body; the body is the command's prompt", doc.body_line)
     first_line = next(line for line in doc.body.splitlines() if line.strip()).strip("# ").strip()

@@ -12,19 +12,55 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from buddy_tui.context.confined import Refused, read_bounded
 from buddy_tui.personas import frontmatter_cache as metacache
 
 #: Files bigger than this are not personas or commands; refuse them rather than parse megabytes.
 MAX_DEFINITION_BYTES = 512 * 1024
+#: Front matter longer than this is refused unparsed. The longest real agent descriptions, with
+#: their <example> blocks, are a few KB; this bounds what YAML (and the lenient reading) ever sees.
+MAX_FRONT_MATTER_CHARS = 64 * 1024
 
+
+class _AliasRefused(Exception):
+    """Front matter that uses YAML aliases (``*name``), which buddy-tui never expands."""
+
+
+def _loader() -> Any:
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _yaml_load(text: str) -> Any:
     """``yaml.safe_load`` with libyaml's loader when PyYAML has it (several times faster); PyYAML
-    is imported here, on first use, since a start with cached front matter never needs it."""
+    is imported here, on first use, since a start with cached front matter never needs it.
+
+    Bounded in time and memory: an alias (``*name``) anywhere raises :class:`_AliasRefused` before
+    anything is built. Aliases are how a few lines ("billion laughs") expand into billions of
+    nodes; without them every node comes from text of its own, so the result is no bigger than the
+    (capped) text. Claude Code's files never use them, so refusing all of them costs nothing real
+    and needs no expansion budget to tune. A value YAML reads but Python refuses (an integer of
+    5,000 digits) or nesting past Python's stack is reported as a YAML error."""
     import yaml
 
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    if "*" in text and _has_alias(text):
+        raise _AliasRefused
+    try:
+        return yaml.load(text, Loader=_loader())
+    except (ValueError, RecursionError, OverflowError) as exc:
+        raise yaml.YAMLError(f"a value YAML reads but cannot be used ({_clip(exc, 80)})") from None
+
+
+def _has_alias(text: str) -> bool:
+    """Whether YAML's own scanner finds an alias token in ``text`` (a '*' inside a quoted or plain
+    value is no alias). Scanning is linear; a scan error is left for the load to report."""
+    import yaml
+
+    try:
+        return any(isinstance(token, yaml.AliasToken) for token in yaml.scan(text, Loader=_loader()))
+    except yaml.YAMLError:
+        return False
 
 
 def _yaml_error() -> type[Exception]:
@@ -67,22 +103,20 @@ class Document:
         return self.body_line > 1
 
 
-def read_text(path: Path) -> str:
-    """Read a definition file as UTF-8, with errors that say what is wrong in plain words."""
+def read_text(path: Path, root: Path | None = None) -> str:
+    """Read a definition file as UTF-8, with errors that say what is wrong in plain words.
+
+    With ``root`` (a file of the project) the file must really lie inside it: a symlink out of the
+    project is refused, as the tools refuse one. Either way only a regular file is read, and
+    never more than :data:`MAX_DEFINITION_BYTES`."""
     try:
-        size = path.stat().st_size
-        if size > MAX_DEFINITION_BYTES:
-            raise DefinitionError(path, f"file is {size:,} bytes; definitions are limited to "
-                                        f"{MAX_DEFINITION_BYTES:,}")
-        raw = path.read_bytes()
+        raw, more = read_bounded(path, MAX_DEFINITION_BYTES, root)
     except FileNotFoundError:
         raise DefinitionError(path, "file not found") from None
-    except IsADirectoryError:
-        raise DefinitionError(path, "is a directory, not a file") from None
-    except PermissionError:
-        raise DefinitionError(path, "permission denied") from None
-    except OSError as exc:
-        raise DefinitionError(path, f"cannot be read ({exc.strerror or exc})") from None
+    except Refused as exc:
+        raise DefinitionError(path, exc.why) from None
+    if more:
+        raise DefinitionError(path, f"file is over {MAX_DEFINITION_BYTES:,} bytes, the limit for a definition")
     if b"\x00" in raw:
         raise DefinitionError(path, "looks like a binary file, not Markdown")
     try:
@@ -107,6 +141,9 @@ def parse(text: str, path: Path | str = "<text>") -> Document:
     except StopIteration:
         raise DefinitionError(path, "front matter opened with '---' is never closed", 1) from None
     raw_meta = "\n".join(lines[1:end])
+    if len(raw_meta) > MAX_FRONT_MATTER_CHARS:
+        raise DefinitionError(path, f"front matter is {len(raw_meta):,} characters; at most "
+                                    f"{MAX_FRONT_MATTER_CHARS:,} are read", 2)
     cached = metacache.get(raw_meta)
     if cached is None:
         meta, found = _read_meta(raw_meta, path)
@@ -250,7 +287,16 @@ def _plain_reason(text: str, exc: Exception) -> str:
 def _read_meta(raw: str, path: Path | str) -> tuple[dict[str, Any], list[tuple[int, str]]]:
     """Front matter as Claude Code reads it, and then some: strict YAML; else YAML after quoting
     plain values (Claude Code's retry); else a line-based reading that keeps multi-line values.
-    Returns the fields and where (line within ``raw``, 1-based) a lenient reading was needed, and why."""
+    Returns the fields and where (line within ``raw``, 1-based) a lenient reading was needed, and why.
+    Aliases are refused in every reading (see :func:`_yaml_load`)."""
+    try:
+        return _read_meta_unchecked(raw, path)
+    except _AliasRefused:
+        raise DefinitionError(path, "front matter uses YAML aliases (*name), which buddy-tui does not expand "
+                                    "(a few lines of them can expand to billions of values)", 2) from None
+
+
+def _read_meta_unchecked(raw: str, path: Path | str) -> tuple[dict[str, Any], list[tuple[int, str]]]:
     try:
         meta, (line, problem) = _strict(raw)
         if meta is not None:
@@ -269,9 +315,9 @@ def _read_meta(raw: str, path: Path | str) -> tuple[dict[str, Any], list[tuple[i
     return meta, notes or [(line, f"not valid YAML ({problem}); read line by line instead")]
 
 
-def load(path: Path) -> Document:
-    """Read and parse one definition file."""
-    return parse(read_text(path), path)
+def load(path: Path, root: Path | None = None) -> Document:
+    """Read and parse one definition file (a file of the project at ``root`` only from inside it)."""
+    return parse(read_text(path, root), path)
 
 
 def string_field(doc: Document, key: str, path: Path | str) -> str | None:

@@ -41,7 +41,7 @@ def _load() -> dict[str, str]:
         try:
             data = json.loads(_file().read_text(encoding="utf-8"))
             _entries = {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
-        except (OSError, ValueError, AttributeError):
+        except (OSError, ValueError, AttributeError, RecursionError):
             _entries = {}
         if _entries.get(_VERSION_KEY) != __version__:
             _entries = {_VERSION_KEY: __version__}
@@ -60,7 +60,7 @@ def get(raw: str) -> tuple[dict[str, Any], Notes] | None:
     try:
         value = json.loads(stored)
         meta, notes = value["meta"], [(int(line), str(why)) for line, why in value["notes"]]
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, RecursionError):
         return None
     return (meta, notes) if isinstance(meta, dict) else None
 
@@ -70,7 +70,7 @@ def put(raw: str, meta: dict[str, Any], notes: Sequence[tuple[int, str]] = ()) -
     global _changed
     try:
         stored = json.dumps({"meta": meta, "notes": [list(note) for note in notes]}, ensure_ascii=False)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):  # RecursionError: nesting deeper than json's stack
         return
     if json.loads(stored)["meta"] != meta:  # e.g. tuples or non-string keys would come back different
         return

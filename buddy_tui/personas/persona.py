@@ -68,12 +68,13 @@ class Persona:
         return text if len(text) <= 200 else text[:199].rsplit(" ", 1)[0] + "…"
 
 
-def load_persona(path: Path, source: str = "file") -> Persona:
+def load_persona(path: Path, source: str = "file", confine: Path | None = None) -> Persona:
     """Load one persona file, raising :class:`DefinitionError` naming the file and the problem.
 
-    A skill's ``SKILL.md`` without a name is named after its folder, as Claude Code does.
+    A skill's ``SKILL.md`` without a name is named after its folder, as Claude Code does. With
+    ``confine`` (the project root, for a project's file) a symlink out of the project is refused.
     """
-    doc = frontmatter.load(path)
+    doc = frontmatter.load(path, confine)
     default_name = path.parent.name if path.name == "SKILL.md" else path.stem
     declared = frontmatter.string_field(doc, "name", path) or default_name
     name = persona_key(declared)

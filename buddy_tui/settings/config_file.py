@@ -19,6 +19,8 @@ from typing import Any
 
 from platformdirs import user_config_path
 
+from buddy_tui.settings.files import NotRegularFile, read_regular
+
 #: The persona that answers when nothing else is asked for: the bundled backend persona.
 DEFAULT_PERSONA = "backend"
 #: The model and reply length used unless the user sets others.
@@ -177,20 +179,39 @@ def _keymap(value: Any, where: str, problems: list[str]) -> dict[str, str] | Non
     return keymap
 
 
+def _sensitive(value: Any, where: str, problems: list[str]) -> tuple[str, ...]:
+    """``sensitive_patterns`` as far as it can be used. These patterns keep files from being sent,
+    so a wrongly typed value must never mean fewer protected files than the user wrote: one
+    pattern in quotes counts as a list of one, and a list keeps its patterns while its other
+    items are named in a problem. Anything else is a problem and no pattern of the user's."""
+    try:
+        return _patterns(value)
+    except _Invalid as exc:
+        usable = [value] if isinstance(value, str) else [v for v in value if isinstance(v, str)] \
+            if isinstance(value, list) else []
+        kept = tuple(p.strip() for p in usable if p.strip())
+        using = toml_value(list(kept)) + (" (so those files are still treated as secrets)" if kept else "; only "
+                                          "the built-in patterns apply")
+        problems.append(f"{where}: sensitive_patterns {exc}, not {_shown(value)}; using {using}")
+        return kept
+
+
 # ----------------------------------------------------------------------------------- loading
 
 
 def _read(path: Path, problems: list[str]) -> dict[str, Any]:
     """The file's table; empty (with one problem naming the file and line) when it cannot be used."""
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_CONFIG_BYTES + 1)
+        data, more = read_regular(path, MAX_CONFIG_BYTES)  # never blocks: a pipe is refused, not read
     except FileNotFoundError:
+        return {}
+    except NotRegularFile as exc:
+        problems.append(f"{path}: {exc.strerror}; every setting uses its default")
         return {}
     except OSError as exc:
         problems.append(f"{path}: cannot be read ({exc.strerror or exc}); every setting uses its default")
         return {}
-    if len(data) > MAX_CONFIG_BYTES:
+    if more:
         problems.append(f"{path}: is over {MAX_CONFIG_BYTES // 1024} KB, too big for a settings file; "
                         "every setting uses its default")
         return {}
@@ -207,6 +228,8 @@ def _read(path: Path, problems: list[str]) -> dict[str, Any]:
         where = f"{path}, line {found.group(1)}" if found else str(path)
         why = message[:found.start()].strip() if found else message
         problems.append(f"{where}: not valid TOML ({why}); every setting uses its default")
+    except RecursionError:  # arrays or tables inside each other past Python's stack
+        problems.append(f"{path}: nested too deeply to read; every setting uses its default")
     return {}
 
 
@@ -235,6 +258,11 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
     for key, raw in _read(path, problems).items():
         if key not in _NAMES:
             problems.append(f"{where}: {_unknown(key)}")
+            continue
+        if key == "sensitive_patterns":  # a security setting: a mistake keeps what can be kept
+            patterns = _sensitive(raw, where, problems)
+            if patterns or raw == []:  # nothing usable: the setting keeps its default
+                values[key], sources[key] = patterns, where
             continue
         if key == "keymap":
             keymap = _keymap(raw, where, problems)

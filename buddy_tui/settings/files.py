@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from contextlib import suppress
 from pathlib import Path
 
@@ -91,3 +92,54 @@ def sync_folder(folder: Path) -> None:
             os.fsync(handle)
         finally:
             os.close(handle)
+
+
+class NotRegularFile(OSError):
+    """A path that is a folder, pipe, socket or device, not a file: never opened, since reading a
+    pipe or a terminal would block and reading a device may never end."""
+
+
+def read_regular(path: Path, limit: int, *, follow: bool = True) -> tuple[bytes, bool]:
+    """At most ``limit`` bytes of the regular file at ``path`` and whether it holds more.
+
+    Never blocks on a pipe and never reads past ``limit`` (a file that grows, or one in /proc
+    whose size says 0, included). With ``follow`` False a symlink at ``path`` itself is refused
+    (OSError) instead of followed. Raises :class:`NotRegularFile` for anything but a regular
+    file, and OSError (FileNotFoundError...) when it cannot be opened."""
+    info = os.stat(path, follow_symlinks=follow)
+    if not stat.S_ISREG(info.st_mode):
+        raise NotRegularFile(errno.EINVAL, _kind_of(info.st_mode), str(path))
+    # O_NONBLOCK: should the file be swapped for a pipe after the check, opening it still returns.
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+    if not follow:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    handle = os.open(path, flags)
+    try:
+        opened = os.fstat(handle)
+        if not stat.S_ISREG(opened.st_mode):
+            raise NotRegularFile(errno.EINVAL, _kind_of(opened.st_mode), str(path))
+        chunks: list[bytes] = []
+        left = limit + 1
+        while left > 0:
+            chunk = os.read(handle, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    finally:
+        os.close(handle)
+    data = b"".join(chunks)
+    return data[:limit], len(data) > limit
+
+
+def _kind_of(mode: int) -> str:
+    """What a file that is not a regular file is, in plain words."""
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    if stat.S_ISFIFO(mode):
+        return "is a named pipe, not a regular file"
+    if stat.S_ISSOCK(mode):
+        return "is a socket, not a regular file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "is a device, not a regular file"
+    return "is not a regular file"

@@ -333,7 +333,7 @@ class BuddyApp(App[None]):
         """Show the persona and command files that could not be read."""
         from buddy_tui.ui.screens.problems import ProblemsScreen
 
-        self.push_screen(ProblemsScreen(self.session.catalog, self.root))
+        self.push_screen(ProblemsScreen(self.session.catalog, self.root, list(self.session.rules.capped.items())))
 
     @on(ChatPane.AppCommand)
     async def _app_command(self, event: ChatPane.AppCommand) -> None:

@@ -8,9 +8,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar, Protocol, cast
 
-from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
+from textual.fuzzy import Matcher
+from textual.markup import escape
 
 from buddy_tui.context.attachments import printable
 
@@ -84,11 +86,30 @@ class PersonaCommands(Provider):
 
     async def discover(self) -> Hits:
         for text, help_text, command in self._entries():
-            yield DiscoveryHit(Text(printable(text)), command, help=printable(help_text))
+            shown = printable(text)
+            yield DiscoveryHit(Content(shown), command, text=shown, help=_help(help_text))
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for text, help_text, command in self._entries():
-            score = matcher.match(text)
+            shown = printable(text)
+            score = matcher.match(shown)
             if score > 0:
-                yield Hit(score, matcher.highlight(printable(text)), command, help=printable(help_text))
+                yield Hit(score, _highlight(matcher, shown), command, text=shown, help=_help(help_text))
+
+
+def _help(text: str) -> str:
+    """A hit's help line, which the palette reads as Textual markup: escaped, so a persona's
+    description such as "[/]boom" shows as written instead of stopping the app."""
+    return escape(printable(text))
+
+
+def _highlight(matcher: Matcher, text: str) -> Content:
+    """``text`` as plain content with the matched letters styled. ``Matcher.highlight`` reads
+    its candidate as markup, which a name from a file must never be."""
+    content = Content(text)
+    _score, offsets = matcher.fuzzy_search.match(matcher.query, text)
+    for offset in offsets:
+        if not text[offset].isspace():
+            content = content.stylize(matcher.match_style, offset, offset + 1)
+    return content

@@ -43,3 +43,36 @@ async def test_the_chat_and_problems_say_how_each_file_was_read(tmp_path: Path) 
             "1 file(s) could not be read; 2 file(s) are not strict YAML and were read leniently (shown as read); "
             "everything else loaded.")
         assert "named persona-backend" in text_of(screen.query_one("#problems-overrides", Static))
+
+
+async def test_problems_lists_refused_memory_redactions_and_a_capped_gitignore(tmp_path: Path) -> None:
+    """Files read on their own besides personas: a CLAUDE.md symlinked out of the project (not
+    read), a token in CLAUDE.local.md (sent redacted, the kind named, never the value), and a
+    .gitignore past its cap (read in part), each a row of /problems."""
+    from textual.widgets import DataTable
+
+    from buddy_tui.context.folder import MAX_GITIGNORE_LINES
+    from buddy_tui.ui.screens.problems import ProblemsScreen
+
+    token = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+    root = tmp_path / "repo"
+    root.mkdir()
+    (tmp_path / "elsewhere.md").write_text("outside\n")
+    (root / "CLAUDE.md").symlink_to(tmp_path / "elsewhere.md")
+    (root / "CLAUDE.local.md").write_text(f"deploy token {token}\n")
+    (root / ".gitignore").write_text("\n".join(f"b{i}/" for i in range(MAX_GITIGNORE_LINES + 10)) + "\n")
+    (root / "app.py").write_text("x = 1\n")
+    app = make_app(root)
+    async with app.run_test(size=(200, 48)) as pilot:
+        app.session.rules.is_ignored(root / "app.py")  # as the tree and the index do
+        app.action_problems()
+        await wait_for(pilot, lambda: isinstance(app.screen, ProblemsScreen) and app.screen.query(DataTable),
+                       what="/problems")
+        table = app.screen.query_one(DataTable)
+        rows = [" | ".join(str(cell) for cell in table.get_row_at(i)) for i in range(table.row_count)]
+        assert any(r.startswith("memory | CLAUDE.md") and "not loaded" in r and "outside the project" in r
+                   for r in rows)
+        assert any(r.startswith("memory | CLAUDE.local.md") and "sent redacted" in r and "line 1" in r
+                   for r in rows)
+        assert any(r.startswith("gitignore | .gitignore") and "read in part" in r for r in rows)
+        assert all(token not in r and token[4:14] not in r for r in rows)

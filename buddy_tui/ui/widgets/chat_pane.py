@@ -24,7 +24,7 @@ from textual.message import Message
 from textual.widget import MountError, Widget
 from textual.widgets import Input
 
-from buddy_tui.context.attachments import Attachment
+from buddy_tui.context.attachments import Attachment, printable
 from buddy_tui.conversation.chat import Retrying, TextDelta, ToolFinished, ToolStarted, TurnFailed, TurnFinished
 from buddy_tui.conversation.client import Connection, connect, precheck
 from buddy_tui.conversation.engine import Abandoned, Engine, EngineEvent, Notice, Question, TurnContinued, TurnStarted
@@ -239,8 +239,8 @@ class ChatPane(Vertical):
         self.override = None
         self.refresh_header()
         self.update_activation()
-        self.app.notify(f"{self.session.current.title} is pinned for this conversation." if pinned
-                        else "Unpinned: the best expert is chosen for each question again.")
+        self.app.notify(printable(f"{self.session.current.title} is pinned for this conversation.") if pinned
+                        else "Unpinned: the best expert is chosen for each question again.", markup=False)
 
     @on(Input.Changed, "#prompt-input")
     def _typed(self, event: Input.Changed) -> None:
