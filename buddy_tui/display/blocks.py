@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
+from itertools import accumulate
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -39,6 +40,13 @@ def parser() -> MarkdownIt:
 def split_blocks(markdown: str) -> list[Block]:
     """``markdown``'s top-level blocks, in order (blank lines between them dropped)."""
     return [block for _start, block in _split(markdown)]
+
+
+def split_blocks_at(markdown: str) -> list[tuple[int, Block]]:
+    """``markdown``'s top-level blocks, each with the offset of the character it starts at, so
+    that a caller can keep only the text from the last block on (``ask --format markdown``)."""
+    starts = list(accumulate((len(line) for line in _lines(markdown)), initial=0))
+    return [(starts[line], block) for line, block in _split(markdown)]
 
 
 _NEWLINE = re.compile(r"\r\n?|\n")

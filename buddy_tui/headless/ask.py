@@ -59,6 +59,7 @@ EPILOG = """\
 standard input:
   When it is not a terminal it is read (unless --no-stdin): attached as a document named
   "stdin" when the question is given as words, or taken as the question itself when not.
+  Either way its secret-looking values are redacted unless --allow-secrets.
 
 files:
   -f PATH and @path in the question attach files of the project (a file over 200 KB is sent
@@ -76,6 +77,11 @@ tools:
 output formats (--format):
   markdown  the reply rendered for a terminal, block by block (default on a terminal)
   text      the reply exactly as the model writes it, Markdown source (default otherwise)
+  On a terminal, control characters in the reply (escape sequences that could set the
+  clipboard or the window title, colours, carriage returns; all but newline and tab) are
+  shown as symbols such as ␛ and ␇, never obeyed; a pipe or a file gets the reply byte for
+  byte. Standard error is always one line a message, control characters and newlines in
+  file names shown the same way.
   json      one JSON object a line, flushed line by line; "type" says which:
     {"type": "delta", "text": "..."}                       a piece of the reply
     {"type": "tool_call", "id", "name", "input": {...}}    the model asks for a tool

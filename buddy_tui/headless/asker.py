@@ -29,6 +29,11 @@ EDITS_NOTE = ("This question comes from `buddy-tui ask`, a non-interactive run w
               "once, with no review, so make only the changes the question calls for and say what you changed.")
 
 
+def redaction_notice(count: int, names: Sequence[str]) -> str:
+    """What stderr says when ``count`` secret-looking values in ``names`` are redacted."""
+    return f"redacted {count} secret-looking value(s) in {', '.join(names)} (--allow-secrets sends them as they are)"
+
+
 def offered_tools(allowed: Sequence[str], allow_edits: bool) -> tuple[tuple[str, ...], str | None]:
     """The tools offered to the model, and the note that tells it what it may do (None when the
     persona could not change files anyway)."""
@@ -57,9 +62,7 @@ class FlagAsker:
     async def send_secret_values(self, findings: Findings) -> Literal["send", "redact"] | None:
         if self.allow_secrets:
             return "send"
-        names = ", ".join(sorted({a.path for a, _ in findings}))
-        self.reporter.problem(f"redacted {len(findings)} secret-looking value(s) in {names} (--allow-secrets "
-                              "sends them as they are)")
+        self.reporter.problem(redaction_notice(len(findings), sorted({a.path for a, _ in findings})))
         return "redact"
 
     async def over_budget(self, budget: Budget, attachments: Sequence[Attachment]) -> Literal["drop", "head"] | None:

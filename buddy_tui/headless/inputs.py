@@ -1,6 +1,9 @@
 """What ``buddy-tui ask`` sends besides the question: standard input, ``-f`` files and ``@path``
 mentions, each checked as the app checks an attached file (inside the project, not binary, not a
 secrets file unless ``--allow-secrets``, secret-looking values redacted, a long file cut to its head).
+
+Standard input taken as the question is scanned here too (``cat .env | buddy-tui ask``): the
+engine scans attached files, not what was typed, and piped text was not typed by the user.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import TYPE_CHECKING, TextIO
 from buddy_tui.context import attachments as context
 from buddy_tui.context.attachments import Attachment, ContextError, human_size
 from buddy_tui.context.folder import display_path, is_within
+from buddy_tui.headless.asker import redaction_notice
 from buddy_tui.headless.output import Reporter
 from buddy_tui.headless.streams import is_tty
 
@@ -89,6 +93,20 @@ def file_argument(raw: str, root: Path) -> Path:
     return given
 
 
+def piped_question(text: str, allow_secrets: bool, reporter: Reporter) -> str:
+    """Standard input taken as the question, its secret-looking values redacted (and said so on
+    stderr) unless ``--allow-secrets``, as in an attached file."""
+    if allow_secrets:
+        return text
+    from buddy_tui.context.secrets import find_secrets, redact  # loaded only when needed
+
+    findings = find_secrets(text)
+    if not findings:
+        return text
+    reporter.problem(redaction_notice(len(findings), [STDIN_NAME]))
+    return redact(text, findings)
+
+
 def gather(args: argparse.Namespace, root: Path, stdin: TextIO | None,
            reporter: Reporter) -> tuple[str, list[Attachment]]:
     """What was typed (the question words, else standard input) and the files named with -f (and
@@ -103,7 +121,7 @@ def gather(args: argparse.Namespace, root: Path, stdin: TextIO | None,
         if piped.truncated:
             raise UsageError(f"standard input is {human_size(piped.size)}, too long for a question; give the "
                              "question as words and standard input is attached as a document")
-        typed = piped.text.strip()
+        typed = piped_question(piped.text.strip(), args.allow_secrets, reporter)
     else:
         raise UsageError("no question: give it as words (buddy-tui ask \"why is this slow?\") or on standard input")
     for raw in args.files:

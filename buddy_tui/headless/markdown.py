@@ -2,8 +2,8 @@
 
 A top-level Markdown block can change only while it is the last one (a paragraph may still turn
 into a heading or a table, a fence may still close), so each block is printed once the next one
-has begun (:class:`~buddy_tui.display.blocks.MarkdownBlocks` says which are settled) and the last
-one when the reply ends. What the model wrote is shown literally: control characters become
+has begun and the last one when the reply ends (:class:`~buddy_tui.headless.settling.SettlingBlocks`
+finds them in linear time). What the model wrote is shown literally: control characters become
 visible symbols before Rich sees them, console markup is off, and raw HTML stays as text (Rich
 would drop it). This module imports Rich, so it is imported only when this format is chosen.
 """
@@ -18,7 +18,8 @@ from rich.segment import Segment, Segments
 from rich.text import Text
 
 from buddy_tui.context.attachments import printable
-from buddy_tui.display.blocks import Block, MarkdownBlocks
+from buddy_tui.display.blocks import Block
+from buddy_tui.headless.settling import SettlingBlocks
 from buddy_tui.headless.streams import Output, write_flushed
 
 
@@ -46,20 +47,18 @@ class MarkdownOutput(Output):
     def __init__(self, stream: TextIO) -> None:
         super().__init__(stream)
         self.console = Console(file=stream, markup=False, highlight=False, emoji=False)
-        self.blocks = MarkdownBlocks()
+        self.blocks = SettlingBlocks()
         self.shown = 0
 
     def delta(self, text: str) -> None:
-        self.blocks.append(text)
-        self._show(self.blocks.settled)
+        self._show(self.blocks.append(text))
 
     def finish(self) -> None:
-        self._show(len(self.blocks.blocks))
+        self._show(self.blocks.finish())
 
-    def _show(self, upto: int) -> None:
-        blocks = self.blocks.blocks
-        while self.shown < upto:
-            rendered = self.render(blocks[self.shown])
+    def _show(self, blocks: list[Block]) -> None:
+        for block in blocks:
+            rendered = self.render(block)
             write_flushed(self.stream, ("\n" if self.shown and rendered else "") + rendered)
             self.shown += 1
 

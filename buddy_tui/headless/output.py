@@ -29,9 +29,17 @@ if TYPE_CHECKING:
 FORMATS = ("text", "markdown", "json")
 
 
+def one_line(text: str) -> str:
+    """``text`` as one line of stderr that cannot drive the terminal: control characters (escape
+    sequences, carriage returns) become visible symbols, and so do line ends, so a file name or a
+    model's text holding a newline cannot forge a ``buddy-tui:`` line of its own."""
+    return printable(text).replace("\n", "\u240a")
+
+
 @dataclass
 class Reporter:
-    """Lines for standard error, each prefixed ``buddy-tui:``; progress is left out when quiet."""
+    """Lines for standard error, each prefixed ``buddy-tui:`` and each exactly one line (see
+    :func:`one_line`); progress is left out when quiet."""
 
     stream: TextIO | None
     quiet: bool = False
@@ -43,7 +51,7 @@ class Reporter:
     def problem(self, text: str) -> None:
         with contextlib.suppress(OSError, ValueError):
             if self.stream is not None:
-                print(f"buddy-tui: {printable(scrub(text))}", file=self.stream, flush=True)
+                print(f"buddy-tui: {one_line(scrub(text))}", file=self.stream, flush=True)
 
     def error(self, text: str) -> None:
         self.problem(f"error: {text}")
