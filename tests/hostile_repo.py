@@ -8,6 +8,7 @@ knows (from :mod:`tests.secret_corpus`) in the places a project keeps them.
 
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ _LEVELS = "abcdefghi"
 def alias_bomb(name: str) -> str:
     """A front matter whose aliases expand to hundreds of millions of nodes ("billion laughs")."""
     lines = ["---", f"name: {name}", 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
-    for previous, level in zip(_LEVELS, _LEVELS[1:], strict=False):
+    for previous, level in itertools.pairwise(_LEVELS):
         lines.append(f"{level}: &{level} [" + ",".join([f"*{previous}"] * 9) + "]")
     lines += ["description: *i", "---", "You are a bomb.", ""]
     return "\n".join(lines)

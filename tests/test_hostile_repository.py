@@ -87,13 +87,13 @@ def _env(fake: FakeAnthropic, data: Path) -> dict[str, str]:
 
 def _sent(fake: FakeAnthropic) -> str:
     """Everything the API was sent, as one JSON text."""
-    return "\n".join(json.dumps(request.body) for request in fake.message_requests)
+    return "\n".join(json.dumps(request.body) for request in fake.message_requests())
 
 
 def _stored(data: Path) -> str:
     """Every text the history database holds."""
     texts: list[str] = []
-    for path in data.rglob("*.db"):
+    for path in data.rglob("*.sqlite3"):
         with sqlite3.connect(path) as db:
             for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
                 for row in db.execute(f'SELECT * FROM "{table}"'):
@@ -122,13 +122,14 @@ def test_ask_on_a_hostile_repository_answers_and_sends_no_credential(
     command = [sys.executable, "-c", _MEASURE, sys.executable, "-m", "buddy_tui", "ask", "-C", str(hostile.root),
                "--format", "text", "-f", services, "-f", "app/auth.py", "-f", "notes/escapes.md",
                "what", "is", "configured", "here?"]
-    done = subprocess.run(command, env=_env(fake_api, data), input=stdin, capture_output=True, text=True,
+    done = subprocess.run(command, env=_env(fake_api, data), input=stdin.encode(), capture_output=True,
                           timeout=DEADLINE)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.endswith("All checked. " + ESCAPES + "\n") or ("All checked. " + ESCAPES) in done.stdout
-    assert _peak_mb(done.stderr) < MEMORY_MB
+    stdout, stderr = done.stdout.decode(), done.stderr.decode()
+    assert done.returncode == 0, stderr
+    assert stdout.rstrip("\n").endswith("All checked. " + ESCAPES)  # a pipe gets the reply's bytes exactly
+    assert _peak_mb(stderr) < MEMORY_MB
     sent = _sent(fake_api)
-    assert len(fake_api.message_requests) == 2
+    assert len(fake_api.message_requests()) == 2
     leaked = [secret for secret in hostile.secrets if secret in sent]
     assert leaked == []
     assert 'password = request.form[\\"password\\"]' in sent  # JSON-escaped quotes
@@ -137,7 +138,7 @@ def test_ask_on_a_hostile_repository_answers_and_sends_no_credential(
     assert [secret for secret in hostile.secrets if secret in stored] == []
     assert "ANTHROPIC_API_KEY" not in sent and "sk-ant-test-0123456789" not in sent
     # A file name cannot forge a line of its own on stderr.
-    assert not any(line.startswith("buddy-tui: all files sent") for line in done.stderr.splitlines())
+    assert not any(line.startswith("buddy-tui: all files sent") for line in stderr.splitlines())
 
 
 def test_the_app_opens_a_hostile_repository_and_names_its_bad_files(hostile: HostileRepo, tmp_path: Path) -> None:
