@@ -49,7 +49,8 @@ def test_the_splitter_goes_a_line_at_a_time() -> None:
 
 
 fence_lines = st.lists(st.sampled_from([
-    "x = 1", "", "  ", " \t", "\x0c", "\u00a0", "```", "````", "~~~", "   ```", "    ```", "``` not a close", "text ~~~", "# not a heading",
+    "x = 1", "", "  ", " \t", "\x0c", "\u00a0",
+    "```", "````", "~~~", "   ```", "    ```", "``` not a close", "text ~~~", "# not a heading",
 ]), max_size=25)
 
 
