@@ -9,12 +9,10 @@ HTTP response at once.
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from buddy_tui.context.attachments import Attachment
 from buddy_tui.context.budget import RoundLimits, fit_results
 from buddy_tui.context.project import MemoryFile
 from buddy_tui.conversation.errors import Failure, declined, describe_error
@@ -135,41 +133,6 @@ def unrun_note(calls: Sequence[ToolCall]) -> str:
     """What the model hears with the next question about calls it began that were never run."""
     return (f"Your previous reply reached the output token limit while you were writing {named_calls(calls)}; "
             "that call was cut off and was not run, so nothing it would have done has happened.")
-
-
-_CLOSING_TAGS = re.compile(r"</(document_content|document|documents|source)>", re.IGNORECASE)
-
-
-def _fenced(text: str) -> str:
-    """File text that cannot close the tags around it (``</document_content>`` becomes ``<\\/...>``)."""
-    return _CLOSING_TAGS.sub(lambda m: f"<\\/{m.group(1)}>", text)
-
-
-def render_documents(attachments: Sequence[Attachment]) -> str:
-    """Attached files as one clearly delimited block, each with its path, ahead of the question."""
-    parts = ["<documents>"]
-    for index, item in enumerate(attachments, 1):
-        note = ""
-        if item.lines:
-            note = f"\n<note>Lines {item.lines[0]}-{item.lines[1]} of this file.</note>"
-        elif item.truncated:
-            note = (f"\n<note>Only the first {len(item.text.encode()):,} of {item.size:,} bytes of "
-                    "this file are included.</note>")
-        parts.append(
-            f'<document index="{index}">\n<source>{_fenced(item.path)}</source>{note}\n'
-            f"<document_content>\n{_fenced(item.text)}\n</document_content>\n</document>"
-        )
-    parts.append("</documents>")
-    return "\n".join(parts)
-
-
-def user_content(question: str, attachments: Sequence[Attachment]) -> list[dict[str, Any]]:
-    """The content blocks of a user turn: the documents (if any), then the question."""
-    blocks: list[dict[str, Any]] = []
-    if attachments:
-        blocks.append({"type": "text", "text": render_documents(attachments)})
-    blocks.append({"type": "text", "text": question})
-    return blocks
 
 
 @dataclass
