@@ -1038,6 +1038,26 @@ def review_demo(delay: float = 0.0) -> list[Reply]:
     ]
 
 
+def many_tools(n: int, path: str = "app/models.py", name: str = "Read", delay: float = 0.0) -> Reply:
+    """A reply that asks for ``n`` tool calls in one round (``n`` Reads of ``path`` by default)."""
+    return Reply([f"Reading {path} {n} times."], delay=delay,
+                 tools=[ToolUse(f"toolu_many_{i}", name, {"path": path}, piece=64) for i in range(n)])
+
+
+def scripted_fault(name: str, delay: float = 0.0) -> Script | None:
+    """The faults of ``--faults`` that take a number: ``many-tools:N`` (a reply with N Read calls)
+    and ``retry-after:S`` (a 429 asking for S seconds); None for any other name."""
+    kind, _, number = name.partition(":")
+    if not number.isdigit():
+        return None
+    if kind == "many-tools":
+        return many_tools(int(number), delay=delay)
+    if kind == "retry-after":
+        return HttpError(429, "rate_limit_error", "Number of requests has exceeded your rate limit",
+                         retry_after=int(number))
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Serve the demo reply in the foreground until Ctrl-C."""
     parser = argparse.ArgumentParser(description="Run the fake Anthropic API server.")
@@ -1054,7 +1074,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--faults", default="", metavar="LIST",
                         help="answer the first requests with these faults, in order, e.g. 529,529 or "
                              "429,cut,stream-error,hang,401,500,too-long,refusal,refusal-partial,max-tokens,"
-                             "max-tokens-tool (for trying failures and stop reasons by hand; a cut reply's "
+                             "max-tokens-tool, many-tools:N, retry-after:S "
+                             "(for trying failures and stop reasons by hand; a cut reply's "
                              "continuation gets its rest; max-tokens-tool is cut in the middle of a Write call)")
     args = parser.parse_args(argv)
     delay: float = args.delay
@@ -1086,9 +1107,10 @@ def main(argv: list[str] | None = None) -> None:
                                                                                "content": CUT_DEMO_REST}, cut=90)]),
     }
     for name in filter(None, args.faults.split(",")):
-        if name not in faults:
-            parser.error(f"unknown fault {name!r}; choose from {', '.join(faults)}")
-        fake.queue(faults[name])
+        script = faults.get(name) or scripted_fault(name, delay)
+        if script is None:
+            parser.error(f"unknown fault {name!r}; choose from {', '.join(faults)}, many-tools:N, retry-after:S")
+        fake.queue(script)
     with fake:
         print(fake.base_url, flush=True)
         with contextlib.suppress(KeyboardInterrupt):

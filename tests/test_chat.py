@@ -18,11 +18,10 @@ from buddy_tui.conversation.chat import (
     TurnFailed,
     TurnFinished,
     build_request,
-    render_documents,
     stream_turn,
-    user_content,
 )
 from buddy_tui.conversation.client import LOCAL_PLACEHOLDER_KEY, connect
+from buddy_tui.conversation.documents import render_documents, user_content
 from buddy_tui.conversation.errors import Failure
 from buddy_tui.personas.persona import Persona
 from buddy_tui.settings.config_file import DEFAULT_MODEL

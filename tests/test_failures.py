@@ -22,9 +22,9 @@ from buddy_tui.conversation.chat import (
     TurnFinished,
     build_request,
     stream_turn,
-    user_content,
 )
 from buddy_tui.conversation.client import connect
+from buddy_tui.conversation.documents import user_content
 from buddy_tui.conversation.errors import RETRY, TOO_BIG, Failure, describe_error
 from buddy_tui.conversation.retries import (
     RetryNotice,

@@ -8,6 +8,7 @@ up). Nothing is ever cut silently: the UI asks the user what to drop or shorten.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
@@ -23,6 +24,12 @@ DEFAULT_CONTEXT_WINDOW = DEFAULT_CONTEXT_BUDGET
 #: Below this share of the window the estimate alone decides; above it the API is asked.
 COUNT_WITH_API_ABOVE = 0.5
 COUNT_TIMEOUT = 5.0
+#: The most tool calls one round of a turn runs; the model hears that the others were not run.
+MAX_TOOL_CALLS_PER_ROUND = 16
+#: The share of the context window that the tool results of one round may fill, together.
+ROUND_RESULTS_SHARE = 0.25
+#: Characters a token, as :func:`estimate_tokens` counts them.
+CHARS_PER_TOKEN = 3.5
 
 
 @dataclass(frozen=True)
@@ -59,7 +66,10 @@ def _texts(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
     if isinstance(value, dict):
-        return _texts(value.get("text")) + _texts(value.get("content"))
+        found = _texts(value.get("text")) + _texts(value.get("content"))
+        if value.get("type") == "tool_use":  # a tool call's input goes back with every later request
+            found.append(json.dumps(value.get("input"), ensure_ascii=False, default=str))
+        return found
     if isinstance(value, list):
         return [t for v in value for t in _texts(v)]
     return []
@@ -99,3 +109,50 @@ def shorten_largest(attachments: Sequence[Attachment], over_by: int) -> list[Att
         largest.text[:keep_chars]
     short = replace(largest, text=head, truncated=True)
     return [short if a is largest else a for a in attachments]
+
+
+@dataclass(frozen=True)
+class RoundLimits:
+    """What one round of tool calls may add to a turn, so that every request of the turn, not
+    only its first, stays within the context window: at most ``max_calls`` calls run, their
+    results fill at most ``max_result_chars`` characters together, and a follow-up request that
+    would still not fit (``window`` tokens) is not sent."""
+
+    window: int
+    max_calls: int = MAX_TOOL_CALLS_PER_ROUND
+    max_result_chars: int = 0
+
+    @classmethod
+    def for_window(cls, window: int) -> RoundLimits:
+        """The limits for a context window of ``window`` tokens."""
+        return cls(window, MAX_TOOL_CALLS_PER_ROUND, max(4_000, int(window * ROUND_RESULTS_SHARE * CHARS_PER_TOKEN)))
+
+    def over(self, request: dict[str, Any]) -> Budget | None:
+        """The estimate of a follow-up ``request`` when it does not fit the window; else None."""
+        measured = Budget(estimate_request(request), int(request.get("max_tokens", 0)), self.window, "estimate")
+        return measured if measured.over_by else None
+
+
+def fit_results(contents: Sequence[str], allowance: int) -> list[str]:
+    """``contents`` (one round's tool results) shortened to ``allowance`` characters together,
+    each cut one ending with a note the model can read. Small results stay whole; the room left
+    is shared evenly among the larger ones."""
+    sizes = [len(c) for c in contents]
+    if sum(sizes) <= allowance:
+        return list(contents)
+    keep = dict.fromkeys(range(len(contents)), 0)
+    room, waiting = allowance, sorted(range(len(contents)), key=lambda i: sizes[i])
+    while waiting:
+        share = room // len(waiting)
+        index = waiting.pop(0)
+        keep[index] = min(sizes[index], share)
+        room -= keep[index]
+    return [c if keep[i] >= sizes[i] else _cut(c, keep[i], allowance) for i, c in enumerate(contents)]
+
+
+def _cut(text: str, keep: int, allowance: int) -> str:
+    note = (f"\n[buddy-tui cut this tool result: {len(text) - keep:,} of {len(text):,} characters left out, "
+            f"because the results of one round of tool calls may hold at most {allowance:,} characters in all. "
+            "Ask for less at a time: a narrower pattern, fewer files, or Read with offset and limit.]")
+    head = text[: max(0, keep - len(note))]
+    return head + note

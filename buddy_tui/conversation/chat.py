@@ -9,12 +9,11 @@ HTTP response at once.
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from buddy_tui.context.attachments import Attachment
+from buddy_tui.context.budget import RoundLimits, fit_results
 from buddy_tui.context.project import MemoryFile
 from buddy_tui.conversation.errors import Failure, declined, describe_error
 from buddy_tui.conversation.retries import Opening, RetryNotice
@@ -134,41 +133,6 @@ def unrun_note(calls: Sequence[ToolCall]) -> str:
     """What the model hears with the next question about calls it began that were never run."""
     return (f"Your previous reply reached the output token limit while you were writing {named_calls(calls)}; "
             "that call was cut off and was not run, so nothing it would have done has happened.")
-
-
-_CLOSING_TAGS = re.compile(r"</(document_content|document|documents|source)>", re.IGNORECASE)
-
-
-def _fenced(text: str) -> str:
-    """File text that cannot close the tags around it (``</document_content>`` becomes ``<\\/...>``)."""
-    return _CLOSING_TAGS.sub(lambda m: f"<\\/{m.group(1)}>", text)
-
-
-def render_documents(attachments: Sequence[Attachment]) -> str:
-    """Attached files as one clearly delimited block, each with its path, ahead of the question."""
-    parts = ["<documents>"]
-    for index, item in enumerate(attachments, 1):
-        note = ""
-        if item.lines:
-            note = f"\n<note>Lines {item.lines[0]}-{item.lines[1]} of this file.</note>"
-        elif item.truncated:
-            note = (f"\n<note>Only the first {len(item.text.encode()):,} of {item.size:,} bytes of "
-                    "this file are included.</note>")
-        parts.append(
-            f'<document index="{index}">\n<source>{_fenced(item.path)}</source>{note}\n'
-            f"<document_content>\n{_fenced(item.text)}\n</document_content>\n</document>"
-        )
-    parts.append("</documents>")
-    return "\n".join(parts)
-
-
-def user_content(question: str, attachments: Sequence[Attachment]) -> list[dict[str, Any]]:
-    """The content blocks of a user turn: the documents (if any), then the question."""
-    blocks: list[dict[str, Any]] = []
-    if attachments:
-        blocks.append({"type": "text", "text": render_documents(attachments)})
-    blocks.append({"type": "text", "text": question})
-    return blocks
 
 
 @dataclass
@@ -327,6 +291,11 @@ def _nothing_said(calls: Sequence[ToolCall]) -> list[dict[str, Any]]:
                                      "which was not run.)"}]
 
 
+def _not_run(cap: int) -> str:
+    return (f"Not run: buddy-tui runs at most {cap} tool calls in one round, and this call came after them. "
+            "Ask for it again in a later round if you still need it.")
+
+
 def _text_only(content: list[dict[str, Any]], note: str) -> list[dict[str, Any]]:
     blocks = [b for b in content if b.get("type") == "text" and b.get("text")]
     return [*blocks, {"type": "text", "text": note}]
@@ -366,6 +335,7 @@ async def stream_turn(
     *,
     on_retry: Callable[[Retrying], None] | None = None,
     reply_so_far: str = "",
+    limits: RoundLimits | None = None,
 ) -> AsyncIterator[ChatEvent]:
     """Stream one turn, running the model's tool calls through ``execute`` until it stops.
 
@@ -393,6 +363,11 @@ async def stream_turn(
     stream once open is never retried. Each retry is
     announced to ``on_retry`` before its wait; it is a callback because a generator cannot yield
     while it awaits the stream's opening. Cancelling during a wait stops it at once.
+
+    ``limits`` keeps every request of the turn within the context budget, not only its first: a
+    round runs at most ``max_calls`` calls (the others get a tool_result saying they were not
+    run), its results are cut to ``max_result_chars`` together, and when the follow-up request
+    would still not fit, the round's calls are taken back and the turn ends (``over_budget``).
     """
     quiet = client.with_options(max_retries=0)  # the retries are ours (see Opening), never the SDK's
     messages = list(request["messages"])
@@ -463,14 +438,36 @@ async def stream_turn(
             yield TurnFinished("".join(text) + f"\n\n{note}", "max_rounds", usage, tuple(added))
             return
         _merged(added, content, tail)
-        results: list[dict[str, Any]] = []
-        for call in calls:
+        run, skipped = (calls[: limits.max_calls], calls[limits.max_calls:]) if limits else (calls, [])
+        outcomes: list[ToolResult] = []
+        for call in run:
             yield ToolStarted(call, round_number, max_rounds)
             result = await execute(call)
             yield ToolFinished(call, result)
-            results.append({"type": "tool_result", "tool_use_id": call.id, "content": result.content,
-                            "is_error": result.is_error})
-        added.append({"role": "user", "content": results})
+            outcomes.append(result)
+        if skipped:
+            assert limits is not None
+            outcomes += [ToolResult(_not_run(limits.max_calls), is_error=True)] * len(skipped)
+            note = f"({len(skipped)} more tool calls were not run: at most {limits.max_calls} run in one round.)"
+            text.append(f"\n\n{note}")
+            yield TextDelta(f"\n\n{note}")
+        contents = [o.content for o in outcomes]
+        if limits is not None:
+            contents = fit_results(contents, limits.max_result_chars)
+        added.append({"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": call.id, "content": body, "is_error": outcome.is_error}
+            for call, outcome, body in zip(calls, outcomes, contents, strict=True)]})
+        over = limits.over({**request, "messages": [*messages, *_sendable(added)]}) if limits else None
+        if over is not None:
+            note = (f"(Stopped: the results of the last {len(calls)} tool calls would make the next request too big "
+                    f"for the model's context ({over.describe()}); the calls ran, but their results are not kept. "
+                    "Ask for less at a time, or /clear.)")
+            added.pop()  # the round is taken back: a tool_use must never go without its result
+            added[-1] = {**added[-1], "content": _text_only(added[-1]["content"], note)}
+            text.append(f"\n\n{note}")
+            yield TextDelta(f"\n\n{note}")
+            yield TurnFinished("".join(text), "over_budget", usage, tuple(added))
+            return
         yield RoundDone(tuple(added))
         if pieces:
             text.append("\n\n")

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from buddy_tui.conversation.errors import CREDENTIALS_HINT
+from buddy_tui.settings.crash_reports import without_userinfo
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
@@ -41,6 +42,10 @@ class Connection:
     message: str = ""
     #: Why it is not ready: "credentials" (none found) or "configuration" (an unusable endpoint).
     kind: str = "credentials"
+
+    def __post_init__(self) -> None:
+        # Shown in the header and the chat: never with the user name and password a proxy's address holds.
+        object.__setattr__(self, "base_url", without_userinfo(self.base_url))
 
     @property
     def local(self) -> bool:
@@ -82,11 +87,12 @@ def sdk_config_dir(env: Mapping[str, str] | None = None) -> Path:
 
 
 def endpoint(env: Mapping[str, str] | None = None) -> str:
-    """Where requests will go, as the SDK will see it (without loading the SDK); a set but
-    empty ``ANTHROPIC_BASE_URL`` is empty here too, as it is to the SDK."""
+    """Where requests will go, as the SDK will see it (without loading the SDK), to be shown: a
+    user name and password in the address are left out. A set but empty ``ANTHROPIC_BASE_URL`` is
+    empty here too, as it is to the SDK."""
     env = os.environ if env is None else env
     value = env.get("ANTHROPIC_BASE_URL")
-    return (ANTHROPIC_API if value is None else value).rstrip("/")
+    return without_userinfo(ANTHROPIC_API if value is None else value).rstrip("/")
 
 
 def url_problem(value: str, name: str = "ANTHROPIC_BASE_URL") -> str | None:

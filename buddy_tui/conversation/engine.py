@@ -254,7 +254,11 @@ class Engine:
         async def execute(call: ToolCall) -> ToolResult:
             return await self.runner.execute(call, tools, persona)
 
-        events = stream_turn(self.client, request, execute if tools else None, on_retry=on_retry, reply_so_far=before)
+        from buddy_tui.context.budget import RoundLimits, context_window
+
+        limits = RoundLimits.for_window(context_window())  # every request of the turn fits, not only its first
+        events = stream_turn(self.client, request, execute if tools else None, on_retry=on_retry, reply_so_far=before,
+                             limits=limits)
         if self.batch:
             from buddy_tui.conversation.batching import batched
 

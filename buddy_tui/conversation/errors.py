@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from buddy_tui.conversation.retries import retry_after
@@ -101,7 +101,8 @@ def _origin(exc: BaseException) -> str:
     if url is None:
         return ""
     parts = urlsplit(str(url))
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+    host = parts.netloc.rpartition("@")[2]  # never the user name and password a proxy address may hold
+    return f"{parts.scheme}://{host}" if parts.scheme and host else ""
 
 
 def _time_limit(exc: BaseException, causes: list[BaseException]) -> float | None:
@@ -207,8 +208,16 @@ def describe_error(exc: BaseException, *, attempts: int = 1, started: bool = Fal
     ``attempts`` is how many attempts were made to open the reply's stream (retries included)
     before giving up, when the caller knows; more than one is mentioned in the title. ``started``
     says the reply's stream had opened: a failure that is not the API's own error is then a cut
-    mid-reply.
+    mid-reply. What it says is shown, printed and stored, so credentials are scrubbed out of it
+    (the key, and the user name and password of a proxy's address).
     """
+    from buddy_tui.settings.crash_reports import scrub
+
+    failure = _described(exc, attempts, started)
+    return replace(failure, title=scrub(failure.title), hint=scrub(failure.hint))
+
+
+def _described(exc: BaseException, attempts: int, started: bool) -> Failure:
     import anthropic
 
     if isinstance(exc, anthropic.APIStatusError):

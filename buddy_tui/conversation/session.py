@@ -17,7 +17,8 @@ from buddy_tui.context.attachments import Attachment, find_mentions, set_user_se
 from buddy_tui.context.folder import IgnoreRules
 from buddy_tui.context.fuzzy import best_matches
 from buddy_tui.context.project import MemoryFile, ProjectFacts, load_memory, scan_project
-from buddy_tui.conversation.chat import Conversation, build_request, user_content
+from buddy_tui.conversation.chat import Conversation, build_request
+from buddy_tui.conversation.documents import user_content
 from buddy_tui.conversation.turnlog import TurnLog
 from buddy_tui.personas.activation import Choice, choose
 from buddy_tui.personas.catalog import Catalog, load_catalog

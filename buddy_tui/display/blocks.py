@@ -37,6 +37,13 @@ def parser() -> MarkdownIt:
     return MarkdownIt("gfm-like")
 
 
+@cache
+def block_parser() -> MarkdownIt:
+    """The same parser with only its block rules: where blocks begin and end does not depend on
+    the text inside them, and inline parsing (links above all) was most of the cost of a split."""
+    return parser().__class__("gfm-like").disable(["inline", "linkify", "text_join"], ignoreInvalid=True)
+
+
 def split_blocks(markdown: str) -> list[Block]:
     """``markdown``'s top-level blocks, in order (blank lines between them dropped)."""
     return [block for _start, block in _split(markdown)]
@@ -68,7 +75,7 @@ def _lines(text: str) -> list[str]:
 def _split(markdown: str) -> list[tuple[int, Block]]:
     lines = _lines(markdown)
     found: list[tuple[int, Block]] = []
-    for token in parser().parse(markdown):
+    for token in block_parser().parse(markdown):
         if token.level != 0 or token.map is None or token.nesting == -1:
             continue
         start, end = token.map
@@ -81,19 +88,68 @@ def _split(markdown: str) -> list[tuple[int, Block]]:
     return found
 
 
+#: A fence opening at the left margin: its marker and info string, on a whole line.
+_OPENING = re.compile(r"(`{3,}|~{3,})([^\r\n]*)\n")
+#: A line that might close a fence (checked loosely: a match only means "parse it properly").
+_CLOSING = re.compile(r"^ {0,3}(`{3,}|~{3,})[ \t]*$", re.MULTILINE)
+#: Parse runs of the whole tail, counted (for tests that prove the work per append is bounded).
+parse_count = 0
+
+
+class _OpenFence:
+    """The tail is a code fence that has not closed yet. While no line that could close it
+    arrives, the tail stays that one block, which is built without parsing: re-parsing a long code
+    block on every append cost time that grew with the square of its length."""
+
+    def __init__(self, marker: str, info: str) -> None:
+        self.marker = marker
+        self.language = info.strip().split(" ")[0]
+        self.scanned = 0  # where the tail's next unchecked line starts
+
+    @classmethod
+    def of(cls, tail: str) -> _OpenFence | None:
+        """The fence ``tail`` opens when it is one (at the left margin, its first line whole)."""
+        match = _OPENING.match(tail)
+        if match is None or (match.group(1)[0] == "`" and "`" in match.group(2)):
+            return None
+        fence = cls(match.group(1), match.group(2))
+        fence.scanned = match.end()
+        return fence
+
+    def grown(self, tail: str) -> Block | None:
+        """The tail as one block, when nothing after its last check could close the fence."""
+        if "\r" in tail[self.scanned:]:
+            return None
+        for line in _CLOSING.finditer(tail, self.scanned):
+            marker = line.group(1)
+            if marker[0] == self.marker[0] and len(marker) >= len(self.marker):
+                return None
+        self.scanned = tail.rfind("\n") + 1  # the unfinished last line is checked again
+        if tail[self.scanned:] and not tail[self.scanned:].strip(" \t"):
+            tail = tail[:self.scanned]  # a last line of blanks alone is not part of the block yet
+        first = tail.index("\n") + 1
+        return Block(tail.rstrip("\n"), "fence", tail[first:].removesuffix("\n"), self.language)
+
+
 class MarkdownBlocks:
-    """A growing Markdown text and its blocks; :meth:`append` re-parses only the last block."""
+    """A growing Markdown text and its blocks; :meth:`append` re-parses only the last block, and
+    a long code block still open not at all."""
 
     def __init__(self, text: str = "") -> None:
         self._settled: list[Block] = []
         self._tail = ""  # the text from the start of the last block on
         self._tail_blocks: list[Block] = []
+        self._pieces: list[str] = []
+        self._fence: _OpenFence | None = None
+        self._one_line = False  # the tail holds no line break yet
         self.set(text)
 
     @property
     def text(self) -> str:
         """The whole text (rebuilt from the blocks' sources is not the same: blank lines go)."""
-        return self._text
+        if len(self._pieces) > 1:  # joined when asked for: adding to a str per delta copied it each time
+            self._pieces = ["".join(self._pieces)]
+        return self._pieces[0] if self._pieces else ""
 
     @property
     def blocks(self) -> list[Block]:
@@ -107,15 +163,26 @@ class MarkdownBlocks:
 
     def set(self, text: str) -> None:
         """Replace the text."""
-        self._text, self._settled, self._tail, self._tail_blocks = "", [], "", []
+        self._pieces, self._settled, self._tail, self._tail_blocks, self._fence = [], [], "", [], None
+        self._one_line = False
         self.append(text)
 
     def append(self, fragment: str) -> None:
         """Add text at the end."""
+        global parse_count
         if not fragment:
             return
-        self._text += fragment
+        self._pieces.append(fragment)
         self._tail += fragment
+        if self._fence is not None and (block := self._fence.grown(self._tail)) is not None:
+            self._tail_blocks = [block]
+            return
+        self._fence = None
+        if self._one_line and not ("\n" in fragment or "\r" in fragment) and self._tail[:1].isalpha():
+            self._tail_blocks = [Block(self._tail, "paragraph_open")]  # a line that starts with a letter
+            return  # is a paragraph until it ends, whatever else it holds: no need to parse it again
+        self._one_line = not ("\n" in self._tail or "\r" in self._tail)
+        parse_count += 1
         # Only whole lines can settle a block: "fixed in\n#" + "42" is one paragraph, not a
         # paragraph and then a heading, so a block starting on the unfinished line proves nothing.
         whole = max(self._tail.rfind("\n"), self._tail.rfind("\r")) + 1
@@ -124,3 +191,5 @@ class MarkdownBlocks:
             self._settled.extend(block for _start, block in done[:-1])
             self._tail = "".join(_lines(self._tail)[done[-1][0]:])
         self._tail_blocks = [block for _start, block in _split(self._tail)]
+        if len(self._tail_blocks) == 1 and self._tail_blocks[0].kind == "fence":
+            self._fence = _OpenFence.of(self._tail)  # checked from the next append on

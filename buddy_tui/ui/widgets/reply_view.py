@@ -14,6 +14,7 @@ before the text got here (ui/safe.py).
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
@@ -94,16 +95,57 @@ def markdown_theme(variables: dict[str, str]) -> Theme:
     return Theme(styles, inherit=True)
 
 
+#: A code block longer than this many lines is rendered in parts of about this many lines, so
+#: that a growing one re-renders only its last part: re-rendering all of a long code block with
+#: every update cost time that grew with the square of its length.
+FENCE_PART_LINES = 200
+#: Characters of Markdown handed to the renderer so far (tests count work with it, not time).
+rendered_chars = 0
+
+
 def render_block(block: Block, console: Console, look: Look) -> list[Strip]:
     """One block as lines ``look.width`` cells wide (from the cache when rendered before)."""
     key = (look, block.kind, block.source)
     strips = _RENDERED.get(key)
     if strips is None:
-        # Rich's Markdown and Syntax (with Pygments) load with the first reply, not at start.
-        from buddy_tui.ui.widgets.markdown_render import render
-
-        strips = _RENDERED[key] = render(block, console, look)
+        strips = _RENDERED[key] = _render_now(block, console, look)
     return strips
+
+
+def _render_now(block: Block, console: Console, look: Look) -> list[Strip]:
+    global rendered_chars
+    # Rich's Markdown and Syntax (with Pygments) load with the first reply, not at start.
+    from buddy_tui.ui.widgets.markdown_render import render
+
+    rendered_chars += len(block.source)
+    return render(block, console, look)
+
+
+def code_parts(block: Block, size: int = FENCE_PART_LINES) -> list[Block]:
+    """A long code block as code blocks of about ``size`` lines each, drawn one under the other;
+    ``[block]`` for any other block. Each part ends on a line with text (a code block drops its
+    trailing blank lines when drawn), and where the parts divide depends only on the lines before,
+    so the parts of a code block still growing stay the same but for the last."""
+    if block.code is None or block.code.count("\n") < size * 2:
+        return [block]
+    lines = block.code.split("\n")
+    parts: list[Block] = []
+    start = 0
+    while len(lines) - start > size * 2:  # the last part keeps at least ``size`` lines: it may grow
+        end = start + size
+        while end < len(lines) - size and not lines[end - 1].strip():
+            end += 1
+        parts.append(_code_part(lines[start:end], block.language))
+        start = end
+    parts.append(_code_part(lines[start:], block.language))
+    return parts
+
+
+def _code_part(lines: list[str], language: str) -> Block:
+    code = "\n".join(lines)
+    longest = max((len(run) for run in re.findall(r"~+", code)), default=0)
+    marker = "~" * max(3, longest + 1)  # no line of the code can close it
+    return Block(f"{marker}{language}\n{code}\n{marker}", "fence", code, language)
 
 
 class ReplyView(Widget):
@@ -135,6 +177,8 @@ class ReplyView(Widget):
         self._look: Look | None = None
         self._cache: list[tuple[Block, list[Strip]]] = []  # by block, rendered with self._cache_look
         self._cache_look: Look | None = None
+        #: The parts of long code blocks as rendered with self._cache_look: by block, by source.
+        self._parts: dict[int, dict[str, list[Strip]]] = {}
         self._lines: list[Strip] = []
         self._plain: list[str] = []
         self._owner: list[int] = []  # the block each line belongs to (-1 for the gaps)
@@ -169,6 +213,7 @@ class ReplyView(Widget):
         if not self.folded:
             self._folded_height = max(1, estimate if self._stale and estimate else len(self._lines))
             self._lines, self._plain, self._owner, self._cache = [], [], [], []
+            self._parts.clear()
             self._drawn.clear()
             self._stale = True
             self.refresh()  # same height: no layout pass
@@ -262,10 +307,34 @@ class ReplyView(Widget):
             return
         look = self._current_look(width)
         console = self.app.console
-        for block in self._blocks.blocks:
-            if (look, block.kind, block.source) not in _RENDERED:
+        for index, block in enumerate(self._blocks.blocks):
+            parts = code_parts(block)
+            if len(parts) > 1:
+                self._adopt(look)
+                done = self._parts.setdefault(index, {})
+                for part in parts:
+                    if part.source not in done:
+                        done[part.source] = _render_now(part, console, look)
+                        await asyncio.sleep(0)
+            elif (look, block.kind, block.source) not in _RENDERED:
                 render_block(block, console, look)
                 await asyncio.sleep(0)
+
+    def _adopt(self, look: Look) -> None:
+        """Forget what was rendered with another look (width or colours)."""
+        if self._cache_look is not look:
+            self._cache, self._parts, self._cache_look = [], {}, look
+
+    def _rendered(self, index: int, block: Block, console: Console, look: Look) -> list[Strip]:
+        """Block ``index`` rendered: a long code block part by part, its parts rendered before
+        (by :meth:`prerender`, or for an earlier update) taken as they are."""
+        parts = code_parts(block)
+        if len(parts) == 1:
+            return render_block(block, console, look)
+        known = self._parts.get(index, {})
+        done = {part.source: known.get(part.source) or _render_now(part, console, look) for part in parts}
+        self._parts[index] = done
+        return [strip for part in parts for strip in done[part.source]]
 
     def set_text(self, text: str) -> None:
         """Show ``text`` instead."""
@@ -299,8 +368,7 @@ class ReplyView(Widget):
         look = self._current_look(width)
         if not self._stale:
             return self._lines
-        if self._cache_look is not look:
-            self._cache, self._cache_look = [], look
+        self._adopt(look)
         console = self.app.console
         blocks = self._blocks.blocks
         lines: list[Strip] = []
@@ -310,7 +378,7 @@ class ReplyView(Widget):
             if index < len(self._cache) and self._cache[index][0] == block:
                 strips = self._cache[index][1]
             else:
-                strips = render_block(block, console, look)
+                strips = self._rendered(index, block, console, look)
             cache.append((block, strips))
             if index and strips:
                 lines.append(Strip.blank(width, look.base))
