@@ -52,7 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _fail(message: str) -> int:
-    print(f"buddy-tui: error: {message}", file=sys.stderr)
+    from buddy_tui.headless.output import one_line
+
+    print(f"buddy-tui: error: {one_line(message)}", file=sys.stderr)
     return 2
 
 
@@ -130,7 +132,7 @@ def _main(argv: Sequence[str] | None) -> int:
 
 def _list_personas(root: Path) -> int:
     """``--list-personas``: what the app would offer in ``root``, with where each came from."""
-    from buddy_tui.context.attachments import printable
+    from buddy_tui.headless.output import one_line
     from buddy_tui.personas.catalog import load_catalog
 
     catalog = load_catalog(root)
@@ -140,11 +142,12 @@ def _list_personas(root: Path) -> int:
         override = catalog.override_of("persona", persona.name)
         if override is not None and override.path == persona.path:
             origin += f", overrides {override.lost_source} {override.lost_path}"
-        lines.append(printable(f"{persona.name}\t{persona.path}\t{origin}\t{persona.summary}"))
+        # One line per persona and per problem: a name, path or summary holding a line break cannot forge a row.
+        lines.append("\t".join(one_line(str(part)) for part in (persona.name, persona.path, origin, persona.summary)))
     for problem in (p for p in catalog.problems if p.kind == "persona"):
-        print(printable(f"buddy-tui: not loaded: {problem}"), file=sys.stderr)
+        print(f"buddy-tui: not loaded: {one_line(str(problem))}", file=sys.stderr)
     for problem in (p for p in catalog.lenient if p.kind == "persona"):
-        print(printable(f"buddy-tui: read leniently: {problem}"), file=sys.stderr)
+        print(f"buddy-tui: read leniently: {one_line(str(problem))}", file=sys.stderr)
     return _print("\n".join(lines))
 
 

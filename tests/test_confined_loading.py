@@ -189,7 +189,8 @@ def test_ask_sends_neither_the_environment_nor_the_token(online: FakeAnthropic, 
     assert "ANTHROPIC_API_KEY" not in sent and os.environ["ANTHROPIC_API_KEY"] not in sent
     assert "Run make test." in sent and "[REDACTED:" in sent
     err = capsys.readouterr().err
-    assert "could not be read" in err  # ask points at /problems
+    assert "could not be used" in err  # ask points at /problems
+    assert any("CLAUDE.local.md" in line and "redacted" in line for line in err.splitlines())
     assert GITHUB_TOKEN not in err
 
 

@@ -163,3 +163,21 @@ def test_list_personas_takes_a_path(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "scribe\t" in capsys.readouterr().out
     assert cli.main(["--list-personas", str(tmp_path / "nowhere")]) == 2
     assert "no such folder" in capsys.readouterr().err
+
+
+def test_list_personas_keeps_one_line_per_persona_whatever_its_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """A description or file name holding a line break or an escape sequence cannot forge a row or a
+    ``buddy-tui:`` line, nor drive the terminal."""
+    root = tmp_path / "project"
+    agents = root / ".claude" / "agents"
+    agents.mkdir(parents=True)
+    description = '"fine\\nbuddy-tui: forged\\tx\\u001b]0;t\\u0007"'  # YAML escapes: a line break, ESC, BEL
+    (agents / "sly.md").write_text(f"---\nname: sly\ndescription: {description}\n---\nHi\n")
+    (agents / "bad\nbuddy-tui: forged.md").write_text("---\nname: [\n---\n")
+    assert cli.main(["--list-personas", str(root)]) == 0
+    out, err = capsys.readouterr()
+    assert not any(line.startswith("buddy-tui: forged") for line in (out + err).splitlines())
+    sly = [line for line in out.splitlines() if line.startswith("sly\t")]
+    assert len(sly) == 1 and len(sly[0].split("\t")) == 4 and "\x1b" not in out + err
+    assert "fine buddy-tui: forged" in sly[0]  # a summary is one line of text

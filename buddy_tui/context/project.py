@@ -252,7 +252,8 @@ def _memory(root: Path) -> tuple[list[MemoryFile], list[FileNote]]:
         if findings:
             text = redact(text, findings)
             redacted = tuple(f"{finding.kind} (line {finding.line})" for finding in findings)
-            notes.append(FileNote(path, "redacted before it goes to the model: " + ", ".join(redacted),
+            more_note = f" and {len(redacted) - 5} more" if len(redacted) > 5 else ""
+            notes.append(FileNote(path, "redacted before it goes to the model: " + ", ".join(redacted[:5]) + more_note,
                                   "sent redacted", "memory"))
         memory.append(MemoryFile(name, text.strip(), truncated=more, redacted=redacted))
     return memory, notes

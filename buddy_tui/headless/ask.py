@@ -151,6 +151,16 @@ def _fail(reporter: Reporter, out: Output, message: str, retryable: bool = False
     out.failed(message, retryable)
 
 
+def _report_catalog(session: Session, reporter: Reporter) -> None:
+    """Project files that could not be used, counted, and memory sent only after redaction, each named
+    (never the value): the user should know the system prompt is not the file as written."""
+    if session.catalog.problems:
+        reporter.progress(f"{len(session.catalog.problems)} project file(s) (personas, commands, memory, manifests) "
+                          "could not be used (the app's /problems says which and why)")
+    for redacted in session.catalog.redacted:
+        reporter.problem(f"{redacted} (--allow-secrets does not change this: memory files are always redacted)")
+
+
 def _flush_problems(session: Session, reporter: Reporter) -> None:
     for problem in session.problems:
         reporter.problem(problem)
@@ -274,17 +284,16 @@ def run(args: argparse.Namespace, stdin: TextIO | None, out: Output, reporter: R
 
     root = _project(args.project)
     config, config_problems = load_config()  # read once, for the -f files, the settings and the session
+    for problem in config_problems:  # said first: a wrong setting may explain what follows
+        reporter.problem(problem)
     # The user's sensitive_patterns must hold for -f files too, which are read before the session.
     set_user_sensitive_patterns(config.sensitive_patterns)
     typed, attachments = gather(args, root, stdin, reporter)
     try:
-        session = open_session(root, args.persona, Settings.from_config(config, model=args.model),
-                               config=config, config_problems=config_problems)
+        session = open_session(root, args.persona, Settings.from_config(config, model=args.model), config=config)
     except DefinitionError as exc:
         raise UsageError(str(exc)) from None
-    if session.catalog.problems:
-        reporter.progress(f"{len(session.catalog.problems)} persona or command file(s) could not be read "
-                          "(the app's /problems says why)")
+    _report_catalog(session, reporter)
     override = session.current if args.persona else None
     plan = session.interpret(typed, [a.path for a in attachments], override)
     if isinstance(plan, Refusal):

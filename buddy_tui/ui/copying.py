@@ -20,7 +20,7 @@ async def copy_text(app: App[Any], text: str, what: str) -> None:
     app.copy_to_clipboard(text)
     tool = await asyncio.to_thread(system_copy, text)
     if tool is not None:
-        app.notify(f"Copied {what} ({len(text):,} characters) to the clipboard ({tool}).")
+        app.notify(f"Copied {what} ({len(text):,} characters) to the clipboard ({tool}).", markup=False)
         return
     try:
         saved = await asyncio.to_thread(save_fallback, text)

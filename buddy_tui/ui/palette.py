@@ -77,7 +77,7 @@ class PersonaCommands(Provider):
                             partial(app.run_persona_command, persona.name)))
         entries.append(("Pin or unpin the current persona", "Keep this expert for the whole conversation",
                         app.action_pin_persona))
-        entries.append(("Show problems", "Persona and command files that could not be read, or only leniently",
+        entries.append(("Show problems", "Project files that could not be used, were read leniently or sent redacted",
                         app.action_problems))
         entries.append(("Find file", "Fuzzy-find any file of the project (Ctrl+F)", app.action_find_file))
         entries.append(("Show or hide ignored files", "What .gitignore hides, and .git/ (F4)",

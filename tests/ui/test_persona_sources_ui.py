@@ -22,7 +22,8 @@ async def test_the_chat_and_problems_say_how_each_file_was_read(tmp_path: Path) 
         notes = [text_of(n) for n in app.query(Note)]
         assert ("Agent persona 'backend' (.claude/agents/persona-backend.md, named persona-backend) overrides the "
                 "bundled one (buddy-tui's personas/backend.md).") in notes
-        assert "1 persona or command file(s) could not be read: /problems shows which, and why." in notes
+        assert ("1 project file(s) (personas, commands, memory, manifests) could not be used: /problems shows which, "
+                "and why.") in notes
         assert ("2 persona or command file(s) are not strict YAML and were read leniently: /problems shows "
                 "where.") in notes
         assert text_of(app.query_one("#persona-name", Static)) == "● Backend"  # the project's, the only one
@@ -76,3 +77,18 @@ async def test_problems_lists_refused_memory_redactions_and_a_capped_gitignore(t
                    for r in rows)
         assert any(r.startswith("gitignore | .gitignore") and "read in part" in r for r in rows)
         assert all(token not in r and token[4:14] not in r for r in rows)
+
+
+async def test_the_greeting_says_when_project_memory_was_redacted(tmp_path: Path) -> None:
+    """A token in CLAUDE.local.md is redacted before the system prompt; the chat says so, never the value."""
+    root = tmp_path / "project"
+    root.mkdir()
+    token = "ghp_" + "Zq8" * 12
+    (root / "CLAUDE.local.md").write_text(f"deploy token: {token}\nRun make test.\n")
+    app = make_app(root)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.query(Note), what="the greeting's notes")
+        notes = [text_of(n) for n in app.query(Note)]
+        assert [n for n in notes if n.startswith("CLAUDE.local.md: secret-looking values were redacted")]
+        assert all(token not in n for n in notes)
+        assert all(token not in memory.text for memory in app.session.memory)

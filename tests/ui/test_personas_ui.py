@@ -110,7 +110,8 @@ async def test_startup_reports_overrides_problems_and_memory(claude_project: Pat
         notes = [text_of(n) for n in app.query(Note)]
         assert "Project persona 'backend' (.buddy/personas/backend.md) overrides the bundled one (buddy-tui's " \
                "personas/backend.md)." in notes
-        assert any(n.startswith("4 persona or command file(s) could not be read: /problems") for n in notes)
+        problem_note = "4 project file(s) (personas, commands, memory, manifests) could not be used"
+        assert any(n.startswith(problem_note) for n in notes)
         app.chat.prompt.input.value = "/problems"
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ProblemsScreen) and app.screen.query(DataTable))

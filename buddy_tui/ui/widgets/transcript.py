@@ -477,8 +477,11 @@ def greeting(session: Session) -> ComposeResult:
     for override in session.catalog.overrides:
         yield Note(override)
     if problems := session.catalog.problems:
-        yield Note(f"{len(problems)} persona or command file(s) could not be read: /problems shows "
-                   "which, and why.", "warning")
+        yield Note(f"{len(problems)} project file(s) (personas, commands, memory, manifests) could not be used: "
+                   "/problems shows which, and why.", "warning")
+    for redacted in session.catalog.redacted:
+        yield Note(f"{redacted.path.name}: secret-looking values were redacted before it goes to the model "
+                   "(/problems shows which kinds and lines).", "warning")
     if lenient := {problem.path for problem in session.catalog.lenient}:
         yield Note(f"{len(lenient)} persona or command file(s) are not strict YAML and were read leniently: "
                    "/problems shows where.")
