@@ -266,7 +266,7 @@ def test_grep_path_glob_and_case(tools: ProjectTools, root: Path) -> None:
 
 
 def test_grep_invalid_regex_and_empty_pattern(tools: ProjectTools) -> None:
-    unclosed = r"^Invalid regular expression '\(unclosed': missing \), unterminated subpattern at position 0\.$"
+    unclosed = r"^Invalid regular expression '\(unclosed': missing \) at position 9\.$"
     with pytest.raises(ToolError, match=unclosed):
         tools.grep("(unclosed")
     with pytest.raises(ToolError, match="The pattern is empty"):
@@ -338,7 +338,7 @@ def test_glob_patterns_and_ignore_rules(tools: ProjectTools) -> None:
     assert tools.glob("**").summary == "Glob '**' → 7 files"
     with pytest.raises(ToolError, match="has a '\\{' without its '}'"):
         tools.glob("*.{py")
-    with pytest.raises(ToolError, match=r"^Invalid glob '\[z-a\]': bad character range z-a"):
+    with pytest.raises(ToolError, match=r"^Invalid glob '\[z-a\]': bad character range"):
         tools.glob("[z-a]")
     with pytest.raises(ToolError, match=r"^Invalid glob '\[z-a\]\.py'"):
         tools.grep("x", glob="[z-a].py")

@@ -76,23 +76,30 @@ class ToolRunner:
         try:
             outcome = await (self._read_only(call) if call.name in READ_ONLY else self._change(call))
         except ToolError as exc:
-            return ToolResult(str(exc), True, f"{call.name} failed: {exc}")
+            outcome = ToolResult(str(exc), True, f"{call.name} failed: {show(str(exc))}")
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # an OS or library error must end this call, not the whole turn
-            return ToolResult(f"{call.name} failed: {type(exc).__name__}: {exc}", True, f"{call.name} failed")
+            outcome = ToolResult(f"{call.name} failed: {type(exc).__name__}: {exc}", True, f"{call.name} failed")
+        # Every result, errors included: a path or an error message can hold a secret too.
         return await asyncio.to_thread(self._redacted, outcome)
 
     @staticmethod
     def _redacted(outcome: ToolResult) -> ToolResult:
-        """Secret-looking values in what a tool read are redacted before the model sees them."""
+        """Secret-looking values in what a tool read, its paths and its errors are redacted before
+        the model sees them (and the summary before the user's log does); tools that return part
+        of a file have already redacted it by what the whole file holds (``outcome.redacted``)."""
         from buddy_tui.context.secrets import find_secrets, redact
 
         findings = find_secrets(outcome.content)
-        if not findings:
+        summary_findings = find_secrets(outcome.summary)
+        count = len(findings) + outcome.redacted
+        summary = redact(outcome.summary, summary_findings) if summary_findings else outcome.summary
+        if not count and not summary_findings:
             return outcome
-        return ToolResult(redact(outcome.content, findings), outcome.is_error,
-                          f"{outcome.summary} ({len(findings)} secret value(s) redacted)")
+        content = redact(outcome.content, findings) if findings else outcome.content
+        note = f" ({count} secret value(s) redacted)" if count else ""
+        return ToolResult(content, outcome.is_error, summary + note)
 
     def _key(self, path: str) -> str:
         """One name per file, however the model spells it (./.env, .env)."""
