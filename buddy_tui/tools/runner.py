@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from buddy_tui.context.folder import IgnoreRules
 from buddy_tui.tools.asking import ChangeRequest, Declined, ToolAsker, Verb
 from buddy_tui.tools.paths import show
+from buddy_tui.tools.protected import protected_reason
 from buddy_tui.tools.specs import READ_ONLY, ToolCall, ToolResult
 
 if TYPE_CHECKING:
@@ -145,16 +146,19 @@ class ToolRunner:
 
         change = await asyncio.to_thread(propose_change, self.tools, call.name, call.input)
         sensitive = await asyncio.to_thread(self.tools.is_sensitive, change.path)
-        if sensitive or call.name not in self.always_allowed:
+        # Agent, editor and git configuration: asked about every time, in every mode.
+        protected = protected_reason(path if isinstance(path, str) else "", change.path)
+        if sensitive or protected or call.name not in self.always_allowed:
             approval = await self.asker.approve_change(ChangeRequest(
-                call.name, change.path, change.diff, sensitive, creating=change.old_text is None))
+                call.name, change.path, change.diff, sensitive or bool(protected),
+                creating=change.old_text is None, protected=protected))
             if isinstance(approval, Declined):
                 return ToolResult(approval.message, True, approval.summary)
             if approval is None or approval.decision == "deny":
                 reason = f" Their reason: {approval.reason}" if approval and approval.reason else ""
                 return ToolResult(f"The user denied this change to {change.path}.{reason}", True,
                                   f"{call.name} {change.path} refused: denied by you")
-            if approval.decision == "always" and not sensitive:
+            if approval.decision == "always" and not sensitive and not protected:
                 self.always_allowed.add(call.name)
                 if self.keep:
                     from buddy_tui.settings.ui_state import UiState
