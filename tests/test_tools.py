@@ -442,7 +442,7 @@ def test_apply_is_atomic_when_the_rename_fails(tools: ProjectTools, root: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     change = tools.propose_edit("app/models.py", "total_cents", "total")
 
-    def broken_replace(src: object, dst: object) -> None:
+    def broken_replace(src: object, dst: object, **_: object) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", broken_replace)

@@ -22,7 +22,7 @@ from buddy_tui.context import attachments as context
 from buddy_tui.context.attachments import human_size, is_binary
 from buddy_tui.context.folder import IgnoreRules
 from buddy_tui.context.index import walk_project
-from buddy_tui.settings.files import sync_folder, write_atomic
+from buddy_tui.tools.confined_write import delete_confined, write_confined
 from buddy_tui.tools.matching import Pattern, compile_pattern, fullmatch, name_filter, search
 from buddy_tui.tools.paths import (
     MAX_EDIT_BYTES,
@@ -351,10 +351,9 @@ class ProjectTools:
             raise ToolError(f"{shown} changed since the change was applied; not undoing it.")
         if change.old_text is None:
             try:
-                target.unlink()
+                delete_confined(self.root, target)
             except OSError as exc:
                 raise ToolError(f"Could not delete {shown}: {exc.strerror or exc}.") from None
-            sync_folder(target.parent)
             message, summary = f"Deleted {shown}, which the change had created.", f"deleted {shown}"
         else:
             self._write(target, shown, change.old_text, change.mode)
@@ -382,9 +381,8 @@ class ProjectTools:
     def _write(self, target: Path, shown: str, text: str, mode: int | None) -> None:
         with suppress(OSError):
             mode = stat.S_IMODE(target.stat().st_mode)  # the file's bits now, if it exists
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(target, encode(text, "text"), mode=mode)  # None: a new file's usual bits
+        try:  # in the folder that was checked, even if a symlink is swapped in meanwhile
+            write_confined(self.root, target, encode(text, "text"), mode)  # None: a new file's usual bits
         except OSError as exc:
             raise ToolError(f"Could not write {shown}: {exc.strerror or exc}.") from None
 
