@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from buddy_tui.context.folder import IgnoreRules
-from buddy_tui.tools import confined_write
+from buddy_tui.tools import confined_write, paths
 from buddy_tui.tools import workspace as tools_module
 from buddy_tui.tools.workspace import ProjectTools, ToolError
 from tests.helpers import make_project
@@ -37,7 +37,7 @@ def test_a_folder_swapped_after_the_check_but_before_the_write(setup: tuple[Proj
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     tools, root, outside = setup
     change = tools.propose_write("sub/a.txt", "new\n")
-    read = tools_module.read_text_exact
+    read = paths.read_text_exact
     checked: list[Path] = []
 
     def read_then_swap(path: Path, shown: str) -> str | None:
@@ -69,7 +69,7 @@ def test_undo_deletes_only_inside(setup: tuple[ProjectTools, Path, Path], monkey
     change = tools.propose_write("sub/b.txt", "created\n")
     tools.apply(change)
     (outside / "b.txt").write_text("created\n")
-    read = tools_module.read_text_exact
+    read = paths.read_text_exact
 
     def read_then_swap(path: Path, shown: str) -> str | None:
         text = read(path, shown)
