@@ -21,7 +21,7 @@ async def test_keys_and_escape_work_while_a_catastrophic_grep_runs(project: Path
     monkeypatch.setattr(matching, "MATCH_SECONDS", 10.0)  # long enough to act while it runs
     monkeypatch.setattr(tools_module, "GREP_SECONDS", 10.0)
     started, finished = threading.Event(), threading.Event()
-    real_search = tools_module.search
+    real_search = matching.search
 
     def watched(pattern: Any, text: str, deadline: float) -> Any:
         slow = "aaaa!" in text and pattern.pattern == "(a|aa)+$"
