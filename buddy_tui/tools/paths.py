@@ -42,8 +42,9 @@ def relative(path: Path, root: Path) -> str:
 
 
 def show(text: str, limit: int = 120) -> str:
-    """Text safe to put in a message or a summary line: control characters made visible, kept short."""
-    text = printable(text)
+    """Text safe to put in a message or a summary line: control characters, line breaks and tabs
+    included, made visible (a file name cannot forge a line), kept short."""
+    text = printable(text).replace("\n", "\u240a").replace("\t", "\u2409")
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

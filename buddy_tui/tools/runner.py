@@ -124,7 +124,7 @@ class ToolRunner:
         if isinstance(answer, Declined):
             return ToolResult(answer.message, True, answer.summary)
         if not answer:
-            return ToolResult(f"The user did not allow {'reading' if verb == 'read' else 'changing'} {path}.",
+            return ToolResult(f"The user did not allow {'reading' if verb == 'read' else 'changing'} {show(path)}.",
                               True, f"{tool} {show(key, 80)} refused: not allowed by you")
         self.may_read.add(key)
         return None
@@ -156,8 +156,8 @@ class ToolRunner:
                 return ToolResult(approval.message, True, approval.summary)
             if approval is None or approval.decision == "deny":
                 reason = f" Their reason: {approval.reason}" if approval and approval.reason else ""
-                return ToolResult(f"The user denied this change to {change.path}.{reason}", True,
-                                  f"{call.name} {change.path} refused: denied by you")
+                return ToolResult(f"The user denied this change to {show(change.path)}.{reason}", True,
+                                  f"{call.name} {show(change.path, 80)} refused: denied by you")
             if approval.decision == "always" and not sensitive and not protected:
                 self.always_allowed.add(call.name)
                 if self.keep:
