@@ -266,7 +266,7 @@ def test_grep_path_glob_and_case(tools: ProjectTools, root: Path) -> None:
 
 
 def test_grep_invalid_regex_and_empty_pattern(tools: ProjectTools) -> None:
-    unclosed = r"^Invalid regular expression '\(unclosed': missing \), unterminated subpattern at position 0\.$"
+    unclosed = r"^Invalid regular expression '\(unclosed': missing \) at position 9\.$"
     with pytest.raises(ToolError, match=unclosed):
         tools.grep("(unclosed")
     with pytest.raises(ToolError, match="The pattern is empty"):
@@ -338,7 +338,7 @@ def test_glob_patterns_and_ignore_rules(tools: ProjectTools) -> None:
     assert tools.glob("**").summary == "Glob '**' → 7 files"
     with pytest.raises(ToolError, match="has a '\\{' without its '}'"):
         tools.glob("*.{py")
-    with pytest.raises(ToolError, match=r"^Invalid glob '\[z-a\]': bad character range z-a"):
+    with pytest.raises(ToolError, match=r"^Invalid glob '\[z-a\]': bad character range"):
         tools.glob("[z-a]")
     with pytest.raises(ToolError, match=r"^Invalid glob '\[z-a\]\.py'"):
         tools.grep("x", glob="[z-a].py")
@@ -442,7 +442,7 @@ def test_apply_is_atomic_when_the_rename_fails(tools: ProjectTools, root: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     change = tools.propose_edit("app/models.py", "total_cents", "total")
 
-    def broken_replace(src: object, dst: object) -> None:
+    def broken_replace(src: object, dst: object, **_: object) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", broken_replace)

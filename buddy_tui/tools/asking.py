@@ -24,8 +24,9 @@ class ChangeRequest:
     tool: str
     path: str  # relative to the project
     diff: str
-    sensitive: bool  # the file looks like it holds secrets: asked about every time
+    sensitive: bool  # asked about every time (no "allow for the conversation"): secrets, or protected
     creating: bool = False
+    protected: str = ""  # why the path is always asked about ("agent configuration"), "" if it is not
 
 
 @dataclass(frozen=True)

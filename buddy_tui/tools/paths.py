@@ -12,9 +12,10 @@ import difflib
 import errno
 import re
 import stat
-from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
+
+import regex
 
 from buddy_tui.context.attachments import ContextError, human_size, is_binary, printable, read_head
 from buddy_tui.context.folder import is_within
@@ -41,8 +42,9 @@ def relative(path: Path, root: Path) -> str:
 
 
 def show(text: str, limit: int = 120) -> str:
-    """Text safe to put in a message or a summary line: control characters made visible, kept short."""
-    text = printable(text)
+    """Text safe to put in a message or a summary line: control characters, line breaks and tabs
+    included, made visible (a file name cannot forge a line), kept short."""
+    text = printable(text).replace("\n", "\u240a").replace("\t", "\u2409")
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -113,7 +115,7 @@ def in_git_folder(target: Path, root: Path, raw: str) -> bool:
 # -- globs ------------------------------------------------------------------------------------------
 
 
-def glob_regex(pattern: str) -> re.Pattern[str]:
+def glob_regex(pattern: str) -> regex.Pattern[str]:
     """Compile a glob for matching project-relative POSIX paths (use ``fullmatch``).
 
     ``*`` and ``?`` stay within one name, ``**`` as a whole segment spans any number of folders
@@ -166,9 +168,9 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
         i += 1
     if depth:
         raise ToolError(f"The glob {show(pattern)!r} has a '{{' without its '}}'.")
-    try:
-        return re.compile("".join(out), re.DOTALL)
-    except re.error as exc:  # a class such as [z-a]
+    try:  # the regex module, so that matching can be bounded (tools/matching.py)
+        return regex.compile("".join(out), regex.DOTALL | regex.VERSION0)
+    except regex.error as exc:  # a class such as [z-a]
         raise ToolError(f"Invalid glob {show(pattern)!r}: {exc}.") from None
 
 
@@ -188,18 +190,6 @@ def _char_class(body: str) -> str:
         body = body[1:]
     escaped = "".join("\\" + char if char in "\\[]^&~|" else char for char in body)
     return f"[^/{escaped}]" if negate else f"[{escaped}]"
-
-
-def name_filter(glob: str | None) -> Callable[[str], bool] | None:
-    """A test for project-relative paths: by file name, or by whole path when the glob has a '/'."""
-    if glob is None:
-        return None
-    if not isinstance(glob, str) or not glob:
-        raise ToolError("The glob filter must be a non-empty string such as '*.py'.")
-    matcher = glob_regex(glob)
-    if "/" in glob:
-        return lambda rel: matcher.fullmatch(rel) is not None
-    return lambda rel: matcher.fullmatch(rel.rsplit("/", 1)[-1]) is not None
 
 
 # -- reading, writing and comparing text files -------------------------------------------------------------------

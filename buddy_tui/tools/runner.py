@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from buddy_tui.context.folder import IgnoreRules
 from buddy_tui.tools.asking import ChangeRequest, Declined, ToolAsker, Verb
 from buddy_tui.tools.paths import show
+from buddy_tui.tools.protected import protected_reason
 from buddy_tui.tools.specs import READ_ONLY, ToolCall, ToolResult
 
 if TYPE_CHECKING:
@@ -76,23 +77,30 @@ class ToolRunner:
         try:
             outcome = await (self._read_only(call) if call.name in READ_ONLY else self._change(call))
         except ToolError as exc:
-            return ToolResult(str(exc), True, f"{call.name} failed: {exc}")
+            outcome = ToolResult(str(exc), True, f"{call.name} failed: {show(str(exc))}")
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # an OS or library error must end this call, not the whole turn
-            return ToolResult(f"{call.name} failed: {type(exc).__name__}: {exc}", True, f"{call.name} failed")
+            outcome = ToolResult(f"{call.name} failed: {type(exc).__name__}: {exc}", True, f"{call.name} failed")
+        # Every result, errors included: a path or an error message can hold a secret too.
         return await asyncio.to_thread(self._redacted, outcome)
 
     @staticmethod
     def _redacted(outcome: ToolResult) -> ToolResult:
-        """Secret-looking values in what a tool read are redacted before the model sees them."""
+        """Secret-looking values in what a tool read, its paths and its errors are redacted before
+        the model sees them (and the summary before the user's log does); tools that return part
+        of a file have already redacted it by what the whole file holds (``outcome.redacted``)."""
         from buddy_tui.context.secrets import find_secrets, redact
 
         findings = find_secrets(outcome.content)
-        if not findings:
+        summary_findings = find_secrets(outcome.summary)
+        count = len(findings) + outcome.redacted
+        summary = redact(outcome.summary, summary_findings) if summary_findings else outcome.summary
+        if not count and not summary_findings:
             return outcome
-        return ToolResult(redact(outcome.content, findings), outcome.is_error,
-                          f"{outcome.summary} ({len(findings)} secret value(s) redacted)")
+        content = redact(outcome.content, findings) if findings else outcome.content
+        note = f" ({count} secret value(s) redacted)" if count else ""
+        return ToolResult(content, outcome.is_error, summary + note)
 
     def _key(self, path: str) -> str:
         """One name per file, however the model spells it (./.env, .env)."""
@@ -116,7 +124,7 @@ class ToolRunner:
         if isinstance(answer, Declined):
             return ToolResult(answer.message, True, answer.summary)
         if not answer:
-            return ToolResult(f"The user did not allow {'reading' if verb == 'read' else 'changing'} {path}.",
+            return ToolResult(f"The user did not allow {'reading' if verb == 'read' else 'changing'} {show(path)}.",
                               True, f"{tool} {show(key, 80)} refused: not allowed by you")
         self.may_read.add(key)
         return None
@@ -138,16 +146,19 @@ class ToolRunner:
 
         change = await asyncio.to_thread(propose_change, self.tools, call.name, call.input)
         sensitive = await asyncio.to_thread(self.tools.is_sensitive, change.path)
-        if sensitive or call.name not in self.always_allowed:
+        # Agent, editor and git configuration: asked about every time, in every mode.
+        protected = protected_reason(path if isinstance(path, str) else "", change.path)
+        if sensitive or protected or call.name not in self.always_allowed:
             approval = await self.asker.approve_change(ChangeRequest(
-                call.name, change.path, change.diff, sensitive, creating=change.old_text is None))
+                call.name, change.path, change.diff, sensitive or bool(protected),
+                creating=change.old_text is None, protected=protected))
             if isinstance(approval, Declined):
                 return ToolResult(approval.message, True, approval.summary)
             if approval is None or approval.decision == "deny":
                 reason = f" Their reason: {approval.reason}" if approval and approval.reason else ""
-                return ToolResult(f"The user denied this change to {change.path}.{reason}", True,
-                                  f"{call.name} {change.path} refused: denied by you")
-            if approval.decision == "always" and not sensitive:
+                return ToolResult(f"The user denied this change to {show(change.path)}.{reason}", True,
+                                  f"{call.name} {show(change.path, 80)} refused: denied by you")
+            if approval.decision == "always" and not sensitive and not protected:
                 self.always_allowed.add(call.name)
                 if self.keep:
                     from buddy_tui.settings.ui_state import UiState

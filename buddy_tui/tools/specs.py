@@ -36,6 +36,7 @@ class ToolResult:
     content: str
     is_error: bool = False
     summary: str = ""
+    redacted: int = 0  # secret values the tool already redacted (by what the whole file holds)
 
 
 TOOL_NAMES = ("Read", "Grep", "Glob", "Edit", "Write")

@@ -22,7 +22,8 @@ from buddy_tui.context import attachments as context
 from buddy_tui.context.attachments import human_size, is_binary
 from buddy_tui.context.folder import IgnoreRules
 from buddy_tui.context.index import walk_project
-from buddy_tui.settings.files import sync_folder, write_atomic
+from buddy_tui.tools.confined_write import delete_confined, write_confined
+from buddy_tui.tools.matching import Pattern, compile_pattern, fullmatch, name_filter, search
 from buddy_tui.tools.paths import (
     MAX_EDIT_BYTES,
     READ_LINE_CHARS,
@@ -36,13 +37,13 @@ from buddy_tui.tools.paths import (
     glob_regex,
     in_git_folder,
     line_count,
-    name_filter,
     read_lines,
     read_text_exact,
     relative,
     show,
     text_file_size,
 )
+from buddy_tui.tools.redacting import WholeText, whole_text
 
 __all__ = ["READ_ONLY", "TOOL_NAMES", "ProjectTools", "ProposedChange", "ToolError", "ToolResult",
            "propose_change", "run_read_only", "tool_definitions"]
@@ -118,6 +119,7 @@ class ProjectTools:
             if seen == 0:
                 return ToolResult(f"({shown} is empty.)", summary=f"Read {shown} (empty)")
             raise ToolError(f"{shown} has {seen:,} lines; offset {first:,} is past the end.")
+        lines, redacted = _redacted_lines(target, first, lines)
         last = first + len(lines) - 1
         notes: list[str] = []
         if cut:
@@ -127,36 +129,36 @@ class ProjectTools:
                          f"Read on with offset={last + 1}.]")
         body = "\n".join(f"{number:>5}\t{line}" for number, line in enumerate(lines, first))
         content = body + "".join("\n\n" + note for note in notes)
-        return ToolResult(content, summary=f"Read {shown} lines {first}-{last} ({human_size(size)})")
+        return ToolResult(content, summary=f"Read {shown} lines {first}-{last} ({human_size(size)})",
+                          redacted=redacted)
 
     def grep(self, pattern: str, path: str | None = None, glob: str | None = None,
              ignore_case: bool = False, skip: Callable[[str], bool] | None = None) -> ToolResult:
         """Lines matching a regular expression, as ``path:line: text``, within the caps and time budget.
 
         ``skip`` names files that must not be searched at all (secrets files the user has not
-        allowed); they are counted in a note, never read."""
+        allowed); they are counted in a note, never read. Each matching line is redacted by the
+        secrets of its whole file, and files or folders that could not be read are named."""
         if not pattern:
             raise ToolError("The pattern is empty; give a regular expression to search for.")
-        flags = re.IGNORECASE if ignore_case else 0
-        try:
-            regex = re.compile(pattern, flags)
-            # A quick whole-file test first; only safe when the pattern cannot depend on where a line ends.
-            quick = None if re.search(r"\\[AZz]|\(\?<?[=!]", pattern) else re.compile(pattern, flags | re.MULTILINE)
-        except (re.error, OverflowError, RecursionError) as exc:
-            raise ToolError(f"Invalid regular expression {show(pattern)!r}: {exc}.") from None
-        wanted = name_filter(glob)
+        regex = compile_pattern(pattern, ignore_case)
+        # A quick whole-file test first; only safe when the pattern cannot depend on where a line ends.
+        quick = None if re.search(r"\\[AZz]|\(\?<?[=!]", pattern) else compile_pattern(pattern, ignore_case, True)
         deadline = time.monotonic() + GREP_SECONDS
+        wanted = name_filter(glob, deadline)
         where = self.root if path is None else self.resolve(path)
         shown_where = "" if path is None else show(relative(where, self.root))
         single = not where.is_dir()
+        unreadable_folders = 0
         if single:
             text_file_size(where, shown_where, GREP_MAX_FILE_BYTES)
             files, walk_stopped = [relative(where, self.root)], False
         else:
-            files, walk_stopped = self._files_under(where, deadline)
+            files, walk_stopped, unreadable_folders = self._walk(where, deadline)
         found: list[str] = []
-        matched_files = searched = 0
+        matched_files = searched = redacted = 0
         huge: list[str] = []
+        unreadable: list[str] = []
         stop = ""
         skipped = 0
         for rel in files:
@@ -169,11 +171,12 @@ class ProjectTools:
                 stop = (f"[Stopped at the {GREP_SECONDS:g} s time budget after searching {searched:,} files; "
                         "results are incomplete. Narrow the path or glob.]")
                 break
-            text = self._grep_text(rel, huge, single)
+            text = self._grep_text(rel, huge, unreadable, single)
             searched += 1
-            if text is None or (quick is not None and quick.search(text) is None):
+            if text is None or (quick is not None and search(quick, text, deadline) is None):
                 continue
-            hits = [(number, line) for number, line in enumerate(text.split("\n"), 1) if regex.search(line)]
+            whole = WholeText(text)
+            hits = [number for number, line in enumerate(text.split("\n"), 1) if search(regex, line, deadline)]
             if not hits:
                 continue
             if matched_files == GREP_MAX_FILES:
@@ -181,7 +184,13 @@ class ProjectTools:
                 break
             matched_files += 1
             room = GREP_MAX_LINES - len(found)
-            found += [f"{show(rel, 1000)}:{number}: {_cut(line, regex)}" for number, line in hits[:room]]
+            touched: set[tuple[int, int]] = set()
+            for number in hits[:room]:
+                line, _ = whole.line(number) or ("", 0)
+                span = whole.line_span(number) or (0, 0)
+                touched.update((f.start, f.end) for f in whole.findings if f.start < span[1] and span[0] < f.end)
+                found.append(f"{show(rel, 1000)}:{number}: {_cut(line, regex, deadline)}")
+            redacted += len(touched)
             if len(hits) > room:
                 stop = f"[Stopped at {GREP_MAX_LINES} matching lines; there are more. Narrow the search.]"
                 break
@@ -194,15 +203,19 @@ class ProjectTools:
         if huge:
             notes.append(f"[Skipped {len(huge)} file(s) over {human_size(GREP_MAX_FILE_BYTES)}: "
                          f"{', '.join(show(h) for h in huge[:5])}{' …' if len(huge) > 5 else ''}; use Read.]")
+        if unreadable or unreadable_folders:
+            notes.append(_unreadable_note(unreadable, unreadable_folders))
+        incomplete = bool(stop or unreadable or unreadable_folders)
         scope = f" in {shown_where}" if shown_where else ""
         label = f"Grep {show(pattern, 60)!r}{scope}"
         if not found:
-            content = "\n\n".join([f"No matches for {show(pattern)!r}{scope or ' in the project'}.", *notes])
-            return ToolResult(content, summary=f"{label} → no matches" + (" (incomplete)" if stop else ""))
+            among = " among the files that could be read" if unreadable or unreadable_folders else ""
+            content = "\n\n".join([f"No matches for {show(pattern)!r}{scope or ' in the project'}{among}.", *notes])
+            return ToolResult(content, summary=f"{label} → no matches" + (" (incomplete)" if incomplete else ""))
         plural = "es" if len(found) != 1 else ""
         summary = f"{label} → {len(found)} match{plural} in {matched_files} file{'s' if matched_files != 1 else ''}"
         return ToolResult("\n".join(found) + "".join("\n\n" + note for note in notes),
-                          summary=summary + (" (incomplete)" if stop else ""))
+                          summary=summary + (" (incomplete)" if incomplete else ""), redacted=redacted)
 
     def glob(self, pattern: str) -> ToolResult:
         """Project files whose relative paths match ``pattern``, sorted, at most :data:`GLOB_MAX_PATHS`."""
@@ -211,14 +224,16 @@ class ProjectTools:
             pattern = pattern[2:]
         matcher = glob_regex(pattern)
         deadline = time.monotonic() + GLOB_SECONDS
-        files, stopped = self._files_under(self.root, deadline)
-        matches = [rel for rel in files if matcher.fullmatch(rel)]
+        files, stopped, unreadable_folders = self._walk(self.root, deadline)
+        matches = [rel for rel in files if fullmatch(matcher, rel, deadline, pattern)]
         label = f"Glob {show(pattern, 60)!r}"
         notes: list[str] = []
         if len(matches) > GLOB_MAX_PATHS:
             notes.append(f"[Showing {GLOB_MAX_PATHS} of {len(matches):,} matching files; narrow the pattern.]")
         if stopped:
             notes.append("[The file listing stopped at the time budget; there may be more matches.]")
+        if unreadable_folders:
+            notes.append(_unreadable_note([], unreadable_folders))
         if not matches:
             content = "\n\n".join([f"No files match {show(pattern)!r}.", *notes])
             return ToolResult(content, summary=f"{label} → no files")
@@ -226,20 +241,25 @@ class ProjectTools:
         content = "\n".join(shown) + "".join("\n\n" + note for note in notes)
         return ToolResult(content, summary=f"{label} → {len(matches)} file{'s' if len(matches) != 1 else ''}")
 
-    def _files_under(self, folder: Path, deadline: float) -> tuple[list[str], bool]:
-        """Project-relative paths of the files below ``folder`` that git would not ignore (all of
-        them when the folder itself is ignored and was asked for by name), and whether the walk
-        stopped early."""
+    def _walk(self, folder: Path, deadline: float) -> tuple[list[str], bool, int]:
+        """:meth:`_files_under`, plus how many folders could not be listed."""
         files, stats = walk_project(folder, self.rules, cancelled=lambda: time.monotonic() > deadline)
         if folder == self.root:
-            return files, stats.truncated
+            return files, stats.truncated, stats.skipped_unreadable
         prefix = relative(folder, self.root) + "/"
         paths = [prefix + rel for rel in files]
         if not self.rules.is_ignored(folder):  # rules from the .gitignore files above the folder
             paths = [rel for rel in paths if not self.rules.is_ignored(self.root / rel)]
-        return paths, stats.truncated
+        return paths, stats.truncated, stats.skipped_unreadable
 
-    def _grep_text(self, rel: str, huge: list[str], single: bool) -> str | None:
+    def _files_under(self, folder: Path, deadline: float) -> tuple[list[str], bool]:
+        """Project-relative paths of the files below ``folder`` that git would not ignore (all of
+        them when the folder itself is ignored and was asked for by name), and whether the walk
+        stopped early."""
+        files, stopped, _ = self._walk(folder, deadline)
+        return files, stopped
+
+    def _grep_text(self, rel: str, huge: list[str], unreadable: list[str], single: bool) -> str | None:
         """A file's text for Grep, lines ending in ``\\n`` only; None for binary, huge or unreadable files."""
         path = self.root / rel
         try:
@@ -251,6 +271,7 @@ class ProjectTools:
         except OSError:
             if single:
                 raise ToolError(f"Cannot read {show(rel)}.") from None
+            unreadable.append(rel)
             return None
         if is_binary(data):
             if single:
@@ -330,10 +351,9 @@ class ProjectTools:
             raise ToolError(f"{shown} changed since the change was applied; not undoing it.")
         if change.old_text is None:
             try:
-                target.unlink()
+                delete_confined(self.root, target)
             except OSError as exc:
                 raise ToolError(f"Could not delete {shown}: {exc.strerror or exc}.") from None
-            sync_folder(target.parent)
             message, summary = f"Deleted {shown}, which the change had created.", f"deleted {shown}"
         else:
             self._write(target, shown, change.old_text, change.mode)
@@ -361,9 +381,8 @@ class ProjectTools:
     def _write(self, target: Path, shown: str, text: str, mode: int | None) -> None:
         with suppress(OSError):
             mode = stat.S_IMODE(target.stat().st_mode)  # the file's bits now, if it exists
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(target, encode(text, "text"), mode=mode)  # None: a new file's usual bits
+        try:  # in the folder that was checked, even if a symlink is swapped in meanwhile
+            write_confined(self.root, target, encode(text, "text"), mode)  # None: a new file's usual bits
         except OSError as exc:
             raise ToolError(f"Could not write {shown}: {exc.strerror or exc}.") from None
 
@@ -371,12 +390,45 @@ class ProjectTools:
 # -- helpers ------------------------------------------------------------------------------------------
 
 
-def _cut(line: str, regex: re.Pattern[str]) -> str:
+def _redacted_lines(target: Path, first: int, lines: list[str]) -> tuple[list[str], int]:
+    """Read's lines redacted by the secrets of the whole file (a slice alone may not show that it
+    is inside a private key), and how many secrets touched them."""
+    whole = whole_text(target)
+    if whole is None or not whole.findings:
+        return lines, 0
+    window = (whole.line_span(first), whole.line_span(first + len(lines) - 1))
+    if window[0] is None or window[1] is None:
+        return lines, 0
+    start, end = window[0][0], window[1][1]
+    touched = sum(1 for f in whole.findings if f.start < end and start < f.end)
+    out: list[str] = []
+    for number, old in enumerate(lines, first):
+        got = whole.line(number)
+        if got is None or not got[1]:
+            out.append(old)
+            continue
+        text = got[0].removesuffix("\r")
+        out.append(text if len(text) <= READ_LINE_CHARS else text[:READ_LINE_CHARS] + " …")
+    return out, touched
+
+
+def _unreadable_note(files: list[str], folders: int) -> str:
+    """Names what Grep or Glob could not read, so that "no matches" is never claimed for it."""
+    parts = []
+    if folders:
+        parts.append(f"{folders} folder(s) that could not be listed")
+    if files:
+        names = ", ".join(show(rel) for rel in files[:5]) + (" …" if len(files) > 5 else "")
+        parts.append(f"{len(files)} file(s) that could not be read ({names})")
+    return f"[Not searched: {' and '.join(parts)}; results may be incomplete.]"
+
+
+def _cut(line: str, regex: Pattern, deadline: float) -> str:
     """A matching line shown in at most :data:`GREP_LINE_CHARS` characters, around the match."""
     line = line.rstrip("\r")
     if len(line) <= GREP_LINE_CHARS:
         return line
-    match = regex.search(line)
+    match = search(regex, line, deadline)
     start = max(0, (match.start() if match else 0) - 100)
     start = min(start, len(line) - GREP_LINE_CHARS)
     piece = line[start:start + GREP_LINE_CHARS]
