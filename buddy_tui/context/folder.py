@@ -10,13 +10,9 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from buddy_tui.context.confined import read_gitignore
-
-if TYPE_CHECKING:
-    import pathspec
-
+from buddy_tui.context.wildmatch import WildSpec, gitignore_spec
 
 ALWAYS_HIDDEN = frozenset({".git"})
 #: Of each .gitignore, at most this much is read and this many lines used (a real one has a few
@@ -55,23 +51,23 @@ class IgnoreRules:
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
-        self._specs: dict[Path, pathspec.GitIgnoreSpec | None] = {}
+        self._specs: dict[Path, WildSpec | None] = {}
         self._folders: dict[tuple[str, ...], bool] = {}
         self._lock = threading.Lock()
         #: .gitignore files used only in part or not at all, and why (for /problems).
         self.capped: dict[Path, str] = {}
 
-    def spec_for(self, folder: Path) -> pathspec.GitIgnoreSpec | None:
+    def spec_for(self, folder: Path) -> WildSpec | None:
         """The rules of ``folder``'s own .gitignore (cached; None when it has none)."""
         with self._lock:
             if folder in self._specs:
                 return self._specs[folder]
         lines, why = read_gitignore(folder / ".gitignore", self.root, MAX_GITIGNORE_BYTES, MAX_GITIGNORE_LINES)
-        spec: pathspec.GitIgnoreSpec | None = None
+        spec: WildSpec | None = None
         if lines is not None:
-            import pathspec  # loaded on first use (off the UI thread): not needed for the first paint
-
-            spec = pathspec.GitIgnoreSpec.from_lines(lines)
+            spec, dropped = gitignore_spec(lines)  # matched in linear time: a pattern cannot freeze the tree
+            if dropped:
+                why = "; ".join(filter(None, [why, f"{len(dropped)} pattern(s) with too many wildcards not used"]))
         with self._lock:
             self._specs[folder] = spec
             if why:
@@ -110,9 +106,9 @@ class IgnoreRules:
             spec = self.spec_for(folder)
             if spec is not None:
                 rest = "/".join(parts[depth:]) + ("/" if is_dir else "")
-                result = spec.check_file(rest)
-                if result.include is not None:
-                    verdict = bool(result.include)
+                include = spec.check(rest)
+                if include is not None:
+                    verdict = include
             folder = folder / parts[depth]
         return verdict
 

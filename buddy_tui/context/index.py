@@ -27,12 +27,10 @@ from dataclasses import dataclass
 from itertools import compress, filterfalse, islice, repeat
 from operator import add
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from buddy_tui.context.folder import ALWAYS_HIDDEN, IgnoreRules
-
-if TYPE_CHECKING:
-    import pathspec
+from buddy_tui.context.wildmatch import WildSpec, any_of, matchable
 
 # -- walking ------------------------------------------------------------------------------------
 
@@ -53,8 +51,8 @@ class _ActiveSpec:
     """One folder's .gitignore, applied to the paths below that folder."""
 
     prefix: str  # the folder's project-relative path with a trailing "/", or "" for the root
-    spec: pathspec.GitIgnoreSpec
-    any_pattern: re.Pattern[str] | None  # matches whenever some pattern might; None: always ask the spec
+    spec: WildSpec
+    any_pattern: Any | None  # RE2 or re, matching whenever some pattern might; None: always ask the spec
 
 
 _FILE, _DIR, _SPECIAL, _SKIP = range(4)
@@ -145,15 +143,15 @@ def _ignored(relative: str, is_dir: bool, specs: tuple[_ActiveSpec, ...]) -> boo
     suffix = "/" if is_dir else ""
     for active in reversed(specs):
         rest = relative[len(active.prefix):] + suffix
-        if active.any_pattern is not None and active.any_pattern.search(rest) is None:
+        if active.any_pattern is not None and active.any_pattern.search(matchable(rest)) is None:
             continue  # the common case: no pattern of this file matches at all
-        include = active.spec.check_file(rest).include
+        include = active.spec.check(rest)
         if include is not None:
-            return bool(include)
+            return include
     return False
 
 
-def _any_pattern(spec: pathspec.GitIgnoreSpec) -> re.Pattern[str] | None:
+def _any_pattern(spec: WildSpec) -> Any | None:
     """One regex that matches when at least one of the spec's patterns does.
 
     Only a fast "no pattern applies" answer; when it matches, the spec itself decides (it knows
@@ -170,13 +168,8 @@ def _any_pattern(spec: pathspec.GitIgnoreSpec) -> re.Pattern[str] | None:
         if regex.flags & ~re.UNICODE:
             return None
         # Named groups would clash when joined; the spec uses them only to tell directory matches apart.
-        parts.append("(?:" + re.sub(r"(?<!\\)\(\?P<\w+>", "(?:", regex.pattern) + ")")
-    if not parts:
-        return re.compile("(?!)")  # only comments: nothing can match
-    try:
-        return re.compile("|".join(parts))
-    except re.error:
-        return None
+        parts.append(re.sub(r"(?<!\\)\(\?P<\w+>", "(?:", regex.pattern))
+    return any_of(parts)  # RE2 when available: linear whatever the patterns
 
 
 # -- finding --------------------------------------------------------------------------------------

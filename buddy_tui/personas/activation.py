@@ -20,7 +20,7 @@ from buddy_tui.personas.persona import Persona
 from buddy_tui.personas.triggers import Triggers
 
 if TYPE_CHECKING:
-    import pathspec
+    from buddy_tui.context.wildmatch import WildSpec
 
 HIGH, MEDIUM = 0.90, 0.70
 HIGH_CAP, MEDIUM_CAP = 0.99, 0.89
@@ -104,15 +104,15 @@ def _hits(terms: Iterable[str], tokens: set[str], text: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=1024)
-def _glob(pattern: str) -> pathspec.GitIgnoreSpec:
+def _glob(pattern: str) -> WildSpec:
     """Patterns mean what they mean in .gitignore: '*.py' anywhere, '**/api/**' at any depth."""
-    import pathspec  # loaded on first use: not needed for the first paint
+    from buddy_tui.context.wildmatch import gitignore_spec  # loaded on first use: not needed for the first paint
 
-    return pathspec.GitIgnoreSpec.from_lines([pattern])
+    return gitignore_spec([pattern])[0]  # linear-time matching: a persona file's glob cannot freeze the app
 
 
 def _file_hits(patterns: Sequence[str], files: Sequence[str]) -> tuple[str, ...]:
-    return tuple(p for p in patterns if any(_glob(p).match_file(path) for path in files))
+    return tuple(p for p in patterns if any(_glob(p).check(path) for path in files))
 
 
 def score(persona: Persona, question: str, files: Sequence[str], facts: ProjectFacts) -> Match:
