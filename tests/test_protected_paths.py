@@ -77,11 +77,14 @@ async def test_an_always_answer_for_a_protected_path_is_not_kept(root: Path, pat
 
 
 @pytest.mark.parametrize("path", PROTECTED)
-async def test_allow_edits_in_ask_never_changes_a_protected_path(root: Path, path: str) -> None:
+@pytest.mark.parametrize("allow_secrets", [False, True])
+async def test_allow_edits_in_ask_never_changes_a_protected_path(root: Path, path: str, allow_secrets: bool) -> None:
+    """Not even with --allow-secrets too: such a change is reviewed in the app, and the model is told why."""
     before = (root / path).read_text() if (root / path).exists() else None
-    runner = ToolRunner(root, IgnoreRules(root), FlagAsker(Reporter(io.StringIO()), allow_edits=True))
+    asker = FlagAsker(Reporter(io.StringIO()), allow_edits=True, allow_secrets=allow_secrets)
+    runner = ToolRunner(root, IgnoreRules(root), asker)
     outcome = await runner.execute(write_call(path), ALL, "Backend")
-    assert outcome.is_error
+    assert outcome.is_error and "always reviewed by the user in the app" in outcome.content
     assert ((root / path).read_text() if (root / path).exists() else None) == before
 
 

@@ -50,3 +50,12 @@ async def test_a_denied_change_names_the_file_safely(root: Path) -> None:
     outcome = await runner.execute(ToolCall("1", "Write", {"path": "new\x1b[31m\n.py", "content": "x"}), ALL, "B")
     assert outcome.is_error
     clean(outcome)
+
+
+def test_the_apps_tool_line_shows_a_line_break_in_a_name() -> None:
+    from buddy_tui.tools.specs import ToolCall
+    from buddy_tui.ui.widgets.tool_line import describe_call
+
+    shown = describe_call(ToolCall("t1", "Read", {"path": "notes/a\nbuddy-tui: forged\x1b]0;t\x07.md"}))
+    assert "\n" not in shown and "\x1b" not in shown
+    assert shown.startswith("Read notes/a\u240abuddy-tui: forged")

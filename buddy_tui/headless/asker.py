@@ -83,6 +83,11 @@ class FlagAsker:
         return True if self.allow_secrets else _secrets_refusal(tool, path)
 
     async def approve_change(self, change: ChangeRequest) -> Approval | Declined | None:
+        if change.protected:  # agent, editor and git configuration: reviewed in the app, whatever the flags
+            return Declined(f"{change.path} is {change.protected}: a change to it is always reviewed by the user in "
+                            "the app (buddy-tui), even with --allow-edits and --allow-secrets. Nothing was changed. "
+                            "Show the change in your answer instead.",
+                            f"{change.tool} {change.path} refused: {change.protected}, needs the app")
         if change.sensitive and not self.allow_secrets:
             return _secrets_refusal(change.tool, change.path)
         return Approval("once")  # --allow-edits: may_use let the call this far

@@ -236,3 +236,18 @@ async def test_keys_typed_fast_move_the_focus_one_button_each() -> None:
         send_burst(pilot, ["tab", "right", "right", "enter"])
         await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen) or app.results, what="an answer")
         assert app.results == [] and isinstance(app.screen, ChoiceScreen)
+
+
+async def test_a_protected_path_says_why_it_is_asked_and_a_name_cannot_break_the_title() -> None:
+    """Agent configuration is named as such (not as a secrets file), has no allow-for-the-conversation
+    button, and a line break in the path is shown, not obeyed."""
+    change = ChangeRequest("Write", ".claude/settings.json\nClaude wants nothing", "+{}\n", sensitive=True,
+                           protected="agent configuration")
+    app = Host(ApprovalScreen(change, guard=0))
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        title = str(app.screen.query_one("#dialog-title", Static).render())
+        assert "This is agent configuration: it is asked about every time." in title
+        assert "holds secrets" not in title
+        assert ".claude/settings.json\u240aClaude wants nothing" in title
+        assert not app.screen.query("#always")

@@ -18,6 +18,7 @@ from textual.widgets import Button, Input, Static
 
 from buddy_tui.context.attachments import printable
 from buddy_tui.tools.asking import Approval, ChangeRequest
+from buddy_tui.tools.paths import show
 from buddy_tui.ui.safe import literal
 from buddy_tui.ui.screens.choice import Answer, ChoiceScreen
 from buddy_tui.ui.screens.decision import DecisionScreen
@@ -39,13 +40,18 @@ class ApprovalScreen(DecisionScreen[Approval | None]):
         self.path = change.path
         self.diff = change.diff
         self.sensitive = change.sensitive
+        self.protected = change.protected
         self.creating = change.creating
 
     def compose(self) -> ComposeResult:
         verb = "create" if self.creating else "change"
-        warning = "\n⚠ This file looks like it holds secrets." if self.sensitive else ""
+        if self.protected:  # agent, editor or git configuration: it steers tools and what git shows
+            warning = f"\n⚠ This is {self.protected}: it is asked about every time."
+        else:
+            warning = "\n⚠ This file looks like it holds secrets." if self.sensitive else ""
+        title = f"Claude wants to {verb} {show(self.path, 200)} ({self.tool}){warning}"
         with Vertical(id="approval"):
-            yield Static(literal(f"Claude wants to {verb} {self.path} ({self.tool}){warning}"), id="dialog-title")
+            yield Static(literal(title), id="dialog-title")
             with VerticalScroll(id="approval-diff"):
                 yield Static(Syntax(printable(self.diff) or "(no difference)", "diff", theme="ansi_dark",
                                     word_wrap=False))

@@ -16,6 +16,7 @@ from textual.widgets import Button, Collapsible, Static
 from textual.widgets.collapsible import CollapsibleTitle
 
 from buddy_tui.context.attachments import printable
+from buddy_tui.tools.paths import show
 from buddy_tui.tools.specs import ToolCall, ToolResult
 from buddy_tui.ui.safe import literal
 
@@ -33,7 +34,7 @@ def describe_call(call: ToolCall) -> str:
     elif call.name == "Read" and args.get("offset"):
         extra = f" from line {args['offset']}"
     shown = json.dumps(main) if call.name in ("Grep", "Glob") else str(main)
-    return printable(f"{call.name} {shown}{extra}".strip())
+    return show(f"{call.name} {shown}{extra}".strip(), 400)  # a line break in a name cannot split the line
 
 
 class UndoButton(Button):
