@@ -28,6 +28,9 @@ def alias_bomb(name: str) -> str:
     return "\n".join(lines)
 
 
+#: An ignore pattern that makes a backtracking matcher run for ever on a long name.
+WILD_PATTERN = "*a" * 25 + "b"
+
 #: The escape sequences a hostile reply or file may hold: set the clipboard, set the window title,
 #: colours, and a bare carriage return that would overwrite a line.
 ESCAPES = "\x1b]52;c;cm0gLXJmIH4=\x07\x1b]0;pwned\x07\x1b[31mred\x1b[0m\rover"
@@ -73,9 +76,11 @@ def make_hostile_repo(root: Path, *, big: bool = True) -> HostileRepo:
     if big:
         line = "Keep handlers small. " * 4 + "\n"
         _write(root, "CLAUDE.md", line * (50 * 1024 * 1024 // len(line)))
-        _write(root, ".gitignore", "".join(f"generated/file{i}.tmp\n" for i in range(1_000_000)))
+        _write(root, ".gitignore", WILD_PATTERN + "\n" + "".join(f"generated/file{i}.tmp\n" for i in range(1_000_000)))
     else:
         _write(root, "CLAUDE.md", "# Orders\nKeep handlers small.\n")
+        _write(root, ".gitignore", WILD_PATTERN + "\n*.log\n")
+    _write(root, "a" * 120, "a long name a backtracking ignore pattern chokes on\n")
     os.symlink("/proc/self/environ", root / "CLAUDE.local.md")
     os.symlink("/proc/self/environ", root / ".claude" / "agents" / "backend.md")
     repo.bad_files += ["CLAUDE.local.md", ".claude/agents/backend.md"]

@@ -5,6 +5,7 @@ a file with many is redacted, with stderr's count telling how many."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import select
@@ -215,3 +216,24 @@ def test_a_file_with_80_tokens_sends_none_and_says_80(online: FakeAnthropic, pro
     leaked = [t for t in GITHUB if t in request]
     assert leaked == [], f"{len(leaked)} of 80 tokens sent in clear"
     assert redacted == 80
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_a_tool_line_starts_on_its_own_line_and_a_pipe_stays_exact() -> None:
+    """stderr's tool line shares the screen with the reply: the reply's line is ended first."""
+    from buddy_tui.headless.output import TextOutput
+    from buddy_tui.tools.specs import ToolCall
+
+    call = ToolCall("t1", "Read", {"path": "app/models.py"})
+    screen, pipe = _Terminal(), io.StringIO()
+    for stream in (screen, pipe):
+        out = TextOutput(stream)
+        out.delta("Let me look.")
+        out.tool_call(call)
+        out.delta("Done.")
+    assert screen.getvalue().startswith("Let me look.\nDone.")
+    assert pipe.getvalue() == "Let me look.Done."

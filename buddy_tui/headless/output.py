@@ -75,6 +75,11 @@ class TextOutput(Output):
             write_flushed(self.stream, printable(text) if self.tty else text)
             self.last = text[-1]
 
+    def tool_call(self, call: ToolCall) -> None:
+        """On a terminal the tool's line goes to standard error, which shares the screen: end the
+        reply's line first, so the two do not run together (a pipe keeps the reply exact)."""
+        self.finish()
+
     def finish(self) -> None:
         with contextlib.suppress(OSError, ValueError):
             self.delta("\n" if self.tty and self.last != "\n" else "")
