@@ -176,3 +176,33 @@ def test_malformed_tool_input_is_an_error_as_it_was() -> None:
     acc.feed(delta(0, "input_json_delta", partial_json='{"path": ]'))
     with pytest.raises(ValueError, match="tool input"):
         acc.feed(ev("content_block_stop", index=0))
+
+
+def test_events_as_the_sdk_builds_them_keep_a_block_kind_it_does_not_know() -> None:
+    """The raw stream's events are SDK models built leniently (``construct_type``, as its stream
+    does): a block kind newer than the installed SDK still comes back with every field it had."""
+    from anthropic._models import construct_type
+    from anthropic.types import RawMessageStreamEvent
+
+    future = {"type": "future_block", "payload": {"a": [1, 2]}, "note": "keep"}
+    raw = [
+        {"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant", "model": "m",
+                                              "content": [], "stop_reason": None, "stop_sequence": None,
+                                              "usage": {"input_tokens": 3, "output_tokens": 1}}},
+        {"type": "content_block_start", "index": 0, "content_block": future},
+        {"type": "content_block_stop", "index": 0},
+        {"type": "content_block_start", "index": 1, "content_block": {"type": "thinking", "thinking": "",
+                                                                      "signature": ""}},
+        {"type": "content_block_delta", "index": 1, "delta": {"type": "thinking_delta", "thinking": "hm"}},
+        {"type": "content_block_delta", "index": 1, "delta": {"type": "signature_delta", "signature": "s1"}},
+        {"type": "content_block_stop", "index": 1},
+        {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+         "usage": {"output_tokens": 9}},
+        {"type": "message_stop"},
+    ]
+    acc = Accumulator()
+    for event in raw:
+        acc.feed(construct_type(type_=RawMessageStreamEvent, value=event))
+    message = acc.message()
+    assert message.content == [future, {"type": "thinking", "thinking": "hm", "signature": "s1"}]
+    assert (message.id, message.stop_reason, message.usage.output_tokens) == ("msg_1", "end_turn", 9)
