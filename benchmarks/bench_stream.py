@@ -14,6 +14,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,7 +130,7 @@ def measure(runs: int = 3, naive_cap: float = 90.0) -> list[Figure]:
                             cap=naive_cap)
     if not all(run.finished for run in ours + typing):
         raise TimedOut("buddy-tui never showed the whole answer")
-    return [*_figures(ours, typing, idle, naive, naive_cap), *long_block_work()]
+    return [*_figures(ours, typing, idle, naive, naive_cap), *long_block_work(), *big_tool_input_work()]
 
 
 def _figures(ours: list[Streamed], typing: list[Streamed], idle: list[float], naive: Streamed,
@@ -191,6 +192,56 @@ def long_block_work(lines: int = 6_000, delta: int = 400) -> list[Figure]:
                    "buddy-tui vs re-parsing the growing block per delta", costs["ours"], "s", "speedup>=", 10.0,
                    costs["old"], "old way, same run")]
 
+
+def big_tool_input_work(size: int = 1_000_000, piece: int = 20) -> list[Figure]:
+    """A Write whose input is ~1 MB, streamed by the fake API (in this process) as ``piece``-character
+    input_json_delta events: the CPU of the thread that reads the stream, buddy-tui's round
+    (raw events, one parse per block) against the SDK's ``messages.stream`` helper it replaced (a
+    snapshot per event, the whole partial JSON re-parsed per delta), in the same run; and how
+    buddy-tui's cost grows when the input doubles."""
+    import asyncio
+
+    import anthropic
+
+    from buddy_tui.conversation.chat import stream_turn
+    from tests.fake_api import ToolUse
+
+    request = {"model": "claude-test", "max_tokens": 256, "messages": [{"role": "user", "content": "Write it."}]}
+
+    async def ours(client: anthropic.AsyncAnthropic) -> None:
+        async for _ in stream_turn(client, request):
+            pass
+
+    async def old(client: anthropic.AsyncAnthropic) -> None:
+        async with client.messages.stream(**request) as stream:  # type: ignore[arg-type]
+            async for _ in stream:
+                pass
+            await stream.get_final_message()
+
+    def tool(chars: int) -> ToolUse:
+        return ToolUse("toolu_big", "Write", {"path": "app/big.py", "content": "x" * chars}, piece=piece)
+
+    async def cpu(fake: FakeAnthropic, run: Callable[[anthropic.AsyncAnthropic], Awaitable[None]],
+                  chars: int) -> float:
+        fake.queue(Reply([], tools=[tool(chars)]))
+        async with anthropic.AsyncAnthropic(api_key="sk-bench", base_url=fake.base_url, max_retries=0) as client:
+            started = time.thread_time()  # this thread only: the fake server runs in its own
+            await run(client)
+            return time.thread_time() - started
+
+    async def all_runs(fake: FakeAnthropic) -> tuple[float, float, float]:
+        return await cpu(fake, ours, size), await cpu(fake, old, size), await cpu(fake, ours, 2 * size)
+
+    with FakeAnthropic() as fake:
+        mine, sdk, double = asyncio.run(all_runs(fake))
+    kb = len(tool(size).json) // 1000
+    return [
+        Figure(f"a {kb} KB tool input in {piece}-character deltas: CPU reading the stream, buddy-tui vs the "
+               "SDK's messages.stream", mine, "s", "speedup>=", 2.0, sdk,
+               f"SDK {anthropic.__version__} helper, same run; the server's own CPU excluded"),
+        Figure("same, the input doubled: CPU, twice the size vs once", double / mine, "x", "value<=", 2.5,
+               note="linear: about 2"),
+    ]
 
 if __name__ == "__main__":
     from benchmarks.common import table

@@ -3,7 +3,9 @@
 The UI never sees the SDK: it gets :class:`TextDelta`, :class:`TurnFinished` and
 :class:`TurnFailed` and renders them, and hears of retries as :class:`Retrying`.
 Cancelling the consuming task (Esc in the app) leaves the SDK's stream context, which closes the
-HTTP response at once.
+HTTP response at once. The reply streams as the API's raw events, from which
+:mod:`buddy_tui.conversation.accumulate` builds the message in linear time (the SDK's
+``messages.stream`` helper re-parses a tool call's whole input on every piece of it).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from buddy_tui.context.budget import RoundLimits, fit_results
 from buddy_tui.context.project import MemoryFile
+from buddy_tui.conversation.accumulate import Accumulator, Message
 from buddy_tui.conversation.errors import Failure, declined, describe_error
 from buddy_tui.conversation.retries import Opening, RetryNotice
 from buddy_tui.personas.persona import Persona
@@ -22,8 +25,8 @@ from buddy_tui.store.records import Usage, estimate_tokens
 from buddy_tui.tools.specs import ToolCall, ToolResult
 
 if TYPE_CHECKING:
-    from anthropic import AsyncAnthropic
-    from anthropic.lib.streaming import AsyncMessageStream
+    from anthropic import AsyncAnthropic, AsyncStream
+    from anthropic.types import RawMessageStreamEvent
 
 CACHE = {"type": "ephemeral"}
 
@@ -172,7 +175,7 @@ def build_request(
     memory: Sequence[MemoryFile] = (),
     tools: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
-    """The keyword arguments of ``messages.stream`` for one turn.
+    """The keyword arguments of ``messages.create`` for one turn (``stream=True`` is added).
 
     The persona is the system prompt, followed by the project's memory files; the last system
     block carries a cache breakpoint, and so does the newest user block, so the next turn reads
@@ -208,15 +211,6 @@ def _usage_of(raw: Any) -> Usage:
     )
 
 
-def _snapshot_usage(stream: Any) -> Usage:
-    """The tokens the round's stream has reported so far (message_start counts the input, a
-    message_delta the output); nothing before message_start."""
-    try:
-        return _usage_of(stream.current_message_snapshot.usage)
-    except (AssertionError, AttributeError):  # no message_start yet
-        return Usage()
-
-
 def _input_only(usage: Usage) -> Usage:
     """message_start's counts without its placeholder output count."""
     return Usage(usage.input_tokens, 0, usage.cache_read_tokens, usage.cache_write_tokens)
@@ -233,13 +227,14 @@ def spent_so_far(started: Usage | None, reported: Usage | None, chars: int) -> U
     return started + Usage(output_tokens=estimate_tokens(chars), estimated=True)
 
 
-def _block_param(block: Any) -> dict[str, Any]:
-    """A response content block as a request content block, for the next round."""
-    if block.type == "text":
-        return {"type": "text", "text": block.text}
-    if block.type == "tool_use":
-        return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
-    return dict(block.model_dump(exclude_none=True))
+def _block_param(block: dict[str, Any]) -> dict[str, Any]:
+    """A response content block as a request content block, for the next round (any other kind
+    goes back as it came)."""
+    if block["type"] == "text":
+        return {"type": "text", "text": block.get("text", "")}
+    if block["type"] == "tool_use":
+        return {"type": "tool_use", "id": block.get("id"), "name": block.get("name"), "input": block.get("input")}
+    return block
 
 
 def _trailing_space(messages: Sequence[dict[str, Any]]) -> str:
@@ -313,18 +308,23 @@ def _announcer(on_retry: Callable[[Retrying], None] | None) -> Callable[[RetryNo
 
 
 def _opener(client: AsyncAnthropic, stack: contextlib.AsyncExitStack,
-            params: dict[str, Any]) -> Callable[[], Awaitable[AsyncMessageStream]]:
-    """Open the round's stream inside ``stack``: each call is a new request."""
-    return lambda: stack.enter_async_context(client.messages.stream(**params))
+            params: dict[str, Any]) -> Callable[[], Awaitable[AsyncStream[RawMessageStreamEvent]]]:
+    """Open the round's stream of raw events inside ``stack`` (leaving it closes the HTTP
+    response): each call is a new request."""
+    async def attempt() -> AsyncStream[RawMessageStreamEvent]:
+        stream = await client.messages.create(**params, stream=True)
+        return await stack.enter_async_context(stream)
+
+    return attempt
 
 
-def _refusal_of(final: Any, partial: bool) -> Failure | None:
+def _refusal_of(final: Message, partial: bool) -> Failure | None:
     """The refusal a finished message ended with, in words (its category and explanation come
     with ``stop_details`` when the API gives them); None when it ended otherwise."""
     if final.stop_reason != "refusal":
         return None
-    details = getattr(final, "stop_details", None)
-    return declined(partial, getattr(details, "category", None), getattr(details, "explanation", None))
+    details = final.stop_details or {}
+    return declined(partial, details.get("category"), details.get("explanation"))
 
 
 async def stream_turn(
@@ -387,10 +387,12 @@ async def stream_turn(
                 params = {**request, "messages": [*messages, *_sendable(added)]}
                 stream = await opening(_opener(quiet, stack, params))
                 opened = True
+                message = Accumulator()
                 async for event in stream:
+                    message.feed(event)
                     fragment = ""
-                    if event.type == "text":
-                        fragment = event.text
+                    if event.type == "content_block_delta" and event.delta.type == "text_delta":
+                        fragment = event.delta.text
                         if lead is not None:
                             lead += fragment
                             fragment, lead = (joined(tail, lead), None) if lead.strip() else ("", lead)
@@ -400,12 +402,12 @@ async def stream_turn(
                         started = _input_only(_usage_of(event.message.usage))
                         yield Counted(usage + started)
                     elif event.type == "message_delta":
-                        reported = _snapshot_usage(stream)
+                        reported = message.usage
                         yield Counted(usage + reported, reported=True)
                     if fragment:
                         pieces.append(fragment)
                         yield TextDelta(fragment)
-                final = await stream.get_final_message()
+                final = message.message()
                 if lead and (fragment := joined(tail, lead)):  # the continuation was whitespace alone
                     pieces.append(fragment)
                     yield TextDelta(fragment)
@@ -414,14 +416,14 @@ async def stream_turn(
             spent = usage + spent_so_far(started, reported, sum(map(len, pieces)))
             yield TurnFailed(describe_error(exc, attempts=attempts, started=opened), "".join(text + pieces), spent)
             return
-        usage = usage + _usage_of(final.usage)
+        usage = usage + final.usage
         text += pieces
         content = [b for b in map(_block_param, final.content) if b["type"] != "text" or b["text"]]
         if final.stop_reason == "pause_turn" and round_number < max_rounds:
             _merged(added, content, tail)  # the API paused a long turn: go on from where it stopped
             continue
-        calls = [ToolCall(b.id, b.name, dict(b.input) if isinstance(b.input, dict) else {})
-                 for b in final.content if b.type == "tool_use"]
+        calls = [ToolCall(b["id"], b["name"], dict(b["input"]) if isinstance(b.get("input"), dict) else {})
+                 for b in final.content if b["type"] == "tool_use"]
         if final.stop_reason != "tool_use" or not calls or execute is None:
             content = [b for b in content if b["type"] != "tool_use"]  # never run: see TurnFinished.unrun
             if not content and not (added and added[-1]["role"] == "assistant"):
