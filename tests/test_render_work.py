@@ -11,9 +11,10 @@ from textual.app import App, ComposeResult
 
 from buddy_tui.display import blocks
 from buddy_tui.display.blocks import MarkdownBlocks, split_blocks
+from buddy_tui.display.parts import code_parts
 from buddy_tui.display.splitter import BlockSplitter
 from buddy_tui.ui.widgets import reply_view
-from buddy_tui.ui.widgets.reply_view import FENCE_PART_LINES, ReplyView, code_parts
+from buddy_tui.ui.widgets.reply_view import FENCE_PART_LINES, ReplyView
 
 CODE_LINE = "    total = compute(orders, customer)  # one line of the answer's code\n"
 
