@@ -183,7 +183,7 @@ class _OpenRun:
     def pending(self, line: str) -> bool:
         """Whether an unfinished last line stays in the run whatever it turns into (the start of
         one more item, or a line that can only continue one)."""
-        if not line or self.continues(line):
+        if not line.strip(" ") or self.continues(line):
             return True
         if self.kind == "table_open":  # a row still coming: fewer cells are filled in, not an end
             return line.startswith("|")
@@ -202,7 +202,8 @@ class _OpenRun:
         if not self.pending(tail[position:]):
             return None
         self.scanned = position  # the unfinished last line is checked again
-        return Block(tail[self.lead:].rstrip("\n"), self.kind)
+        end = len(tail) if tail[position:].strip(" ") else position  # a line of blanks alone is not in it yet
+        return Block(tail[self.lead:end].rstrip("\n"), self.kind)
 
 
 #: A thematic break ("- - -", "***"): never one more item of a list.

@@ -15,19 +15,21 @@ from collections.abc import Callable
 
 from buddy_tui.display.blocks import Block
 
-#: Lines per part of a long code block, list, quote or table (cut only past twice this).
+#: Lines per part of a long code block (cut only past twice this).
 PART_LINES = 200
+#: Lines per part of a long list, quote or table: Rich draws these far more slowly than code.
+RUN_PART_LINES = 50
 #: Characters per part of a long paragraph (cut only past twice this).
 PARAGRAPH_PART_CHARS = 8_000
 
 _ITEM = re.compile(r"(?:[-*+]|\d{1,9}[.)]) \S")
 
 
-def block_parts(block: Block, size: int = PART_LINES, chars: int = PARAGRAPH_PART_CHARS) -> list[Block]:
-    """``block`` as parts of about ``size`` lines (a paragraph: ``chars`` characters); ``[block]``
-    when it is short or of another kind."""
+def block_parts(block: Block, size: int = RUN_PART_LINES, chars: int = PARAGRAPH_PART_CHARS) -> list[Block]:
+    """``block`` as parts of about ``size`` lines (a paragraph: ``chars`` characters, a code
+    block: :data:`PART_LINES` lines); ``[block]`` when it is short or of another kind."""
     if block.code is not None:
-        return code_parts(block, size)
+        return code_parts(block)
     if block.kind == "paragraph_open":
         return _paragraph_parts(block, chars) if len(block.source) >= 2 * chars else [block]
     if block.kind not in _STARTS or block.source.count("\n") < size * 2:
