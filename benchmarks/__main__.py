@@ -32,6 +32,7 @@ MODULES: dict[str, str] = {
     "preview": "benchmarks.bench_files",
     "ask": "benchmarks.bench_ask",
     "secrets": "benchmarks.bench_secrets",
+    "bigreply": "benchmarks.bench_bigreply",
     "history": "benchmarks.bench_history",
 }
 #: Modules that may not exist yet: skipped with a note rather than failed.

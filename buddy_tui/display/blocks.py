@@ -131,6 +131,85 @@ class _OpenFence:
         return Block(tail.rstrip("\n"), "fence", tail[first:].removesuffix("\n"), self.language)
 
 
+_BULLET = re.compile(r"([-*+]) [\w*`_\[(]")
+_ORDERED = re.compile(r"\d{1,9}([.)]) [\w*`_\[(]")
+_NESTED = re.compile(r" {4,}\S")  # inside the last item, whatever its marker's width
+
+
+class _OpenRun:
+    """The tail is one list, quote or table, still growing. While every line added since is one
+    more item (or a line indented into the last one), quote line or row, the tail stays that one
+    block, built without parsing: parsing a long list again per append cost time that grew with
+    the square of its length. Any other line (a blank one, a lazy continuation, another block)
+    is parsed properly."""
+
+    def __init__(self, kind: str, marker: str, pipes: int, lead: int, scanned: int) -> None:
+        self.kind = kind
+        self.marker = marker  # a list's bullet, or its numbers' delimiter
+        self.pipes = pipes  # a table's header's pipes: a row with fewer might end the table
+        self.lead = lead  # where the block starts in the tail (blank lines before it are not in it)
+        self.scanned = scanned  # where the tail's unchecked lines start
+
+    @classmethod
+    def of(cls, tail: str, kind: str, source: str) -> _OpenRun | None:
+        """The run that ``tail`` (one block of ``kind``, its text ``source``) is, if it is one."""
+        lead = tail.find(source) if source else -1
+        if lead < 0 or "\r" in tail or "\n" not in source:
+            return None
+        first = source[:source.index("\n")]
+        marker, pipes = "", 0
+        if kind in ("bullet_list_open", "ordered_list_open"):
+            match = (_BULLET if kind == "bullet_list_open" else _ORDERED).match(first)
+            if match is None:
+                return None
+            marker = match.group(1)
+        elif kind == "table_open" and first.startswith("|") and first.rstrip().endswith("|"):
+            pipes = first.count("|") - first.count("\\|")
+        elif kind != "blockquote_open":
+            return None
+        return cls(kind, marker, pipes, lead, tail.rfind("\n") + 1)
+
+    def continues(self, line: str) -> bool:
+        """Whether a whole line can only go on with the run."""
+        if self.kind == "blockquote_open":
+            return line.startswith(">")
+        if self.kind == "table_open":
+            return line.startswith("|") and line.count("|") - line.count("\\|") >= self.pipes
+        if _NESTED.match(line):
+            return True
+        match = (_BULLET if self.kind == "bullet_list_open" else _ORDERED).match(line)
+        return match is not None and match.group(1) == self.marker and not _THEMATIC.match(line)
+
+    def pending(self, line: str) -> bool:
+        """Whether an unfinished last line stays in the run whatever it turns into (the start of
+        one more item, or a line that can only continue one)."""
+        if not line.strip(" ") or self.continues(line):
+            return True
+        if self.kind == "table_open":  # a row still coming: fewer cells are filled in, not an end
+            return line.startswith("|")
+        if self.kind == "bullet_list_open":
+            return line in (self.marker, self.marker + " ")
+        return self.kind == "ordered_list_open" and re.fullmatch(r"\d{1,9}(" + re.escape(self.marker) + " ?)?",
+                                                                 line) is not None
+
+    def grown(self, tail: str) -> Block | None:
+        """The tail as one block, when every line after its last check continues the run."""
+        position = self.scanned
+        while (newline := tail.find("\n", position)) >= 0:
+            if not self.continues(tail[position:newline]):
+                return None
+            position = newline + 1
+        if not self.pending(tail[position:]):
+            return None
+        self.scanned = position  # the unfinished last line is checked again
+        end = len(tail) if tail[position:].strip(" ") else position  # a line of blanks alone is not in it yet
+        return Block(tail[self.lead:end].rstrip("\n"), self.kind)
+
+
+#: A thematic break ("- - -", "***"): never one more item of a list.
+_THEMATIC = re.compile(r" {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
+
+
 class MarkdownBlocks:
     """A growing Markdown text and its blocks; :meth:`append` re-parses only the last block, and
     a long code block still open not at all."""
@@ -141,6 +220,7 @@ class MarkdownBlocks:
         self._tail_blocks: list[Block] = []
         self._pieces: list[str] = []
         self._fence: _OpenFence | None = None
+        self._run: _OpenRun | None = None
         self._one_line = False  # the tail holds no line break yet
         self.set(text)
 
@@ -164,6 +244,7 @@ class MarkdownBlocks:
     def set(self, text: str) -> None:
         """Replace the text."""
         self._pieces, self._settled, self._tail, self._tail_blocks, self._fence = [], [], "", [], None
+        self._run = None
         self._one_line = False
         self.append(text)
 
@@ -178,6 +259,10 @@ class MarkdownBlocks:
             self._tail_blocks = [block]
             return
         self._fence = None
+        if self._run is not None and (block := self._run.grown(self._tail)) is not None:
+            self._tail_blocks = [block]
+            return
+        self._run = None
         if self._one_line and not ("\n" in fragment or "\r" in fragment) and self._tail[:1].isalpha():
             self._tail_blocks = [Block(self._tail, "paragraph_open")]  # a line that starts with a letter
             return  # is a paragraph until it ends, whatever else it holds: no need to parse it again
@@ -193,3 +278,6 @@ class MarkdownBlocks:
         self._tail_blocks = [block for _start, block in _split(self._tail)]
         if len(self._tail_blocks) == 1 and self._tail_blocks[0].kind == "fence":
             self._fence = _OpenFence.of(self._tail)  # checked from the next append on
+        elif len(self._tail_blocks) == 1:
+            block = self._tail_blocks[0]
+            self._run = _OpenRun.of(self._tail, block.kind, block.source)

@@ -14,7 +14,6 @@ before the text got here (ui/safe.py).
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
@@ -33,6 +32,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from buddy_tui.display.blocks import Block, MarkdownBlocks
+from buddy_tui.display.parts import PART_LINES, block_parts
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -95,10 +95,10 @@ def markdown_theme(variables: dict[str, str]) -> Theme:
     return Theme(styles, inherit=True)
 
 
-#: A code block longer than this many lines is rendered in parts of about this many lines, so
-#: that a growing one re-renders only its last part: re-rendering all of a long code block with
-#: every update cost time that grew with the square of its length.
-FENCE_PART_LINES = 200
+#: A code block, list, quote or table longer than twice this many lines (a paragraph longer than
+#: twice PARAGRAPH_PART_CHARS) is rendered in parts (display/parts.py), so that a growing one
+#: re-renders only its last part.
+FENCE_PART_LINES = PART_LINES
 #: Characters of Markdown handed to the renderer so far (tests count work with it, not time).
 rendered_chars = 0
 
@@ -121,31 +121,9 @@ def _render_now(block: Block, console: Console, look: Look) -> list[Strip]:
     return render(block, console, look)
 
 
-def code_parts(block: Block, size: int = FENCE_PART_LINES) -> list[Block]:
-    """A long code block as code blocks of about ``size`` lines each, drawn one under the other;
-    ``[block]`` for any other block. Each part ends on a line with text (a code block drops its
-    trailing blank lines when drawn), and where the parts divide depends only on the lines before,
-    so the parts of a code block still growing stay the same but for the last."""
-    if block.code is None or block.code.count("\n") < size * 2:
-        return [block]
-    lines = block.code.split("\n")
-    parts: list[Block] = []
-    start = 0
-    while len(lines) - start > size * 2:  # the last part keeps at least ``size`` lines: it may grow
-        end = start + size
-        while end < len(lines) - size and not lines[end - 1].strip():
-            end += 1
-        parts.append(_code_part(lines[start:end], block.language))
-        start = end
-    parts.append(_code_part(lines[start:], block.language))
-    return parts
-
-
-def _code_part(lines: list[str], language: str) -> Block:
-    code = "\n".join(lines)
-    longest = max((len(run) for run in re.findall(r"~+", code)), default=0)
-    marker = "~" * max(3, longest + 1)  # no line of the code can close it
-    return Block(f"{marker}{language}\n{code}\n{marker}", "fence", code, language)
+def _with_text(strips: list[Strip]) -> tuple[list[Strip], list[str]]:
+    """Rendered lines with the text of each (what selection and tests read)."""
+    return strips, [strip.text.rstrip() for strip in strips]
 
 
 class ReplyView(Widget):
@@ -175,10 +153,10 @@ class ReplyView(Widget):
         self._blocks = MarkdownBlocks(text)
         self._folded_height = max(1, folded) if folded else 0
         self._look: Look | None = None
-        self._cache: list[tuple[Block, list[Strip]]] = []  # by block, rendered with self._cache_look
+        self._cache: list[tuple[Block, list[Strip], list[str]]] = []  # by block, rendered with self._cache_look
         self._cache_look: Look | None = None
         #: The parts of long code blocks as rendered with self._cache_look: by block, by source.
-        self._parts: dict[int, dict[str, list[Strip]]] = {}
+        self._parts: dict[int, dict[str, tuple[list[Strip], list[str]]]] = {}
         self._lines: list[Strip] = []
         self._plain: list[str] = []
         self._owner: list[int] = []  # the block each line belongs to (-1 for the gaps)
@@ -308,13 +286,13 @@ class ReplyView(Widget):
         look = self._current_look(width)
         console = self.app.console
         for index, block in enumerate(self._blocks.blocks):
-            parts = code_parts(block)
+            parts = block_parts(block)
             if len(parts) > 1:
                 self._adopt(look)
                 done = self._parts.setdefault(index, {})
                 for part in parts:
                     if part.source not in done:
-                        done[part.source] = _render_now(part, console, look)
+                        done[part.source] = _with_text(_render_now(part, console, look))
                         await asyncio.sleep(0)
             elif (look, block.kind, block.source) not in _RENDERED:
                 render_block(block, console, look)
@@ -325,16 +303,18 @@ class ReplyView(Widget):
         if self._cache_look is not look:
             self._cache, self._parts, self._cache_look = [], {}, look
 
-    def _rendered(self, index: int, block: Block, console: Console, look: Look) -> list[Strip]:
-        """Block ``index`` rendered: a long code block part by part, its parts rendered before
-        (by :meth:`prerender`, or for an earlier update) taken as they are."""
-        parts = code_parts(block)
+    def _rendered(self, index: int, block: Block, console: Console, look: Look) -> tuple[list[Strip], list[str]]:
+        """Block ``index`` rendered, with the text of its lines: a long block part by part, its
+        parts rendered before (by :meth:`prerender`, or for an earlier update) taken as they are."""
+        parts = block_parts(block)
         if len(parts) == 1:
-            return render_block(block, console, look)
+            return _with_text(render_block(block, console, look))
         known = self._parts.get(index, {})
-        done = {part.source: known.get(part.source) or _render_now(part, console, look) for part in parts}
+        done = {part.source: known.get(part.source) or _with_text(_render_now(part, console, look))
+                for part in parts}
         self._parts[index] = done
-        return [strip for part in parts for strip in done[part.source]]
+        return ([strip for part in parts for strip in done[part.source][0]],
+                [text for part in parts for text in done[part.source][1]])
 
     def set_text(self, text: str) -> None:
         """Show ``text`` instead."""
@@ -373,20 +353,23 @@ class ReplyView(Widget):
         blocks = self._blocks.blocks
         lines: list[Strip] = []
         owner: list[int] = []
-        cache: list[tuple[Block, list[Strip]]] = []
+        plain: list[str] = []
+        cache: list[tuple[Block, list[Strip], list[str]]] = []
         for index, block in enumerate(blocks):
             if index < len(self._cache) and self._cache[index][0] == block:
-                strips = self._cache[index][1]
+                _block, strips, texts = self._cache[index]
             else:
-                strips = self._rendered(index, block, console, look)
-            cache.append((block, strips))
+                strips, texts = self._rendered(index, block, console, look)
+            cache.append((block, strips, texts))
             if index and strips:
                 lines.append(Strip.blank(width, look.base))
                 owner.append(-1)
+                plain.append("")
             lines.extend(strips)
+            plain.extend(texts)
             owner.extend([index] * len(strips))
         self._cache, self._lines, self._owner, self._stale = cache, lines, owner, False
-        self._plain = [strip.text.rstrip() for strip in lines]
+        self._plain = plain  # each line's text, taken once per rendering (not per update)
         self._drawn.clear()
         return lines
 
