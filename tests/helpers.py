@@ -302,7 +302,7 @@ class ScriptedAsker:
     async def may_use(self, call: Any) -> None:
         return None
 
-    async def allow_secrets_file(self, tool: str, path: str, verb: str) -> Any:
+    async def allow_secrets_file(self, tool: str, path: str, verb: str, agent: str = "") -> Any:
         return self._next(f"Let Claude {verb} {path}?") == "yes"
 
     async def approve_change(self, change: Any) -> Any:

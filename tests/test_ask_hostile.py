@@ -20,8 +20,13 @@ from buddy_tui import cli
 from buddy_tui.headless.output import one_line
 from buddy_tui.settings.paths import history_path
 from tests.fake_api import FakeAnthropic, Reply, ToolUse
-from tests.test_ask import KEY, last_user_texts, piped, subprocess_env
-from tests.test_ask import terminal_stdin as terminal_stdin  # autouse: in-process runs see a terminal on stdin
+from tests.test_ask import (
+    KEY,
+    last_user_texts,
+    piped,
+    subprocess_env,
+    terminal_stdin as terminal_stdin,  # autouse: in-process runs see a terminal on stdin
+)
 
 #: A reply that would set the clipboard (OSC 52), the window title (OSC 0), colours, move the
 #: cursor back (CR), and use the 8-bit CSI, DEL and a lone ESC, if a terminal obeyed it.

@@ -15,8 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from benchmarks import __main__ as runner
-from benchmarks import bench_ask, bench_finder, bench_startup, bench_stream, bench_tree, common
+from benchmarks import __main__ as runner, bench_ask, bench_finder, bench_startup, bench_stream, bench_tree, common
 from benchmarks.common import Figure, Zero, median
 from benchmarks.reply import CHARS_PER_TOKEN, MARKER, chunks, long_reply
 from benchmarks.terminal import Terminal, TimedOut

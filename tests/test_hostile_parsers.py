@@ -13,13 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from buddy_tui.context.folder import MAX_GITIGNORE_LINES, IgnoreRules
 from buddy_tui.context.project import check_files, scan_project
-from buddy_tui.personas import frontmatter
-from buddy_tui.personas import frontmatter_cache as metacache
+from buddy_tui.personas import frontmatter, frontmatter_cache as metacache
 from buddy_tui.personas.catalog import load_catalog
 from buddy_tui.personas.commands import load_command
 from buddy_tui.personas.frontmatter import DefinitionError

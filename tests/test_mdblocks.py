@@ -3,8 +3,7 @@ the blocks of the whole text, or a streamed reply would show something a reopene
 
 from __future__ import annotations
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from benchmarks.reply import long_reply
 from buddy_tui.display.blocks import MarkdownBlocks, split_blocks

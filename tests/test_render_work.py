@@ -5,8 +5,7 @@ counted (parse runs, characters rendered), never timed."""
 
 from __future__ import annotations
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from textual.app import App, ComposeResult
 
 from buddy_tui.display import blocks

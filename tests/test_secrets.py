@@ -9,8 +9,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from buddy_tui.context.attachments import is_sensitive
 from buddy_tui.context.secrets import LINE_CHARS, SCAN_CHARS, SecretFinding, find_secrets, redact

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from buddy_tui.context.folder import IgnoreRules
-from buddy_tui.tools import confined_write, paths
-from buddy_tui.tools import workspace as tools_module
+from buddy_tui.tools import confined_write, paths, workspace as tools_module
 from buddy_tui.tools.workspace import ProjectTools, ToolError
 from tests.helpers import make_project
 

@@ -533,7 +533,7 @@ def test_tool_definitions_have_schema_shapes() -> None:
     types = {"path": "string", "offset": "integer", "limit": "integer", "pattern": "string", "glob": "string",
              "ignore_case": "boolean", "old_string": "string", "new_string": "string", "replace_all": "boolean",
              "content": "string"}
-    definitions = tool_definitions(TOOL_NAMES)
+    definitions = tool_definitions(t for t in TOOL_NAMES if t != "Task")  # Task: see test_agents_engine
     json.dumps(definitions)
     for definition in definitions:
         assert set(definition) == {"name", "description", "input_schema"}

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pathspec
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from buddy_tui.context import wildmatch
 from buddy_tui.context.folder import IgnoreRules

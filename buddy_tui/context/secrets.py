@@ -29,11 +29,13 @@ from dataclasses import dataclass, replace
 from buddy_tui.context.attachments import Attachment
 from buddy_tui.context.secret_blocks import pem_blocks, putty_blocks
 from buddy_tui.context.secret_rules import ASSIGNMENT_RULE, TOKEN_RULES, TRIGGER, TRIGGER_ANY_CASE, URL_RULE, rules_in
-from buddy_tui.context.secret_values import generic_kind as _generic_kind
-from buddy_tui.context.secret_values import is_placeholder as _is_placeholder
-from buddy_tui.context.secret_values import is_token_placeholder as _is_token_placeholder
-from buddy_tui.context.secret_values import mask as _mask
-from buddy_tui.context.secret_values import plausible_literal as _plausible_literal
+from buddy_tui.context.secret_values import (
+    generic_kind as _generic_kind,
+    is_placeholder as _is_placeholder,
+    is_token_placeholder as _is_token_placeholder,
+    mask as _mask,
+    plausible_literal as _plausible_literal,
+)
 
 #: Only the first 2 MB (in characters) of a text are searched.
 SCAN_CHARS = 2_000_000

@@ -19,6 +19,17 @@ from buddy_tui.context.budget import RoundLimits, fit_results
 from buddy_tui.context.project import MemoryFile
 from buddy_tui.conversation.accumulate import Accumulator, Message
 from buddy_tui.conversation.errors import Failure, declined, describe_error
+from buddy_tui.conversation.events import (
+    ChatEvent as ChatEvent,
+    Counted as Counted,
+    Retrying as Retrying,
+    RoundDone as RoundDone,
+    TextDelta as TextDelta,
+    ToolFinished as ToolFinished,
+    ToolStarted as ToolStarted,
+    TurnFailed as TurnFailed,
+    TurnFinished as TurnFinished,
+)
 from buddy_tui.conversation.retries import Opening, RetryNotice
 from buddy_tui.personas.persona import Persona
 from buddy_tui.store.records import Usage, estimate_tokens
@@ -31,82 +42,6 @@ if TYPE_CHECKING:
 CACHE = {"type": "ephemeral"}
 
 
-@dataclass(frozen=True)
-class TextDelta:
-    """A fragment of the reply, in order."""
-
-    text: str
-
-
-@dataclass(frozen=True)
-class TurnFinished:
-    """The reply is complete: ``stop_reason`` says how it ended (``max_tokens``: cut at the token
-    limit; ``refusal``: the model declined, and ``refusal`` says so in words for the person).
-    ``unrun``: tool calls its last message asked for that were never run (the token limit cut the
-    reply in the middle of them); they are left out of ``messages``, as every ``tool_use`` sent to
-    the API must be answered by a ``tool_result``."""
-
-    text: str
-    stop_reason: str | None
-    usage: Usage
-    messages: tuple[dict[str, Any], ...] = ()  # what the turn adds after the question
-    refusal: Failure | None = None
-    unrun: tuple[ToolCall, ...] = ()
-
-
-@dataclass(frozen=True)
-class ToolStarted:
-    """A tool call is about to run (after any approval)."""
-
-    call: ToolCall
-    round: int
-    max_rounds: int
-
-
-@dataclass(frozen=True)
-class ToolFinished:
-    """A tool call ran (or was refused)."""
-
-    call: ToolCall
-    outcome: ToolResult
-
-
-@dataclass(frozen=True)
-class TurnFailed:
-    """The call failed; ``partial`` is whatever text had arrived before it did, ``usage`` the
-    tokens already counted (finished rounds, and the failed round's if its stream had begun)."""
-
-    failure: Failure
-    partial: str
-    usage: Usage = field(default_factory=Usage)
-
-
-@dataclass(frozen=True)
-class Retrying:
-    """An attempt to open the stream failed; it is made again after about ``notice.wait`` seconds."""
-
-    notice: RetryNotice
-
-
-@dataclass(frozen=True)
-class RoundDone:
-    """A tool round is complete: every message the turn has added so far (ending with the tool
-    results), so a stop or failure later still leaves the conversation knowing what was done."""
-
-    messages: tuple[dict[str, Any], ...]
-
-
-@dataclass(frozen=True)
-class Counted:
-    """The tokens counted so far in this turn, so a reply stopped or cut part-way still shows what
-    it cost. Each round's input arrives as its stream starts (``reported`` False: its output is
-    not counted yet); its output count with the ``message_delta`` near its end (``reported``)."""
-
-    usage: Usage
-    reported: bool = False
-
-
-ChatEvent = TextDelta | Retrying | Counted | ToolStarted | ToolFinished | RoundDone | TurnFinished | TurnFailed
 Executor = Callable[[ToolCall], Awaitable[ToolResult]]
 #: How many model round trips one turn may take when the model keeps calling tools.
 MAX_TOOL_ROUNDS = 12

@@ -76,7 +76,7 @@ class FlagAsker:
                         "Show the change in your answer instead, as a unified diff.",
                         f"{call.name} refused: changing files needs the app")
 
-    async def allow_secrets_file(self, tool: str, path: str, verb: Verb) -> bool | Declined:
+    async def allow_secrets_file(self, tool: str, path: str, verb: Verb, agent: str = "") -> bool | Declined:
         if verb == "read":  # tools never read secrets files here: nobody was asked
             return Declined(f"{path} looks like it holds secrets; the user was not asked (this is a non-interactive "
                             "run), so it was not read.", f"Read {path} refused: secrets")

@@ -16,8 +16,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
 from buddy_tui.context.attachments import printable
-from buddy_tui.headless.streams import Output as Output  # named here too: ask.py takes it from this module
-from buddy_tui.headless.streams import is_tty, write_flushed
+from buddy_tui.headless.streams import (
+    Output as Output,  # named here too: ask.py takes it from this module
+    is_tty,
+    write_flushed,
+)
 from buddy_tui.settings.crash_reports import scrub
 
 if TYPE_CHECKING:

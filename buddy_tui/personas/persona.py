@@ -21,7 +21,7 @@ _ACRONYMS = {"api": "API", "devops": "DevOps", "k8s": "K8s", "db": "DB", "sql": 
              "pr": "PR", "qa": "QA", "sre": "SRE", "ml": "ML"}
 
 #: The tools buddy-tui knows how to run; others named in a file are kept but not offered.
-KNOWN_TOOLS = ("Read", "Grep", "Glob", "Edit", "Write")
+KNOWN_TOOLS = ("Read", "Grep", "Glob", "Edit", "Write", "Task")
 
 #: Claude Buddy names its persona files and agents ``persona-backend`` and so on.
 CLAUDE_BUDDY_PREFIX = "persona-"
@@ -52,6 +52,10 @@ class Persona:
     declared_name: str = ""
     #: Where the file had to be read leniently (not strict YAML, no front matter), for /problems.
     notes: tuple[ReadNote, ...] = field(default=(), compare=False)
+    #: The front matter's ``color`` (an agent's panel is headed in it), "" when none.
+    color: str = ""
+    #: False when the file names no tools at all: run as an agent, it gets the lead's tools.
+    tools_declared: bool = True
 
     @property
     def title(self) -> str:

@@ -79,6 +79,36 @@ class ToolNote:
     offset: int = 0
 
 
+#: An agent's state as stored: ``queued`` or ``running`` while the turn goes on (``running`` in a
+#: turn that ended otherwise means it was interrupted), else how it ended.
+AgentState = Literal["queued", "running", "done", "failed", "capped", "stopped", "interrupted"]
+
+
+@dataclass
+class AgentRecord:
+    """One agent run inside a turn (a Task call), as stored and shown again: who ran, what it was
+    asked, what it wrote, which tools it called, how it ended and what it cost. ``id`` is the
+    launching Task call's id: the panel goes under that tool line."""
+
+    id: str
+    name: str
+    title: str
+    color: str = ""
+    description: str = ""
+    prompt: str = ""
+    model: str = ""
+    reply: str = ""
+    tools: list[ToolNote] = field(default_factory=list)
+    state: AgentState = "running"
+    why: str = ""
+    usage: Usage = field(default_factory=Usage)
+    seconds: float = 0.0
+
+    def segments(self) -> list[str | ToolNote]:
+        """The agent's reply in the order it happened: text, a tool call, more text..."""
+        return _segments(self.reply, self.tools)
+
+
 @dataclass
 class TurnRecord:
     """One question and its reply, as stored.
@@ -98,8 +128,9 @@ class TurnRecord:
     tools: list[ToolNote] = field(default_factory=list)
     state: TurnState = "streaming"
     failure: str = ""
-    usage: Usage = field(default_factory=Usage)
+    usage: Usage = field(default_factory=Usage)  # the lead's and its agents' together
     recorded: list[dict[str, Any]] = field(default_factory=list)
+    agents: list[AgentRecord] = field(default_factory=list)  # in the order the Task calls came
     id: int | None = None
     created: float = 0.0
     updated: float = 0.0
@@ -111,17 +142,25 @@ class TurnRecord:
 
     def segments(self) -> list[str | ToolNote]:
         """The reply in the order it happened: text, a tool call, more text..."""
-        parts: list[str | ToolNote] = []
-        start = 0
-        for note in sorted(self.tools, key=lambda n: n.offset):
-            offset = min(max(note.offset, start), len(self.reply))
-            if self.reply[start:offset]:
-                parts.append(self.reply[start:offset])
-            parts.append(note)
-            start = offset
-        if self.reply[start:]:
-            parts.append(self.reply[start:])
-        return parts
+        return _segments(self.reply, self.tools)
+
+    def agent(self, call_id: str) -> AgentRecord | None:
+        """The agent the Task call ``call_id`` launched, if it did."""
+        return next((a for a in self.agents if a.id == call_id), None)
+
+
+def _segments(reply: str, tools: list[ToolNote]) -> list[str | ToolNote]:
+    parts: list[str | ToolNote] = []
+    start = 0
+    for note in sorted(tools, key=lambda n: n.offset):
+        offset = min(max(note.offset, start), len(reply))
+        if reply[start:offset]:
+            parts.append(reply[start:offset])
+        parts.append(note)
+        start = offset
+    if reply[start:]:
+        parts.append(reply[start:])
+    return parts
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ class ChangeRequest:
     sensitive: bool  # asked about every time (no "allow for the conversation"): secrets, or protected
     creating: bool = False
     protected: str = ""  # why the path is always asked about ("agent configuration"), "" if it is not
+    agent: str = ""  # the agent (its title) that asks, "" for the lead
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,9 @@ class ToolAsker(Protocol):
     async def may_use(self, call: ToolCall) -> Declined | None:
         """Before anything else: None lets the call go on; a :class:`Declined` ends it."""
 
-    async def allow_secrets_file(self, tool: str, path: str, verb: Verb) -> bool | Declined:
-        """May the model read or change ``path``, a file that looks like it holds secrets?"""
+    async def allow_secrets_file(self, tool: str, path: str, verb: Verb, agent: str = "") -> bool | Declined:
+        """May the model (``agent``, its title, when an agent asks) read or change ``path``, a
+        file that looks like it holds secrets?"""
 
     async def approve_change(self, change: ChangeRequest) -> Approval | Declined | None:
         """Approve an Edit or Write. None stops the whole turn (the person pressed Esc)."""

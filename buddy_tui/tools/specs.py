@@ -39,7 +39,7 @@ class ToolResult:
     redacted: int = 0  # secret values the tool already redacted (by what the whole file holds)
 
 
-TOOL_NAMES = ("Read", "Grep", "Glob", "Edit", "Write")
+TOOL_NAMES = ("Read", "Grep", "Glob", "Edit", "Write", "Task")
 READ_ONLY = frozenset({"Read", "Grep", "Glob"})
 
 READ_DEFAULT_LINES = 400
@@ -96,11 +96,32 @@ _SCHEMAS: dict[str, tuple[str, dict[str, Any], list[str]]] = {
 }
 
 
-def tool_definitions(allowed: Iterable[str]) -> list[dict[str, Any]]:
+#: Task's description before the list of agents (each on its own line: ``- name: what it does``).
+TASK_INTRO = (
+    "Launch an agent: a separate expert conversation with its own system prompt, tools and model, which "
+    "works on the prompt you give it and returns its final answer as this tool's result. The agent sees "
+    "nothing of this conversation, so put everything it needs (files, findings, the question) in the prompt. "
+    "Several Task calls in one message run at the same time; use that for independent pieces of work. "
+    "Agents cannot launch agents. Available agents (subagent_type):")
+
+
+def task_definition(agents: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """The Task tool's definition, listing each launchable agent as (name, one-line description)."""
+    listed = "\n".join(f"- {name}: {summary}" if summary else f"- {name}" for name, summary in agents)
+    return {"name": "Task", "description": f"{TASK_INTRO}\n{listed or '(none)'}",
+            "input_schema": {"type": "object", "properties": {
+                "description": {"type": "string", "description": "A few words (3-5) saying what the agent will do."},
+                "prompt": {"type": "string", "description": "The task for the agent, complete and self-contained."},
+                "subagent_type": {"type": "string", "description": "Which agent to launch, by its name above."}},
+                "required": ["description", "prompt", "subagent_type"]}}
+
+
+def tool_definitions(allowed: Iterable[str], agents: Iterable[tuple[str, str]] = ()) -> list[dict[str, Any]]:
     """Messages API tool definitions for the ``allowed`` tools, in :data:`TOOL_NAMES` order
-    (names this module has no tool for are left out)."""
+    (names this module has no tool for are left out); Task lists ``agents`` (name, summary)."""
     wanted = set(allowed)
-    return [{"name": name, "description": _SCHEMAS[name][0],
+    return [task_definition(agents) if name == "Task" else
+            {"name": name, "description": _SCHEMAS[name][0],
              "input_schema": {"type": "object", "properties": copy.deepcopy(_SCHEMAS[name][1]),
                               "required": list(_SCHEMAS[name][2])}}
             for name in TOOL_NAMES if name in wanted]

@@ -72,7 +72,7 @@ class DialogAsker:
     async def may_use(self, call: ToolCall) -> Declined | None:
         return None  # every call goes on to its own questions
 
-    async def allow_secrets_file(self, tool: str, path: str, verb: Verb) -> bool | Declined:
+    async def allow_secrets_file(self, tool: str, path: str, verb: Verb, agent: str = "") -> bool | Declined:
         from buddy_tui.ui.screens.confirm import confirm
 
         answer = await self._ask(confirm(

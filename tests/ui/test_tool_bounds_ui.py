@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from buddy_tui.tools import matching
-from buddy_tui.tools import workspace as tools_module
+from buddy_tui.tools import matching, workspace as tools_module
 from tests.fake_api import FakeAnthropic, Reply, ToolUse
 from tests.helpers import chat_worker_done, connected, make_app, settled, wait_for
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from rich.color import Color
-from rich.markdown import CodeBlock, Heading, ListItem
-from rich.markdown import Markdown as RichMarkdown
+from rich.markdown import CodeBlock, Heading, ListItem, Markdown as RichMarkdown
 from rich.segment import Segment
 from rich.syntax import Syntax
 from rich.text import Text
