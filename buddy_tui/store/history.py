@@ -12,7 +12,6 @@ so the next start can tell a dead writer's turn from one another window is still
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import socket
 import sqlite3
@@ -21,10 +20,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from buddy_tui.settings.crash_reports import scrub
-from buddy_tui.store.records import ConversationSummary, StoredConversation, ToolNote, TurnRecord, Usage
+from buddy_tui.store import rows
+from buddy_tui.store.records import ConversationSummary, StoredConversation, TurnRecord
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -65,6 +64,8 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 2: a turn's output count may be an estimate (stopped or failed before the API counted it).
     "ALTER TABLE turns ADD COLUMN output_estimated INTEGER NOT NULL DEFAULT 0",
+    # 3: the agents a turn's Task calls ran, each with its transcript (JSON; see store/rows.py).
+    "ALTER TABLE turns ADD COLUMN agents TEXT NOT NULL DEFAULT '[]'",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 #: Conversations with their turn counts, as the history screen lists them.
@@ -205,7 +206,8 @@ class Store:
 
     def conversations(self, project: str | None = None, search: str = "", limit: int = 500) -> list[
             ConversationSummary]:
-        """Conversations, newest first: of one project (or all), whose title or text contains ``search``."""
+        """Conversations, newest first: of one project (or all), whose title or text (questions, replies,
+        agents' transcripts) contains ``search``."""
         where, args = [], []
         if project is not None:
             where.append("c.project = ?")
@@ -213,12 +215,13 @@ class Store:
         if search.strip():
             pattern = "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             where.append("(c.title LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM turns t WHERE t.conversation = c.id "
-                         "AND (t.typed LIKE ? ESCAPE '\\' OR t.reply LIKE ? ESCAPE '\\')))")
-            args += [pattern, pattern, pattern]
+                         "AND (t.typed LIKE ? ESCAPE '\\' OR t.reply LIKE ? ESCAPE '\\' "
+                         "OR t.agents LIKE ? ESCAPE '\\')))")
+            args += [pattern, pattern, pattern, pattern]
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        rows = self._rows(
+        found = self._rows(
             f"{_SUMMARIES} {clause} ORDER BY c.updated DESC, c.id DESC LIMIT ?", (*args, limit))
-        return [_summary(row) for row in rows]
+        return [rows.summary(row) for row in found]
 
     def latest(self, project: str) -> ConversationSummary | None:
         """The most recently used conversation of ``project``."""
@@ -238,11 +241,12 @@ class Store:
             return None
         row = found[0]
         now = time.time()
-        records = [_record(t) for t in turns]
-        for record, raw in zip(records, turns, strict=True):
-            if record.state == "streaming" and not _owner_alive(raw["owner"], now, raw["updated"]):
-                record.state = "interrupted"
-        return StoredConversation(_summary(row), records)
+        records = [rows.record(t) for t in turns]
+        for turn, raw in zip(records, turns, strict=True):
+            if turn.state == "streaming" and not _owner_alive(raw["owner"], now, raw["updated"]):
+                turn.state = "interrupted"
+            rows.settle_agents(turn)
+        return StoredConversation(rows.summary(row), records)
 
     def rename(self, conversation_id: int, title: str) -> None:
         """Give a conversation a title of the user's choosing."""
@@ -266,7 +270,7 @@ class Store:
                 "INSERT INTO turns (conversation, seq, typed, persona, persona_title, model, files, user_blocks, "
                 "state, owner, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (conversation_id, seq, scrub(record.typed), record.persona, record.persona_title, record.model,
-                 _dump(record.files), _dump(record.user), record.state, _PROCESS, now, now))
+                 rows.dump(record.files), rows.dump(record.user), record.state, _PROCESS, now, now))
             record.id = int(cursor.lastrowid or 0)
             db.execute("UPDATE conversations SET updated = ?, persona = ?, model = ? WHERE id = ?",
                        (now, record.persona, record.model, conversation_id))
@@ -280,12 +284,13 @@ class Store:
         with self._transaction() as db:
             db.execute(
                 "UPDATE turns SET reply = ?, tools = ?, state = ?, failure = ?, input_tokens = ?, output_tokens = ?, "
-                "cache_read_tokens = ?, cache_write_tokens = ?, output_estimated = ?, recorded = ?, updated = ?, "
-                "owner = CASE WHEN ? = 'streaming' THEN ? ELSE '' END WHERE id = ?",
-                (scrub(record.reply), _dump([_note_dict(n) for n in record.tools]), record.state,
+                "cache_read_tokens = ?, cache_write_tokens = ?, output_estimated = ?, recorded = ?, agents = ?, "
+                "updated = ?, owner = CASE WHEN ? = 'streaming' THEN ? ELSE '' END WHERE id = ?",
+                (scrub(record.reply), rows.dump([rows.note_dict(n) for n in record.tools]), record.state,
                  scrub(record.failure), usage.input_tokens, usage.output_tokens, usage.cache_read_tokens,
-                 usage.cache_write_tokens, int(usage.estimated), _dump(record.recorded), record.updated,
-                 record.state, _PROCESS, record.id))
+                 usage.cache_write_tokens, int(usage.estimated), rows.dump(record.recorded),
+                 rows.dump([rows.agent_dict(a) for a in record.agents]), record.updated, record.state, _PROCESS,
+                 record.id))
             if record.state != "streaming":
                 db.execute("UPDATE conversations SET updated = ? WHERE id = (SELECT conversation FROM turns "
                            "WHERE id = ?)", (record.updated, record.id))
@@ -300,10 +305,10 @@ class Store:
     def interrupted(self, project: str) -> list[ConversationSummary]:
         """Conversations of ``project`` with a reply whose writer died mid-stream, newest first;
         such turns are marked ``interrupted`` (and so found only once)."""
-        rows = self._rows("SELECT t.id, t.owner, t.updated, t.conversation FROM turns t JOIN conversations c "
-                          "ON c.id = t.conversation WHERE t.state = 'streaming' AND c.project = ?", (project,))
+        crashed = self._rows("SELECT t.id, t.owner, t.updated, t.conversation FROM turns t JOIN conversations c "
+                             "ON c.id = t.conversation WHERE t.state = 'streaming' AND c.project = ?", (project,))
         now = time.time()
-        dead = [row for row in rows if not _owner_alive(row["owner"], now, row["updated"])]
+        dead = [row for row in crashed if not _owner_alive(row["owner"], now, row["updated"])]
         if not dead:
             return []
         with self._transaction() as db:
@@ -381,34 +386,6 @@ class Checkpointer:
 
 def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
-
-
-def _dump(value: Any) -> str:
-    return scrub(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
-
-
-def _note_dict(note: ToolNote) -> dict[str, Any]:
-    return {"id": note.id, "name": note.name, "input": note.input, "summary": note.summary,
-            "is_error": note.is_error, "offset": note.offset}
-
-
-def _summary(row: sqlite3.Row) -> ConversationSummary:
-    return ConversationSummary(row["id"], row["project"], row["title"], row["persona"], row["model"],
-                               row["created"], row["updated"], row["turn_count"])
-
-
-def _record(row: sqlite3.Row) -> TurnRecord:
-    tools = [ToolNote(str(n.get("id", "")), str(n.get("name", "")), dict(n.get("input") or {}),
-                      str(n.get("summary", "")), bool(n.get("is_error")), int(n.get("offset", 0)))
-             for n in json.loads(row["tools"]) if isinstance(n, dict)]
-    usage = Usage(row["input_tokens"], row["output_tokens"], row["cache_read_tokens"], row["cache_write_tokens"],
-                  bool(row["output_estimated"]))
-    return TurnRecord(typed=row["typed"], persona=row["persona"], persona_title=row["persona_title"],
-                      model=row["model"], files=list(json.loads(row["files"])),
-                      user=list(json.loads(row["user_blocks"])),
-                      reply=row["reply"], tools=tools, state=row["state"], failure=row["failure"], usage=usage,
-                      recorded=list(json.loads(row["recorded"])), id=row["id"], created=row["created"],
-                      updated=row["updated"])
 
 
 def open_store(path: Path) -> tuple[Store | None, str]:
