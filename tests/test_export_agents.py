@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from markdown_it import MarkdownIt
 
-from buddy_tui.store.export import duration_text, export_markdown
+from buddy_tui.store.export import export_markdown
 from buddy_tui.store.records import (
     AgentRecord,
     ConversationSummary,
@@ -16,6 +16,7 @@ from buddy_tui.store.records import (
     TurnRecord,
     Usage,
 )
+from buddy_tui.store.wording import duration_text
 
 SUMMARY = ConversationSummary(3, "/p", "Review auth", "backend", "claude-test", 0.0, 0.0, turns=1)
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from buddy_tui.settings.crash_reports import scrub
 from buddy_tui.settings.files import write_atomic
 from buddy_tui.store.records import AgentRecord, ConversationSummary, StoredConversation, ToolNote, TurnRecord, Usage
+from buddy_tui.store.wording import agent_outcome
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -201,31 +202,9 @@ def _agent_block(agent: AgentRecord, turn: TurnRecord) -> str:
 def _agent_state(agent: AgentRecord, turn: TurnRecord) -> str:
     """``done in 12 s``, ``failed after 3.0 s: overloaded``, ``interrupted``..."""
     state = agent.state
-    if state in ("queued", "running") and turn.state != "streaming":
-        state = "interrupted"  # the turn ended without hearing from it (Esc, a crash)
-    took = f" after {duration_text(agent.seconds)}" if agent.seconds > 0 else ""
-    why = f": {_inline(agent.why)}" if agent.why.strip() else ""
-    if state == "done":
-        return f"done in {duration_text(agent.seconds)}" if agent.seconds > 0 else "done"
-    if state == "failed":
-        return f"failed{took}{why}"
-    if state == "capped":
-        return f"stopped at its tool-round limit{took}{why}"
-    if state == "stopped":
-        return f"stopped by the user{took}"
-    if state == "interrupted":
-        return f"interrupted{took}"
-    return f"still {state} when exported"
-
-
-def duration_text(seconds: float) -> str:
-    """``3.4 s``, ``12 s``, ``2 min 5 s``: how long something took, as a person says it."""
-    if seconds < 9.95:
-        return f"{max(0.0, seconds):.1f} s"
-    whole = round(seconds)
-    if whole < 60:
-        return f"{whole} s"
-    return f"{whole // 60} min {whole % 60} s"
+    if state in ("queued", "running"):  # never heard to end: cut off, unless the turn goes on
+        return f"still {state} when exported" if turn.state == "streaming" else "interrupted"
+    return _inline(agent_outcome(state, agent.seconds, agent.why))
 
 
 def _quoted(markdown: str) -> str:
