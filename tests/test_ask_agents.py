@@ -1,0 +1,253 @@
+"""Agents in ``buddy-tui ask``: one stderr line when each starts and one when it ends, json events
+for them and an ``agent`` field on tool events, agents' text kept off stdout in the text formats,
+their edits named, and the flags answering an agent's questions as they answer the lead's.
+
+Most tests feed the :class:`~buddy_tui.headless.narrate.Narrator` synthetic engine streams; one
+runs the whole command with the engine's stream replaced, to prove the driver is wired to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from collections.abc import AsyncGenerator, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from buddy_tui.conversation.engine import Engine, Question, TurnStarted
+from buddy_tui.conversation.events import (
+    AgentEnded,
+    AgentStarted,
+    AgentStatus,
+    AgentUpdate,
+    Counted,
+    Retrying,
+    RoundDone,
+    TextDelta,
+    ToolFinished,
+    ToolStarted,
+    TurnFinished,
+)
+from buddy_tui.conversation.retries import RetryNotice
+from buddy_tui.headless.asker import FlagAsker, offered_tools
+from buddy_tui.headless.narrate import Narrator, tokens_text
+from buddy_tui.headless.output import JsonOutput, Reporter, TextOutput, make_output
+from buddy_tui.store.records import TurnRecord, Usage
+from buddy_tui.tools.asking import Approval, ChangeRequest, Declined
+from buddy_tui.tools.specs import ToolCall, ToolResult
+from buddy_tui.tools.workspace import ProposedChange
+from tests.test_ask import ask, terminal_stdin  # noqa: F401 (an autouse fixture)
+
+TASK_SEC = ToolCall("toolu_sec", "Task", {"description": "Check auth paths", "prompt": "Look at auth",
+                                          "subagent_type": "security"})
+TASK_PERF = ToolCall("toolu_perf", "Task", {"description": "Query costs", "prompt": "N+1?",
+                                            "subagent_type": "performance"})
+SEC = AgentStarted("toolu_sec", "security", "Security Persona", "red", "Check auth paths", "Look at auth",
+                   "claude-opus-test", ("Read", "Grep"))
+PERF = AgentStarted("toolu_perf", "performance", "Performance Persona", "", "Query costs", "N+1?", "claude-test",
+                    ("Read",))
+SEC_READ = ToolCall("s1", "Read", {"path": "app/auth.py"})
+PERF_EDIT = ToolCall("p1", "Edit", {"path": "app/models.py", "old_string": "a", "new_string": "b"})
+
+
+def two_agents() -> list[object]:
+    """A lead that launches two agents at once (security finishes, performance fails), with the
+    agents' events interleaved as concurrent runs produce them, then answers."""
+    return [
+        Counted(Usage(100, 0)),
+        TextDelta("Asking the experts."),
+        ToolStarted(TASK_SEC, 1, 8), ToolStarted(TASK_PERF, 1, 8),
+        replace(SEC, queued=True),  # more agents than may run at once: it waits, then starts
+        SEC, PERF,
+        AgentUpdate("toolu_sec", TextDelta("Reading auth. ")),
+        AgentUpdate("toolu_perf", TextDelta("Looking at the ORM")),
+        AgentUpdate("toolu_sec", ToolStarted(SEC_READ, 1, 8)),
+        AgentUpdate("toolu_sec", Counted(Usage(3100, 0))),
+        AgentUpdate("toolu_perf", ToolStarted(PERF_EDIT, 1, 8)),
+        AgentStatus("toolu_perf", "waiting for approval"),
+        AgentUpdate("toolu_sec", ToolFinished(SEC_READ, ToolResult("...", summary="Read app/auth.py · 40 lines"))),
+        AgentUpdate("toolu_perf", ToolFinished(PERF_EDIT, ToolResult("ok", summary="Edit app/models.py · 1 line"))),
+        AgentUpdate("toolu_perf", Retrying(RetryNotice("overloaded (529)", 2.0, 2, 3, False))),
+        AgentUpdate("toolu_sec", TextDelta("Line 12 builds SQL.")),
+        AgentEnded("toolu_sec", "done", "Reading auth. Line 12 builds SQL.", Usage(3100, 640), 12.4),
+        ToolFinished(TASK_SEC, ToolResult("Reading auth. Line 12 builds SQL.", summary="security: done")),
+        AgentEnded("toolu_perf", "failed", "Looking at the ORM", Usage(800, 41, estimated=True), 3.0,
+                   "overloaded (529)"),
+        ToolFinished(TASK_PERF, ToolResult("failed", is_error=True, summary="performance: failed")),
+        RoundDone(()),
+        TextDelta("Line 12 of app/auth.py builds SQL."),
+        Counted(Usage(5000, 900), reported=True),
+    ]
+
+
+def narrate(events: Sequence[object], out: Any, quiet: bool = False,
+            changes: dict[str, ProposedChange] | None = None) -> str:
+    """Feed ``events`` to a Narrator writing to ``out``; what stderr got."""
+    err = io.StringIO()
+    narrator = Narrator(out, Reporter(err, quiet), (changes or {}).get)
+    assert all(narrator.take(event) for event in events)
+    return err.getvalue()
+
+
+class Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_stderr_has_one_line_as_each_agent_starts_and_ends_and_its_tool_lines() -> None:
+    edit = ProposedChange("app/models.py", "a", "b", "", None)
+    err = narrate(two_agents(), TextOutput(io.StringIO()), changes={"p1": edit})
+    assert err.splitlines() == [
+        "buddy-tui: ▸ agent security (Check auth paths) started · claude-opus-test",  # once, not when queued
+        "buddy-tui: ▸ agent performance (Query costs) started · claude-test",
+        "buddy-tui: agent security: Read app/auth.py · 40 lines",
+        "buddy-tui: agent performance: Edit app/models.py · 1 line",
+        "buddy-tui: edited app/models.py (by agent performance)",
+        "buddy-tui: agent performance: overloaded (529), retrying in about 2 s, attempt 2 of 3",
+        "buddy-tui: ▸ agent security done in 12 s · in 3.1k out 640",
+        "buddy-tui: security: done",
+        "buddy-tui: ▸ agent performance failed after 3.0 s: overloaded (529) · in 800 out ~41",
+        "buddy-tui: performance: failed",
+    ]
+
+
+def test_quiet_keeps_only_what_went_wrong_and_the_edits() -> None:
+    edit = ProposedChange("app/models.py", None, "b", "", None)
+    err = narrate(two_agents(), TextOutput(io.StringIO()), quiet=True, changes={"p1": edit})
+    assert err.splitlines() == ["buddy-tui: created app/models.py (by agent performance)",
+                                "buddy-tui: ▸ agent performance failed after 3.0 s: overloaded (529) · in 800 out ~41"]
+
+
+def test_model_text_in_agent_lines_cannot_drive_the_terminal_or_forge_a_line() -> None:
+    hostile = AgentStarted("toolu_x", "sec\x1b]52;c;aGk=\x07", "t", "", "audit\nbuddy-tui: edited /etc/passwd",
+                           "p", "m\x1b[2J", ())
+    err = narrate([hostile, AgentEnded("toolu_x", "failed", "", Usage(), 0.0, "boom\r\x1b[31mred")],
+                  TextOutput(io.StringIO()))
+    lines = err.splitlines()
+    assert len(lines) == 2 and all(line.startswith("buddy-tui: ▸ agent sec␛]52;c;aGk=␇ ") for line in lines)
+    assert "\x1b" not in err and "\x07" not in err and "\r" not in err
+    assert "audit␊buddy-tui: edited /etc/passwd" in lines[0] and lines[1].endswith("failed: boom ␛[31mred · in 0 out 0")
+
+
+def test_text_output_is_the_lead_s_answer_alone() -> None:
+    pipe = io.StringIO()
+    narrate(two_agents(), TextOutput(pipe))
+    assert pipe.getvalue() == "Asking the experts.\n\nLine 12 of app/auth.py builds SQL."  # no agent text, exact
+
+
+def test_on_a_terminal_the_reply_s_line_ends_before_an_agent_s_stderr_line() -> None:
+    screen = Tty()
+    out = TextOutput(screen)
+    narrate([TextDelta("Asking."), SEC], out)
+    assert screen.getvalue() == "Asking.\n"
+
+
+def test_markdown_output_shows_no_agent_text() -> None:
+    screen = io.StringIO()
+    out = make_output("markdown", screen)
+    narrate(two_agents(), out)
+    out.finish()
+    shown = screen.getvalue()
+    assert "Line 12 of app/auth.py builds SQL." in shown and "Reading auth" not in shown and "ORM" not in shown
+
+
+def test_json_has_agent_events_and_names_the_agent_on_its_tool_events() -> None:
+    stream = io.StringIO()
+    narrate(two_agents(), JsonOutput(stream))
+    events = [json.loads(line) for line in stream.getvalue().splitlines()]
+    kinds = [e["type"] for e in events]
+    assert kinds == ["usage", "delta", "tool_call", "tool_call", "agent_start", "agent_start", "agent_delta",
+                     "agent_delta", "tool_call", "tool_call", "tool_result", "tool_result", "retry", "agent_delta",
+                     "agent_end", "tool_result", "agent_end", "tool_result", "delta", "usage"]
+    assert events[2] == {"type": "tool_call", "id": "toolu_sec", "name": "Task", "input": TASK_SEC.input,
+                         "agent": None, "agent_id": None}
+    assert events[4] == {"type": "agent_start", "id": "toolu_sec", "name": "security", "title": "Security Persona",
+                         "description": "Check auth paths", "prompt": "Look at auth", "model": "claude-opus-test",
+                         "tools": ["Read", "Grep"]}
+    assert events[6] == {"type": "agent_delta", "text": "Reading auth. ", "agent": "security",
+                         "agent_id": "toolu_sec"}
+    assert events[8] == {"type": "tool_call", "id": "s1", "name": "Read", "input": {"path": "app/auth.py"},
+                         "agent": "security", "agent_id": "toolu_sec"}
+    assert events[11] == {"type": "tool_result", "id": "p1", "name": "Edit", "is_error": False,
+                          "summary": "Edit app/models.py · 1 line", "agent": "performance", "agent_id": "toolu_perf"}
+    assert events[12] == {"type": "retry", "reason": "overloaded (529)", "wait": 2.0, "attempt": 2, "attempts": 3,
+                          "agent": "performance", "agent_id": "toolu_perf"}
+    assert events[14] == {"type": "agent_end", "id": "toolu_sec", "name": "security", "outcome": "done", "why": "",
+                          "seconds": 12.4, "text": "Reading auth. Line 12 builds SQL.",
+                          "usage": {"input_tokens": 3100, "output_tokens": 640, "cache_read_tokens": 0,
+                                    "cache_write_tokens": 0}}
+    assert events[16]["outcome"] == "failed" and events[16]["why"] == "overloaded (529)"
+    assert events[15]["agent"] is None and events[15]["id"] == "toolu_sec"  # the lead's Task result
+    lead = "".join(e["text"] for e in events if e["type"] == "delta")
+    assert lead == "Asking the experts.\n\nLine 12 of app/auth.py builds SQL."  # still joins into the final text
+
+
+@pytest.mark.parametrize(("count", "text"), [(0, "0"), (640, "640"), (999, "999"), (1000, "1.0k"), (3140, "3.1k"),
+                                             (31_400, "31k"), (999_499, "999k"), (999_500, "1.0M"),
+                                             (12_340_000, "12.3M")])
+def test_tokens_text(count: int, text: str) -> None:
+    assert tokens_text(count) == text
+
+
+# ---------------------------------------------------------------------------------- the flags, for agents
+
+
+def test_task_is_offered_and_allowed_without_allow_edits() -> None:
+    tools, note = offered_tools(("Read", "Grep", "Glob", "Edit", "Write", "Task"), allow_edits=False)
+    assert tools == ("Read", "Grep", "Glob", "Task") and note is not None
+    assert offered_tools(("Read", "Task"), allow_edits=False) == (("Read", "Task"), None)
+    asker = FlagAsker(Reporter(None))
+    assert asyncio.run(asker.may_use(TASK_SEC)) is None
+    declined = asyncio.run(asker.may_use(PERF_EDIT))  # an agent's Edit, as its runner asks
+    assert isinstance(declined, Declined) and "Nothing was changed" in declined.message
+
+
+def test_an_agent_s_change_is_answered_as_the_lead_s_and_the_words_still_read_right() -> None:
+    edits = FlagAsker(Reporter(None), allow_edits=True)
+    plain = ChangeRequest("Edit", "app/models.py", "diff", sensitive=False, agent="Performance Persona")
+    assert asyncio.run(edits.approve_change(plain)) == Approval("once")
+    secret = ChangeRequest("Write", ".env", "diff", sensitive=True, agent="Security Persona")
+    refused = asyncio.run(edits.approve_change(secret))
+    assert isinstance(refused, Declined) and refused.summary == "Write .env refused: secrets"
+    protected = ChangeRequest("Edit", ".claude/agents/x.md", "diff", sensitive=True, protected="agent configuration",
+                              agent="Security Persona")
+    refused = asyncio.run(edits.approve_change(protected))
+    assert isinstance(refused, Declined) and "always reviewed by the user in the app" in refused.message
+    for words in (refused.message, refused.summary):  # addressed to whoever asked, lead or agent alike
+        assert "persona" not in words.lower()
+    assert asyncio.run(FlagAsker(Reporter(None), allow_edits=True, allow_secrets=True).approve_change(secret)) \
+        == Approval("once")
+    read = asyncio.run(edits.allow_secrets_file("Read", ".env", "read", agent="Security Persona"))
+    assert isinstance(read, Declined) and "was not read" in read.message
+
+
+# ---------------------------------------------------------------------------------- the whole command
+
+
+def test_the_command_writes_the_agent_lines_and_events(online: Any, project: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """``ask`` with the engine's stream replaced by a synthetic one: the driver feeds agents'
+    events to the narrator (stderr lines, json events) and still ends with one final."""
+
+    async def scripted(self: Engine, question: Question, **_: object) -> AsyncGenerator[object, None]:
+        record = TurnRecord("review", question.plan.persona.name, question.plan.persona.title, question.plan.model)
+        yield TurnStarted(question, record, ())
+        for event in two_agents():
+            yield event
+        yield TurnFinished("Asking the experts.\n\nLine 12 of app/auth.py builds SQL.", "end_turn", Usage(5000, 900))
+
+    monkeypatch.setattr(Engine, "run", scripted)
+    assert ask("-C", str(project), "--format", "json", "--no-history", "--persona", "backend", "review auth") == 0
+    captured = capsys.readouterr()
+    events = [json.loads(line) for line in captured.out.splitlines()]
+    assert [e["type"] for e in events].count("agent_start") == 2 and events[-1]["type"] == "final"
+    assert "buddy-tui: ▸ agent security done in 12 s · in 3.1k out 640" in captured.err.splitlines()
+    assert ask("-C", str(project), "--format", "text", "--no-history", "--persona", "backend", "review auth") == 0
+    text = capsys.readouterr()
+    assert text.out == "Asking the experts.\n\nLine 12 of app/auth.py builds SQL."
+    assert "buddy-tui: ▸ agent performance failed after 3.0 s: overloaded (529) · in 800 out ~41" in text.err
+
