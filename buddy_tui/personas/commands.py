@@ -25,6 +25,7 @@ APP_COMMANDS: dict[str, tuple[str, str]] = {
     "help": ("Show commands, personas and key bindings", ""),
     "persona": ("Switch persona (no name: list them)", "[name]"),
     "pin": ("Pin the current persona for this conversation, or unpin", ""),
+    "consult": ("Ask one expert agent directly, with the attached files", "NAME QUESTION"),
     "problems": ("Project files that could not be used, were read leniently or sent redacted", ""),
     "add": ("Attach files (paths or globs) to the next question", "PATH..."),
     "drop": ("Remove attached files (no path: all of them)", "[PATH...]"),
