@@ -52,6 +52,15 @@ def test_bundled_personas_declare_their_tools_and_only_backend_may_launch_agents
     assert [name for name, p in personas.items() if "Task" in p.allowed_tools] == ["backend"]
 
 
+def test_the_bundled_backend_says_how_to_hand_work_to_the_experts() -> None:
+    prompt = bundled_personas()["backend"].prompt
+    section = " ".join(prompt.split("## Working with other personas", 1)[1].split("\n## ", 1)[0].split())
+    for needed in ("Task tool", "subagent_type", "`security`", "`performance`", "`devops`", "threat model",
+                   "latency", "deployment", "backward compatible", "schema changes", "scalability",
+                   "one message", "parallel", "self-contained", "severity", "`path:line`"):
+        assert needed.lower() in section.lower(), needed
+
+
 # --- the user's agents: ~/.claude/agents, or $CLAUDE_CONFIG_DIR/agents --------------------------
 
 
@@ -90,8 +99,9 @@ def test_without_claude_config_dir_the_home_folders_claude_agents_are_read(tmp_p
     assert claude_config_dir() == home / ".claude"
     write(home / ".claude" / "agents" / "helper.md", agent_file("helper", "from home"))
     catalog = load_catalog(tmp_path / "project")
-    assert catalog.personas["helper"].source == "user-agent"
-    assert "~/.claude/agents/helper.md" not in catalog.overrides  # nothing overridden, nothing said
+    helper = catalog.personas["helper"]
+    assert (helper.source, helper.path) == ("user-agent", home / ".claude" / "agents" / "helper.md")
+    assert catalog.problems == [] and catalog.overrides == []
 
 
 def test_a_broken_user_agent_is_a_problem_not_a_crash(tmp_path: Path, isolated_claude_config: Path) -> None:
