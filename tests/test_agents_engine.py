@@ -17,7 +17,7 @@ from buddy_tui.conversation.chat import TextDelta, ToolFinished, ToolStarted, Tu
 from buddy_tui.conversation.client import connect
 from buddy_tui.conversation.engine import Engine, EngineEvent, Question, TurnStarted
 from buddy_tui.conversation.events import AgentEnded, AgentStarted, AgentStatus, AgentUpdate
-from buddy_tui.conversation.session import Session, TurnPlan, launches_agents, open_session
+from buddy_tui.conversation.session import Session, TurnPlan, open_session
 from buddy_tui.personas.commands import load_command
 from buddy_tui.settings.config_file import UserConfig
 from buddy_tui.settings.model_settings import Settings, resolve_model
@@ -304,7 +304,7 @@ def test_commands_that_say_to_use_the_task_tool_launch_agents(tmp_path: Path) ->
              "d": ("Hand it over (subagent_type: git-workflow).\n", True)}
     for name, (text, _) in cases.items():
         (folder / f"{name}.md").write_text(text)
-    assert {name: launches_agents(load_command(folder / f"{name}.md", folder, "project"))
+    assert {name: load_command(folder / f"{name}.md", folder, "project").launches_agents
             for name in cases} == {name: expected for name, (_, expected) in cases.items()}
 
 

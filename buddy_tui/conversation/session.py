@@ -7,7 +7,6 @@ Everything here is plain Python and tested without a UI.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -68,17 +67,6 @@ class TurnPlan:
 
 
 Interpretation = AppAction | Refusal | TurnPlan
-
-
-#: Words in a command's text that mean "launch an agent" (Claude Buddy: "Use the Task tool to launch
-#: the spec-writer agent", "subagent_type").
-_TASK_WORDS = re.compile(r"\bTask\s+tool\b|\bsubagent_type\b", re.IGNORECASE)
-
-
-def launches_agents(command: Command) -> bool:
-    """Whether a prompt command launches agents: it lists Task in its allowed-tools, or its text
-    tells the model to use the Task tool."""
-    return "Task" in (command.allowed_tools or ()) or bool(_TASK_WORDS.search(command.template))
 
 
 def file_label(attachment: Attachment) -> str:
@@ -199,7 +187,7 @@ class Session:
                 return Refusal(f"/{command.name} asks for the persona '{command.persona}', which is not "
                                "installed. Type /persona to see the ones that are.")
             persona = named
-        elif command is not None and launches_agents(command):
+        elif command is not None and command.launches_agents:
             persona = self.current  # it hands the work to an agent: the lead stays who it is
         else:
             choice = self.suggest(prompt, attached)
@@ -214,7 +202,7 @@ class Session:
         tools = tuple(t for t in TOOL_NAMES if t in persona.allowed_tools)
         if command is not None and command.allowed_tools is not None:  # a command may only narrow them
             tools = tuple(t for t in tools if t in command.allowed_tools)
-        if command is not None and launches_agents(command) and "Task" not in tools:
+        if command is not None and command.launches_agents and "Task" not in tools:
             tools = (*tools, "Task")  # its text says to launch an agent: it must be able to
         return TurnPlan(typed, prompt, persona, model, choice, command, mentions, tools, picked=override is not None)
 
