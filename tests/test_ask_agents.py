@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from collections.abc import AsyncGenerator, Sequence
+import re
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -36,11 +37,14 @@ from buddy_tui.conversation.retries import RetryNotice
 from buddy_tui.headless.asker import FlagAsker, offered_tools
 from buddy_tui.headless.narrate import Narrator, tokens_text
 from buddy_tui.headless.output import JsonOutput, Reporter, TextOutput, make_output
-from buddy_tui.store.records import TurnRecord, Usage
+from buddy_tui.store.export import export_markdown
+from buddy_tui.store.records import ConversationSummary, StoredConversation, TurnRecord, Usage
 from buddy_tui.tools.asking import Approval, ChangeRequest, Declined
 from buddy_tui.tools.specs import ToolCall, ToolResult
 from buddy_tui.tools.workspace import ProposedChange
-from tests.test_ask import ask, terminal_stdin  # noqa: F401 (an autouse fixture)
+from tests.fake_api import FakeAnthropic, HttpError, Reply, ToolUse
+from tests.helpers import MODELS_PY, make_project
+from tests.test_ask import ask, stored_turns, terminal_stdin  # noqa: F401 (an autouse fixture)
 
 TASK_SEC = ToolCall("toolu_sec", "Task", {"description": "Check auth paths", "prompt": "Look at auth",
                                           "subagent_type": "security"})
@@ -251,3 +255,133 @@ def test_the_command_writes_the_agent_lines_and_events(online: Any, project: Pat
     assert text.out == "Asking the experts.\n\nLine 12 of app/auth.py builds SQL."
     assert "buddy-tui: ▸ agent performance failed after 3.0 s: overloaded (529) · in 800 out ~41" in text.err
 
+
+
+# ---------------------------------------------------------------------------------- end to end, fake API
+
+AUDITOR = """---
+name: auditor
+description: Audits code for injection
+color: red
+---
+
+AUDITOR-MARKER You audit code for SQL injection.
+"""
+SUMMARY = ConversationSummary(1, "/p", "audit", "backend", "m", 0.0, 0.0)
+DONE_LINE = re.compile(r"buddy-tui: ▸ agent auditor done in \d+(\.\d)? s · in \d+ out \d+")
+
+
+def audit_project(root: Path) -> Path:
+    make_project(root)
+    (root / ".claude" / "agents").mkdir(parents=True)
+    (root / ".claude" / "agents" / "auditor.md").write_text(AUDITOR)
+    return root
+
+
+def is_auditor(body: dict[str, Any]) -> bool:
+    return "AUDITOR-MARKER" in json.dumps(body.get("system"))
+
+
+def is_lead(body: dict[str, Any]) -> bool:
+    return not is_auditor(body)
+
+
+def audit_task(call_id: str = "toolu_audit") -> ToolUse:
+    return ToolUse(call_id, "Task", {"description": "check models", "prompt": "Audit app/models.py",
+                                     "subagent_type": "auditor"})
+
+
+FIX = {"path": "app/models.py", "old_string": '" % user_id)', "new_string": '", (user_id,))'}
+
+
+def test_ask_runs_an_agent_with_its_own_prompt_and_edits_with_allow_edits(
+        online: FakeAnthropic, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = audit_project(tmp_path / "orders")
+    online.route(is_auditor,
+                 Reply(["Reading. "], tools=[ToolUse("a_read", "Read", {"path": "app/models.py"}),
+                                             ToolUse("a_edit", "Edit", FIX)]),
+                 Reply.of("AGENT-TEXT: line 2 was injectable; fixed."))
+    online.route(is_lead, Reply(["Asking the auditor."], tools=[audit_task()]), Reply.of("Fixed, per the audit."))
+    assert ask("-C", str(root), "--persona", "backend", "--allow-edits", "--format", "text", "audit models") == 0
+    out, err = capsys.readouterr()
+    assert out == "Asking the auditor.\n\nFixed, per the audit."  # the lead's answer alone: no agent text
+    lines = err.splitlines()
+    started = [line for line in lines if "▸ agent" in line and "started" in line]
+    assert started == [f"buddy-tui: ▸ agent auditor (check models) started · {requests_model(online, is_auditor)}"]
+    assert [line for line in lines if DONE_LINE.fullmatch(line)], err
+    assert lines.index(started[0]) < next(i for i, line in enumerate(lines) if DONE_LINE.fullmatch(line))
+    assert any(line.startswith("buddy-tui: agent auditor: Read app/models.py") for line in lines), err
+    assert "buddy-tui: edited app/models.py (by agent auditor)" in lines
+    assert '", (user_id,))' in (root / "app" / "models.py").read_text()
+
+    [agent_request] = [r for r in online.message_requests() if r.body and is_auditor(r.body)][:1]
+    body = agent_request.body or {}
+    assert body["system"][0]["text"].startswith("AUDITOR-MARKER")  # its own system prompt, not the lead's
+    assert body["messages"][0]["content"][0]["text"] == "Audit app/models.py"
+    assert "Task" not in [t["name"] for t in body["tools"]] and "Edit" in [t["name"] for t in body["tools"]]
+    lead_requests = [r for r in online.message_requests() if r.body and is_lead(r.body)]
+    assert lead_requests and all("AUDITOR-MARKER" not in r.system_text for r in lead_requests)
+    [result] = [b for b in (lead_requests[-1].body or {})["messages"][-1]["content"] if b.get("type") == "tool_result"]
+    assert result["tool_use_id"] == "toolu_audit" and "AGENT-TEXT" in json.dumps(result["content"])
+
+    [stored] = stored_turns(root)  # the history keeps the agent's transcript with the turn
+    [agent] = stored.agents
+    assert (agent.id, agent.name, agent.state, agent.description) == ("toolu_audit", "auditor", "done", "check models")
+    assert [n.id for n in agent.tools] == ["a_read", "a_edit"] and agent.reply.endswith("fixed.")
+    exported = export_markdown(StoredConversation(SUMMARY, [stored]))
+    assert "> 🤖 Agent **Auditor** (`auditor`) · check models\\\n> done in " in exported
+
+
+def requests_model(fake: FakeAnthropic, which: Callable[[dict[str, Any]], bool]) -> str:
+    return next(str((r.body or {})["model"]) for r in fake.message_requests() if r.body and which(r.body))
+
+
+def test_ask_json_has_agent_events_and_an_agent_field_and_refuses_agent_edits(
+        online: FakeAnthropic, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = audit_project(tmp_path / "orders")
+    online.route(is_auditor,
+                 Reply(["Let me read. "], tools=[ToolUse("a_read", "Read", {"path": "app/models.py"}),
+                                                 ToolUse("a_edit", "Edit", FIX)]),
+                 Reply.of("Injectable at line 2."))
+    online.route(is_lead, Reply([], tools=[audit_task()]), Reply.of("Line 2 is injectable."))
+    assert ask("-C", str(root), "--persona", "backend", "--format", "json", "--no-history", "audit") == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert (root / "app" / "models.py").read_text() == MODELS_PY  # no --allow-edits: the agent's Edit was refused
+
+    by_type = [e["type"] for e in events]
+    start = events[by_type.index("agent_start")]
+    assert {k: start[k] for k in ("id", "name", "title", "description", "prompt")} == {
+        "id": "toolu_audit", "name": "auditor", "title": "Auditor", "description": "check models",
+        "prompt": "Audit app/models.py"}
+    assert start["model"] == requests_model(online, is_auditor)
+    assert "Task" not in start["tools"] and "Edit" not in start["tools"]  # the lead's tools, as offered: read-only
+    end = events[by_type.index("agent_end")]
+    assert (end["id"], end["name"], end["outcome"]) == ("toolu_audit", "auditor", "done")
+    assert end["text"].startswith("Let me read.") and end["text"].endswith("Injectable at line 2.")
+    assert end["usage"]["input_tokens"] > 0 and end["seconds"] >= 0
+
+    tools = [e for e in events if e["type"] in ("tool_call", "tool_result")]
+    assert [(e["type"], e["id"], e["agent"], e["agent_id"]) for e in tools] == [
+        ("tool_call", "toolu_audit", None, None),
+        ("tool_call", "a_read", "auditor", "toolu_audit"), ("tool_result", "a_read", "auditor", "toolu_audit"),
+        ("tool_call", "a_edit", "auditor", "toolu_audit"), ("tool_result", "a_edit", "auditor", "toolu_audit"),
+        ("tool_result", "toolu_audit", None, None)]  # a change runs alone, after the read
+    refused = next(e for e in tools if e["type"] == "tool_result" and e["id"] == "a_edit")
+    assert refused["is_error"]
+    order = [by_type.index(k) for k in ("agent_start", "agent_end", "final")]
+    assert order == sorted(order) and by_type[-1] == "final"
+    agent_text = "".join(e["text"] for e in events if e["type"] == "agent_delta")
+    assert agent_text == end["text"]
+    assert events[-1]["text"] == "".join(e["text"] for e in events if e["type"] == "delta") == "Line 2 is injectable."
+
+
+def test_a_failed_agent_is_said_on_stderr_even_when_quiet(online: FakeAnthropic, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    root = audit_project(tmp_path / "orders")
+    online.route(is_auditor, HttpError(400, "invalid_request_error", "prompt is too long"))
+    online.route(is_lead, Reply([], tools=[audit_task()]), Reply.of("The auditor failed; here is my own view."))
+    assert ask("-C", str(root), "--persona", "backend", "-q", "--no-history", "audit") == 0
+    out, err = capsys.readouterr()
+    assert out == "The auditor failed; here is my own view."
+    [line] = [line for line in err.splitlines() if "▸ agent" in line]  # quiet: no start line, the failure shows
+    assert line.startswith("buddy-tui: ▸ agent auditor failed") and "prompt is too long" in line
