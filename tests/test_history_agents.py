@@ -4,14 +4,20 @@ older database, tolerant of a damaged value, kept through crash recovery, never 
 from __future__ import annotations
 
 import json
+import signal
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from buddy_tui.settings.paths import history_path
 from buddy_tui.store.history import MIGRATIONS, SCHEMA_VERSION, Store
 from buddy_tui.store.records import AgentRecord, ToolNote, TurnRecord, Usage
-from tests.helpers import dead_owner
+from tests.fake_api import FakeAnthropic, Reply, ToolUse
+from tests.helpers import dead_owner, make_project, wait_until_blocking
+from tests.test_ask import subprocess_env
 
 
 def turn(typed: str = "Review the auth module") -> TurnRecord:
@@ -175,3 +181,59 @@ def test_the_api_key_never_reaches_the_agents_column(store: Store, monkeypatch: 
     raw = b"".join(p.read_bytes() for p in store.path.parent.iterdir() if p.name.startswith("history"))
     assert b"AGENTSECRET" not in raw
     assert b"<ANTHROPIC_API_KEY>" in raw
+
+
+def test_kill_9_while_an_agent_streams_leaves_its_transcript_to_recover(tmp_path: Path,
+                                                                        fake_api: FakeAnthropic) -> None:
+    """A real ``buddy-tui ask`` is killed while its agent's reply streams; the next look at the
+    history finds the turn interrupted with the agent in it, its text so far kept."""
+    root = make_project(tmp_path / "orders")
+    (root / ".claude" / "agents").mkdir(parents=True)
+    (root / ".claude" / "agents" / "auditor.md").write_text(
+        "---\nname: auditor\ndescription: Audits code\n---\n\nAUDITOR-MARKER You audit code.\n")
+    agent_text = "".join(f"Finding {n}: line {n} builds SQL from input. " for n in range(1, 200))
+    fake_api.route(lambda body: "AUDITOR-MARKER" in json.dumps(body.get("system")),
+                   Reply.of(agent_text, size=8, delay=0.02))
+    fake_api.route(lambda body: True, Reply(["Asking the auditor."], tools=[ToolUse(
+        "toolu_audit", "Task", {"description": "check models", "prompt": "Audit it", "subagent_type": "auditor"})]))
+    process = subprocess.Popen([sys.executable, "-m", "buddy_tui", "ask", "-C", str(root), "--persona", "backend",
+                                "--no-stdin", "audit the models"], env=subprocess_env(fake_api),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until_blocking(lambda: len(stored_agent_reply(root)) >= 80, 30, "the agent's text to be checkpointed",
+                            interval=0.05)
+        before_kill = stored_agent_reply(root)
+        process.kill()
+        assert process.wait(10) == -signal.SIGKILL
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+    store = Store(history_path())
+    try:
+        [crashed] = store.interrupted(str(root.resolve()))
+        loaded = store.load(crashed.id)
+    finally:
+        store.close()
+    assert loaded is not None
+    [turn] = loaded.turns
+    assert turn.state == "interrupted" and turn.reply == "Asking the auditor."
+    [agent] = turn.agents
+    assert (agent.id, agent.name, agent.description, agent.state) == ("toolu_audit", "auditor", "check models",
+                                                                      "interrupted")
+    assert agent.reply.startswith(before_kill) and agent_text.startswith(agent.reply) and len(agent.reply) < len(
+        agent_text)
+
+
+def stored_agent_reply(root: Path) -> str:
+    """The first agent's text as the history holds it now ("" before there is one)."""
+    if not history_path().exists():
+        return ""
+    store = Store(history_path())
+    try:
+        found = store.conversations(str(root.resolve()))
+        loaded = store.load(found[0].id) if found else None
+        agents = loaded.turns[0].agents if loaded and loaded.turns else []
+        return agents[0].reply if agents else ""
+    finally:
+        store.close()
