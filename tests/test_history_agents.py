@@ -154,6 +154,30 @@ def test_a_crash_while_an_agent_ran_loads_that_agent_as_interrupted(store: Store
     assert stored.agents[1].reply == "Halfway through the ORM" and stored.agents[1].tools == running.tools
 
 
+def test_a_checkpoint_off_the_caller_s_thread_writes_agents_as_they_were_submitted(store: Store) -> None:
+    conversation = store.create_conversation("/p", "q", "backend", "m")
+    record = turn()
+    store.begin_turn(conversation, record)
+    agent = two_agents()[0]
+    agent.state, agent.reply = "running", "Halfway"
+    store.checkpoints.submit(record.id or 0, "Lead text", [agent])
+    agent.tools.append(ToolNote("later", "Read", {}, "", False, 7))  # the stream goes on meanwhile
+    agent.reply = "Halfway and beyond"
+    store.checkpoints.submit(record.id or 0, "Lead text, more")  # text alone: the agents queued stay queued
+    assert store.checkpoints.flush()
+    loaded = store.load(conversation)
+    assert loaded is not None and loaded.turns[0].reply == "Lead text, more"
+    [stored] = loaded.turns[0].agents
+    assert stored.reply == "Halfway" and "later" not in [n.id for n in stored.tools]  # as it stood when submitted
+    record.state, record.reply, record.agents = "complete", "Lead text, whole", [agent]
+    store.save_turn(record)  # the end: a late checkpoint must not undo it
+    store.checkpoints.submit(record.id or 0, "stale", [])
+    assert store.checkpoints.flush()
+    final = store.load(conversation)
+    assert final is not None and final.turns[0].reply == "Lead text, whole"
+    assert [n.id for n in final.turns[0].agents[0].tools][-1] == "later"
+
+
 def test_agents_cut_off_by_esc_read_as_interrupted(store: Store) -> None:
     conversation = store.create_conversation("/p", "q", "backend", "m")
     record = turn()

@@ -17,13 +17,14 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from buddy_tui.settings.crash_reports import scrub
 from buddy_tui.store import rows
-from buddy_tui.store.records import ConversationSummary, StoredConversation, TurnRecord
+from buddy_tui.store.records import AgentRecord, ConversationSummary, StoredConversation, TurnRecord
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -295,12 +296,17 @@ class Store:
                 db.execute("UPDATE conversations SET updated = ? WHERE id = (SELECT conversation FROM turns "
                            "WHERE id = ?)", (record.updated, record.id))
 
-    def save_reply(self, turn_id: int, reply: str) -> None:
-        """A checkpoint of a streaming reply's text alone (the cheap write made while text arrives);
-        a no-op once the turn has ended, so a late checkpoint never overwrites the final text."""
+    def save_reply(self, turn_id: int, reply: str, agents: Sequence[AgentRecord] | None = None) -> None:
+        """A checkpoint of a streaming reply's text alone (the cheap write made while text arrives),
+        and of its agents' transcripts when given; a no-op once the turn has ended, so a late
+        checkpoint never overwrites the final text."""
         with self._transaction() as db:
-            db.execute("UPDATE turns SET reply = ?, updated = ? WHERE id = ? AND state = 'streaming'",
-                       (scrub(reply), time.time(), turn_id))
+            if agents is None:
+                db.execute("UPDATE turns SET reply = ?, updated = ? WHERE id = ? AND state = 'streaming'",
+                           (scrub(reply), time.time(), turn_id))
+            else:
+                db.execute("UPDATE turns SET reply = ?, agents = ?, updated = ? WHERE id = ? AND state = 'streaming'",
+                           (scrub(reply), rows.dump([rows.agent_dict(a) for a in agents]), time.time(), turn_id))
 
     def interrupted(self, project: str) -> list[ConversationSummary]:
         """Conversations of ``project`` with a reply whose writer died mid-stream, newest first;
@@ -324,7 +330,7 @@ class Checkpointer:
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._pending: dict[int, str] = {}
+        self._pending: dict[int, tuple[str, list[AgentRecord] | None]] = {}
         self._changed = threading.Condition()
         self._busy = False
         self._stopping = False
@@ -333,12 +339,16 @@ class Checkpointer:
         self.failures = 0
         self.error = ""
 
-    def submit(self, turn_id: int, reply: str) -> None:
-        """Write ``reply`` as the turn's text soon; replaces a checkpoint not yet written."""
+    def submit(self, turn_id: int, reply: str, agents: Sequence[AgentRecord] | None = None) -> None:
+        """Write ``reply`` as the turn's text soon, and ``agents``' transcripts when given (their
+        text grows as they stream: encoding them is work kept off the caller's thread too);
+        replaces a checkpoint not yet written (one that had agents keeps them unless new ones come)."""
+        copies = None if agents is None else [replace(a, tools=list(a.tools)) for a in agents]  # as they are now
         with self._changed:
             if self._stopping:
                 return
-            self._pending[turn_id] = reply
+            earlier = self._pending.get(turn_id)
+            self._pending[turn_id] = (reply, copies if copies is not None or earlier is None else earlier[1])
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="buddy-tui-checkpoints", daemon=True)
                 self._thread.start()
@@ -370,10 +380,10 @@ class Checkpointer:
                 if not self._pending:
                     return
                 turn_id = next(iter(self._pending))
-                reply = self._pending.pop(turn_id)
+                reply, agents = self._pending.pop(turn_id)
                 self._busy = True
             try:
-                self._store.save_reply(turn_id, reply)
+                self._store.save_reply(turn_id, reply, agents)
                 self.failures, self.error = 0, ""
             except (sqlite3.Error, OSError) as exc:
                 self.failures += 1
