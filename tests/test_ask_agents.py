@@ -166,7 +166,7 @@ def test_json_has_agent_events_and_names_the_agent_on_its_tool_events() -> None:
     kinds = [e["type"] for e in events]
     assert kinds == ["usage", "delta", "tool_call", "tool_call", "agent_start", "agent_start", "agent_delta",
                      "agent_delta", "tool_call", "tool_call", "tool_result", "tool_result", "retry", "agent_delta",
-                     "agent_end", "tool_result", "agent_end", "tool_result", "delta", "usage"]
+                     "agent_end", "usage", "tool_result", "agent_end", "usage", "tool_result", "delta", "usage"]
     assert events[2] == {"type": "tool_call", "id": "toolu_sec", "name": "Task", "input": TASK_SEC.input,
                          "agent": None, "agent_id": None}
     assert events[4] == {"type": "agent_start", "id": "toolu_sec", "name": "security", "title": "Security Persona",
@@ -184,8 +184,11 @@ def test_json_has_agent_events_and_names_the_agent_on_its_tool_events() -> None:
                           "seconds": 12.4, "text": "Reading auth. Line 12 builds SQL.",
                           "usage": {"input_tokens": 3100, "output_tokens": 640, "cache_read_tokens": 0,
                                     "cache_write_tokens": 0}}
-    assert events[16]["outcome"] == "failed" and events[16]["why"] == "overloaded (529)"
-    assert events[15]["agent"] is None and events[15]["id"] == "toolu_sec"  # the lead's Task result
+    assert events[15]["input_tokens"] == 100 + 3100  # the lead's so far, and the agent that ended
+    assert events[17]["outcome"] == "failed" and events[17]["why"] == "overloaded (529)"
+    assert events[16]["agent"] is None and events[16]["id"] == "toolu_sec"  # the lead's Task result
+    total = events[-1]  # the lead's last count, and both agents': what the final's usage says too
+    assert (total["input_tokens"], total["output_tokens"]) == (5000 + 3100 + 800, 900 + 640 + 41)
     lead = "".join(e["text"] for e in events if e["type"] == "delta")
     assert lead == "Asking the experts.\n\nLine 12 of app/auth.py builds SQL."  # still joins into the final text
 
@@ -373,6 +376,9 @@ def test_ask_json_has_agent_events_and_an_agent_field_and_refuses_agent_edits(
     agent_text = "".join(e["text"] for e in events if e["type"] == "agent_delta")
     assert agent_text == end["text"]
     assert events[-1]["text"] == "".join(e["text"] for e in events if e["type"] == "delta") == "Line 2 is injectable."
+    last_usage = next(e for e in reversed(events) if e["type"] == "usage")
+    assert {k: v for k, v in last_usage.items() if k != "type"} == events[-1]["usage"]  # the agent's tokens counted
+    assert events[-1]["usage"]["input_tokens"] == 2 * 25 + 2 * 25  # the lead's two rounds, the agent's two
 
 
 def test_a_failed_agent_is_said_on_stderr_even_when_quiet(online: FakeAnthropic, tmp_path: Path,

@@ -89,7 +89,8 @@ output formats (--format):
                                                            the model asks for a tool
     {"type": "tool_result", "id", "name", "is_error", "summary", "agent", "agent_id"}
     {"type": "usage", "input_tokens", "output_tokens", "cache_read_tokens",
-     "cache_write_tokens"}                                 tokens counted so far
+     "cache_write_tokens"}                                 tokens counted so far (the
+                                                           lead's, and agents' once ended)
     {"type": "retry", "reason", "wait", "attempt", "attempts", "agent", "agent_id"}
                                                            the call is tried again
     {"type": "agent_start", "id", "name", "title", "description", "prompt", "model",

@@ -30,6 +30,7 @@ from buddy_tui.conversation.events import (
     ToolStarted,
 )
 from buddy_tui.headless.output import Output, Reporter
+from buddy_tui.store.records import Usage
 from buddy_tui.store.wording import agent_outcome
 
 if TYPE_CHECKING:
@@ -62,6 +63,8 @@ class Narrator:
         self.changes = changes
         self.agents: dict[str, AgentStarted] = {}  # by agent id: who each running agent is
         self._separate = self._wrote = False
+        # The turn's tokens as told: the lead's as last counted, and those of the agents that ended.
+        self._lead = self._ended = Usage()
 
     def take(self, event: object) -> bool:
         """Write out one event; False for an event this class leaves to the caller (the turn's
@@ -72,7 +75,8 @@ class Narrator:
         elif isinstance(event, RoundDone):
             self._separate, self._wrote = self._separate or self._wrote, False
         elif isinstance(event, Counted):
-            self.out.usage(event.usage)
+            self._lead = event.usage
+            self.out.usage(self._lead + self._ended)
         elif isinstance(event, ToolStarted):
             self.out.tool_call(event.call)
         elif isinstance(event, ToolFinished):
@@ -115,7 +119,7 @@ class Narrator:
         elif isinstance(event, Retrying):
             self.reporter.progress(f"agent {agent.name}: {event.notice.describe()}")
             self.out.retry(event.notice, agent)
-        # Counted: an agent's tokens are told once, when it ends (and are in the turn's total).
+        # Counted: an agent's tokens are told when it ends (and from then on are in the turn's usage).
 
     def _agent_ended(self, event: AgentEnded) -> None:
         agent = self.agents.pop(event.agent_id, None) or _unknown(event.agent_id)
@@ -123,6 +127,8 @@ class Narrator:
         spent = (f" · in {tokens_text(usage.input_tokens)} out {'~' if usage.estimated else ''}"
                  f"{tokens_text(usage.output_tokens)}")
         self.out.agent_ended(agent, event)
+        self._ended = self._ended + usage
+        self.out.usage(self._lead + self._ended)  # the turn's total, as its final usage will have it
         line = f"{AGENT_MARK} {agent.name} {agent_outcome(event.outcome, event.seconds, event.why)}{spent}"
         if event.outcome == "done":
             self.reporter.progress(line)
