@@ -13,9 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from buddy_tui.conversation.chat import (
     ChatEvent,
@@ -31,7 +31,7 @@ from buddy_tui.conversation.chat import (
     stream_turn,
 )
 from buddy_tui.conversation.events import AgentEnded, AgentOutcome, AgentStarted, AgentStatus, AgentUpdate
-from buddy_tui.conversation.rounds import SideEvents
+from buddy_tui.conversation.rounds import SideEvents, run_calls
 from buddy_tui.personas.persona import Persona
 from buddy_tui.personas.roster import agent_model, find_agent
 from buddy_tui.store.records import Usage
@@ -113,6 +113,26 @@ class Agents:
                 return await self._converse(prepared, user)
             finally:
                 self._running -= 1
+
+    async def consult(self, name: str, prompt: str, request: dict[str, Any]) -> AsyncIterator[ChatEvent]:
+        """``/consult``: agent ``name`` answers the question itself, with the attached files (the
+        content of ``request``'s last user message), in its own panel; its answer is what the turn
+        leaves in the conversation, for the lead to see later."""
+        last = request["messages"][-1]["content"]
+        user = [{k: v for k, v in block.items() if k != "cache_control"} for block in last]
+        call = ToolCall(f"consult_{id(request):x}", "Task",
+                        {"subagent_type": name, "prompt": prompt, "description": "asked directly"})
+        outcomes: list[ToolResult] = []
+
+        async def ask(task: ToolCall) -> ToolResult:
+            return await self.run(task, user)
+
+        async for event in run_calls([call], ask, outcomes, round_number=1, max_rounds=1, side=self.side):
+            if not isinstance(event, ToolStarted | ToolFinished):
+                yield event
+        answer = outcomes[0].content if outcomes else "(no answer)"
+        said = {"role": "assistant", "content": [{"type": "text", "text": answer}]}
+        yield TurnFinished("", "end_turn", Usage(), (said,))
 
     async def _converse(self, run: _Run, user: Sequence[dict[str, object]] | None) -> ToolResult:
         """Stream the agent's conversation, passing its events on; its result for the lead."""
