@@ -157,6 +157,7 @@ class Agents:
         events = stream_turn(self.client, request, execute if run.tools else None, self.max_rounds,
                              on_retry=retrying, limits=self.limits, parallel=lambda c: c.name in READ_ONLY)
         ending: tuple[AgentOutcome, str] = ("failed", "the agent's stream ended without a reply")
+        final = ""  # the text of its last message: what the lead gets back
         try:
             async with contextlib.aclosing(cast(AsyncGenerator[ChatEvent, None], events)):
                 async for event in events:
@@ -167,7 +168,7 @@ class Agents:
                             usage = event.usage
                         self.side.emit(AgentUpdate(agent_id, event))
                     elif isinstance(event, TurnFinished):
-                        usage, ending = event.usage, _finished(event, self.max_rounds)
+                        usage, ending, final = event.usage, _finished(event, self.max_rounds), _last_text(event)
                     elif isinstance(event, TurnFailed):
                         usage, ending = event.usage, ("failed", event.failure.title)
         except Exception as exc:  # a bug here must end this agent, not the lead's turn
@@ -176,7 +177,15 @@ class Agents:
         seconds = time.monotonic() - began
         outcome, why = ending
         self.side.emit(AgentEnded(agent_id, outcome, text, usage, seconds, why))
-        return _result(run, outcome, why, text, usage, seconds)
+        return _result(run, outcome, why, final if outcome == "done" else text, usage, seconds)
+
+
+def _last_text(event: TurnFinished) -> str:
+    """The text of the agent's last message (its answer, without what it said on the way there)."""
+    last = event.messages[-1] if event.messages else {}
+    blocks = last.get("content") if last.get("role") == "assistant" else None
+    found = [str(b.get("text", "")) for b in blocks or [] if isinstance(b, dict) and b.get("type") == "text"]
+    return "\n\n".join(t for t in found if t.strip()) or event.text
 
 
 def _queued(started: AgentStarted) -> AgentStarted:
