@@ -112,10 +112,8 @@ def test_stderr_has_one_line_as_each_agent_starts_and_ends_and_its_tool_lines() 
         "buddy-tui: agent performance: Edit app/models.py · 1 line",
         "buddy-tui: edited app/models.py (by agent performance)",
         "buddy-tui: agent performance: overloaded (529), retrying in about 2 s, attempt 2 of 3",
-        "buddy-tui: ▸ agent security done in 12 s · in 3.1k out 640",
-        "buddy-tui: security: done",
+        "buddy-tui: ▸ agent security done in 12 s · in 3.1k out 640",  # the Task's own result line is not repeated
         "buddy-tui: ▸ agent performance failed after 3.0 s: overloaded (529) · in 800 out ~41",
-        "buddy-tui: performance: failed",
     ]
 
 

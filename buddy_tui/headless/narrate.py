@@ -62,6 +62,7 @@ class Narrator:
         self.reporter = reporter
         self.changes = changes
         self.agents: dict[str, AgentStarted] = {}  # by agent id: who each running agent is
+        self._told: set[str] = set()  # Task calls whose agent's end has its own line already
         self._separate = self._wrote = False
         # The turn's tokens as told: the lead's as last counted, and those of the agents that ended.
         self._lead = self._ended = Usage()
@@ -93,7 +94,8 @@ class Narrator:
 
     def _tool_finished(self, event: ToolFinished, agent: AgentStarted | None) -> None:
         whose = f"agent {agent.name}: " if agent is not None else ""
-        self.reporter.progress(whose + (event.outcome.summary or event.call.name))
+        if event.call.id not in self._told:  # a Task whose agent ran was told by its end line
+            self.reporter.progress(whose + (event.outcome.summary or event.call.name))
         if (change := self.changes(event.call.id)) is not None:
             by = f" (by agent {agent.name})" if agent is not None else ""
             self.reporter.problem(f"{'created' if change.old_text is None else 'edited'} {change.path}{by}")
@@ -123,6 +125,7 @@ class Narrator:
 
     def _agent_ended(self, event: AgentEnded) -> None:
         agent = self.agents.pop(event.agent_id, None) or _unknown(event.agent_id)
+        self._told.add(event.agent_id)
         usage = event.usage
         spent = (f" · in {tokens_text(usage.input_tokens)} out {'~' if usage.estimated else ''}"
                  f"{tokens_text(usage.output_tokens)}")
