@@ -30,8 +30,8 @@ from tests.fake_api import FakeAnthropic, RecordedRequest, Reply, ToolUse  # noq
 
 PACE = 1 / 250  # seconds between deltas: 250 a second, per stream
 AGENTS = ("security", "performance", "devops")
-AGENT_TOKENS = 2_500  # about 10 s of streaming each at 250 deltas/s of 4 tokens
-LEAD_TOKENS = 2_500
+AGENT_TOKENS = 10_000  # about 10 s of streaming each at 250 deltas/s of 4 tokens
+LEAD_TOKENS = 5_000
 QUESTION = "/buddy:review the order service"
 
 

@@ -14,14 +14,16 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, cast
 
 from buddy_tui.conversation.chat import (
+    NO_ANSWER,
     ChatEvent,
     Conversation,
     Counted,
     Retrying,
+    RoundDone,
     TextDelta,
     ToolFinished,
     ToolStarted,
@@ -30,6 +32,7 @@ from buddy_tui.conversation.chat import (
     build_request,
     stream_turn,
 )
+from buddy_tui.conversation.errors import Failure
 from buddy_tui.conversation.events import AgentEnded, AgentOutcome, AgentStarted, AgentStatus, AgentUpdate
 from buddy_tui.conversation.rounds import SideEvents, run_calls
 from buddy_tui.personas.persona import Persona
@@ -70,6 +73,8 @@ class Agents:
         self._slots = asyncio.Semaphore(max(1, limit))
         self._running = 0
         self._limit = max(1, limit)
+        #: Why each agent that did not finish failed, by Task call id (the model call's failure, if one).
+        self.failures: dict[str, Failure] = {}
 
     def prepare(self, call: ToolCall) -> _Run | ToolResult:
         """The run a Task call asks for, or the error result its bad input gets."""
@@ -130,17 +135,18 @@ class Agents:
         async for event in run_calls([call], ask, outcomes, round_number=1, max_rounds=1, side=self.side):
             if not isinstance(event, ToolStarted | ToolFinished):
                 yield event
-        answer = outcomes[0].content if outcomes else "(no answer)"
-        said = {"role": "assistant", "content": [{"type": "text", "text": answer}]}
+        answer = outcomes[0] if outcomes else ToolResult("The agent gave no answer.", True)
+        if answer.is_error:  # the turn failed, so it can be tried again; the panel shows what arrived
+            failure = self.failures.get(call.id) or Failure("unexpected", answer.content.split("\n\n")[0])
+            yield TurnFailed(failure, "", Usage())
+            return
+        said = {"role": "assistant", "content": [{"type": "text", "text": answer.content}]}
         yield TurnFinished("", "end_turn", Usage(), (said,))
 
     async def _converse(self, run: _Run, user: Sequence[dict[str, object]] | None) -> ToolResult:
         """Stream the agent's conversation, passing its events on; its result for the lead."""
         agent_id, title = run.call.id, run.persona.title
         first = [dict(block) for block in user] if user else [{"type": "text", "text": run.prompt}]
-        request = build_request(persona=run.persona, conversation=Conversation(), user=first, model=run.model,
-                                max_tokens=self.session.settings.max_tokens, memory=self.session.memory,
-                                tools=tool_definitions(run.tools))
 
         async def execute(call: ToolCall) -> ToolResult:
             return await self.runner.execute(call, run.tools, title, agent=title, on_ask=asking)
@@ -154,16 +160,27 @@ class Agents:
         began = time.monotonic()
         pieces: list[str] = []
         usage = Usage()
-        events = stream_turn(self.client, request, execute if run.tools else None, self.max_rounds,
-                             on_retry=retrying, limits=self.limits, parallel=lambda c: c.name in READ_ONLY)
         ending: tuple[AgentOutcome, str] = ("failed", "the agent's stream ended without a reply")
         final = ""  # the text of its last message: what the lead gets back
+        changed: list[str] = []  # files its calls changed, for the lead to know
+        gap = False  # a tool round ended after some text: the next text starts a new paragraph
         try:
+            request = build_request(persona=run.persona, conversation=Conversation(), user=first, model=run.model,
+                                    max_tokens=self.session.settings.max_tokens, memory=self.session.memory,
+                                    tools=tool_definitions(run.tools))
+            events = stream_turn(self.client, request, execute if run.tools else None, self.max_rounds,
+                                 on_retry=retrying, limits=self.limits, parallel=lambda c: c.name in READ_ONLY)
             async with contextlib.aclosing(cast(AsyncGenerator[ChatEvent, None], events)):
                 async for event in events:
-                    if isinstance(event, TextDelta | ToolStarted | ToolFinished | Counted):
+                    if isinstance(event, RoundDone):
+                        gap = bool(pieces)
+                    elif isinstance(event, TextDelta | ToolStarted | ToolFinished | Counted):
                         if isinstance(event, TextDelta):
+                            if gap:
+                                event, gap = TextDelta("\n\n" + event.text), False
                             pieces.append(event.text)
+                        elif isinstance(event, ToolFinished) and (change := self.runner.changes.get(event.call.id)):
+                            changed.append(change.path)
                         elif isinstance(event, Counted):
                             usage = event.usage
                         self.side.emit(AgentUpdate(agent_id, event))
@@ -171,21 +188,30 @@ class Agents:
                         usage, ending, final = event.usage, _finished(event, self.max_rounds), _last_text(event)
                     elif isinstance(event, TurnFailed):
                         usage, ending = event.usage, ("failed", event.failure.title)
+                        self.failures[agent_id] = event.failure
         except Exception as exc:  # a bug here must end this agent, not the lead's turn
             ending = ("failed", f"{type(exc).__name__}: {exc}")
         text = "".join(pieces)
         seconds = time.monotonic() - began
         outcome, why = ending
         self.side.emit(AgentEnded(agent_id, outcome, text, usage, seconds, why))
-        return _result(run, outcome, why, final if outcome == "done" else text, usage, seconds)
+        result = _result(run, outcome, why, final if outcome == "done" else text, usage, seconds)
+        if changed:
+            listed = ", ".join(dict.fromkeys(changed))
+            note = f"(Files the {run.persona.name} agent changed: {listed}.)"
+            result = replace(result, content=f"{result.content}\n\n{note}")
+        return result
 
 
 def _last_text(event: TurnFinished) -> str:
     """The text of the agent's last message (its answer, without what it said on the way there)."""
-    last = event.messages[-1] if event.messages else {}
-    blocks = last.get("content") if last.get("role") == "assistant" else None
-    found = [str(b.get("text", "")) for b in blocks or [] if isinstance(b, dict) and b.get("type") == "text"]
-    return "\n\n".join(t for t in found if t.strip()) or event.text
+    for message in reversed(event.messages):  # the last that said something (not a stand-in)
+        blocks = message.get("content") if message.get("role") == "assistant" else None
+        found = [str(b.get("text", "")) for b in blocks or [] if isinstance(b, dict) and b.get("type") == "text"]
+        said = "\n\n".join(t for t in found if t.strip() and t != NO_ANSWER)
+        if said:
+            return said
+    return event.text
 
 
 def _queued(started: AgentStarted) -> AgentStarted:

@@ -20,6 +20,7 @@ from buddy_tui.context.project import MemoryFile
 from buddy_tui.conversation.accumulate import Accumulator, Message
 from buddy_tui.conversation.errors import Failure, declined, describe_error
 from buddy_tui.conversation.events import (
+    CallsAsked as CallsAsked,
     ChatEvent as ChatEvent,
     Counted as Counted,
     Retrying as Retrying,
@@ -52,6 +53,10 @@ GO_ON = ("Your previous message stopped before it was finished (it reached the o
          "from the exact point where it stopped, even in the middle of a word, a sentence or a code block: "
          "write only the text that comes next, beginning with a space or a line break if one belongs "
          "there. Do not repeat anything already written, and add no introduction or comment.")
+
+
+#: Stands in for a last message that said nothing (a message must not be empty).
+NO_ANSWER = "(no answer)"
 
 
 def named_calls(calls: Sequence[ToolCall]) -> str:
@@ -216,7 +221,7 @@ def _nothing_said(calls: Sequence[ToolCall]) -> list[dict[str, Any]]:
     """The content of a last message that said nothing (a message must not be empty): what
     happened to the calls it began, if any."""
     if not calls:
-        return [{"type": "text", "text": "(no answer)"}]
+        return [{"type": "text", "text": NO_ANSWER}]
     return [{"type": "text", "text": f"(The reply reached the token limit while writing {named_calls(calls)}, "
                                      "which was not run.)"}]
 
@@ -383,6 +388,7 @@ async def stream_turn(
         _merged(added, content, tail)
         run, skipped = (calls[: limits.max_calls], calls[limits.max_calls:]) if limits else (calls, [])
         outcomes: list[ToolResult] = []
+        yield CallsAsked(tuple(added))
         async for happened in run_calls(run, execute, outcomes, round_number=round_number, max_rounds=max_rounds,
                                      parallel=parallel, side=side):
             yield happened

@@ -264,7 +264,7 @@ class Engine:
         limits = RoundLimits.for_window(context_window())  # every request of the turn fits, not only its first
         side = SideEvents()
         agents = Agents(self.session, self.client, self.runner, side, lead_model=plan.model,
-                        lead_tools=tools if not plan.consult else plan.persona.allowed_tools,
+                        lead_tools=tools if not plan.consult else self.session.lead_tools(),
                         limit=self.session.config.max_parallel_agents, limits=limits)
 
         async def execute(call: ToolCall) -> ToolResult:

@@ -85,6 +85,15 @@ class RoundDone:
 
 
 @dataclass(frozen=True)
+class CallsAsked:
+    """The model asked for tool calls, which run next: every message the turn has added so far,
+    ending with the assistant message that asks for them. A stop before the round is done keeps
+    the calls that finished (an agent can take minutes; its work must not be lost)."""
+
+    messages: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
 class Counted:
     """The tokens counted so far in this turn, so a reply stopped or cut part-way still shows what
     it cost. Each round's input arrives as its stream starts (``reported`` False: its output is
@@ -146,5 +155,5 @@ class AgentEnded:
 
 
 AgentEvent = AgentStarted | AgentUpdate | AgentStatus | AgentEnded
-ChatEvent = (TextDelta | Retrying | Counted | ToolStarted | ToolFinished | RoundDone | TurnFinished | TurnFailed
-             | AgentEvent)
+ChatEvent = (TextDelta | Retrying | Counted | ToolStarted | ToolFinished | CallsAsked | RoundDone | TurnFinished
+             | TurnFailed | AgentEvent)

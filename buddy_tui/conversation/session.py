@@ -157,6 +157,11 @@ class Session:
         close = best_matches(name, list(by_name), limit=2)
         return by_name[close[0]] if len(close) == 1 else None
 
+    def lead_tools(self) -> tuple[str, ...]:
+        """The current persona's tools: what an agent asked directly (``/consult``) gets when its
+        file names none, as an agent launched by it would."""
+        return tuple(t for t in TOOL_NAMES if t in self.current.allowed_tools)
+
     def agent_roster(self) -> list[tuple[str, str]]:
         """(name, one-line description) of every agent the Task tool may launch, by name: every
         persona there is (bundled experts, the user's and the project's agents, skill personas)."""
@@ -246,7 +251,7 @@ class Session:
         persona = find_agent(name, self.personas)
         if persona is None:
             return f"There is no agent called '{name}'. Agents: {names}."
-        model, _problem = agent_model(persona.model, self.settings.model)
+        model, _problem = agent_model(persona.model, resolve_model(self.current.model, self.settings.model))
         typed = f"/consult {name} {question}"
         return TurnPlan(typed, question, persona, model, None, None, find_mentions(question, self.root),
                         consult=persona.name)
@@ -339,7 +344,7 @@ class Session:
         tools = (*plan.tools, *sorted(used - set(plan.tools)))  # every tool the turn's messages name
         request = build_request(persona=plan.persona, conversation=self.conversation, user=record.user,
                                 model=plan.model, max_tokens=self.settings.max_tokens, memory=self.memory,
-                                tools=tool_definitions(tools))
+                                tools=tool_definitions(tools, self.agent_roster()))
         request["messages"] += record.recorded[1:]
         return request
 

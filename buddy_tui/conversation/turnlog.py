@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from buddy_tui.conversation.chat import (
+    CallsAsked,
     ChatEvent,
     Counted,
     RoundDone,
@@ -44,6 +45,10 @@ DECLINED_NOTE = "(The rest of this reply was declined and is left out; the tool 
 #: Under a cut reply whose continuation the user stopped: it is still cut, and can go on again.
 STOPPED_GOING_ON = ("Going on was stopped; the reply so far is kept: press Enter on an empty prompt or type "
                     "/continue for the rest.")
+#: The result a tool call gets when the person stopped the turn before it finished.
+STOPPED_CALL = "Stopped by the user before this call finished; whatever it had begun may be partly done."
+#: A finished call's result kept after a stop is cut to this many characters.
+MAX_STOPPED_RESULT = 40_000
 #: How a finished reply's stop reason leaves the turn.
 ENDINGS: dict[str, TurnState] = {"max_tokens": "cut", "refusal": "refused"}
 
@@ -72,8 +77,14 @@ class TurnLog:
         self._started: Usage | None = None
         self._reported: Usage | None = None
         self._chars = 0
+        # The round of tool calls under way (the messages up to the assistant's calls), and the
+        # results of those that finished: kept if the turn stops before the round is done.
+        self._asked: tuple[dict[str, Any], ...] | None = None
+        self._results: dict[str, tuple[str, bool]] = {}
         # Agents' replies as they grow (joined when written), and the tokens of those that ended.
         self._agent_text: dict[str, list[str]] = {}
+        # Each agent's round under way: its counts at message_start and message_delta, its text since.
+        self._agent_round: dict[str, tuple[Usage | None, Usage | None, int]] = {}
         self._agents_usage = Usage()
 
     @classmethod
@@ -119,8 +130,13 @@ class TurnLog:
         if isinstance(event, ToolFinished):
             record.tools = [ToolNote(n.id, n.name, n.input, event.outcome.summary, event.outcome.is_error, n.offset)
                             if n.id == event.call.id else n for n in record.tools]
+            self._results[event.call.id] = (event.outcome.content, event.outcome.is_error)
             return self._saved()
+        if isinstance(event, CallsAsked):
+            self._asked, self._results = event.messages, {}
+            return False
         if isinstance(event, RoundDone):
+            self._asked = None
             self.rounds = (*self._earlier, *event.messages)
             self._cut = None  # the continuation's context is in its rounds from now on
             record.recorded = self._closed(CRASH_NOTE)
@@ -134,6 +150,7 @@ class TurnLog:
             return False
         if isinstance(event, TurnFinished):
             self._sync()
+            self._interrupt_agents()  # none should still run; if one does, it never finished
             record.state = ENDINGS.get(event.stop_reason or "", "complete")
             record.usage = self._before + event.usage + self._agents_usage
             record.failure = event.refusal.text() if event.refusal is not None else ""
@@ -157,7 +174,7 @@ class TurnLog:
         running = Usage()
         for agent in self.record.agents:
             if agent.state in ("queued", "running"):
-                running = running + agent.usage
+                running = running + self._agent_spent(agent)
         return self._before + spent_so_far(self._started, self._reported, self._chars) + self._agents_usage + running
 
     def _agent(self, event: AgentStarted | AgentUpdate | AgentStatus | AgentEnded) -> bool:
@@ -178,6 +195,8 @@ class TurnLog:
         inner = event.event if isinstance(event, AgentUpdate) else None
         if isinstance(inner, TextDelta):
             self._agent_text.setdefault(agent.id, [agent.reply]).append(inner.text)
+            started, reported, chars = self._agent_round.get(agent.id, (None, None, 0))
+            self._agent_round[agent.id] = (started, reported, chars + len(inner.text))
             self._dirty = True
             return self._due()
         self._sync_agent(agent)
@@ -190,6 +209,8 @@ class TurnLog:
                            if n.id == inner.call.id else n for n in agent.tools]
             return self._saved()
         if isinstance(inner, Counted):
+            started, _, chars = self._agent_round.get(agent.id, (None, None, 0))
+            self._agent_round[agent.id] = (started, inner.usage, chars) if inner.reported else (inner.usage, None, 0)
             agent.usage = inner.usage
             return False
         if isinstance(event, AgentEnded):
@@ -199,6 +220,11 @@ class TurnLog:
             record.usage = record.usage + event.usage
             return self._saved()
         return False
+
+    def _agent_spent(self, agent: AgentRecord) -> Usage:
+        """A running agent's tokens as far as known: as :meth:`spent` counts the lead's."""
+        started, reported, chars = self._agent_round.get(agent.id, (None, None, 0))
+        return spent_so_far(started, reported, chars) if started or reported else agent.usage
 
     def _sync_agent(self, agent: AgentRecord) -> None:
         pieces = self._agent_text.pop(agent.id, None)
@@ -210,7 +236,7 @@ class TurnLog:
         for agent in self.record.agents:
             self._sync_agent(agent)
             if agent.state in ("queued", "running"):
-                agent.state = "interrupted"
+                agent.state, agent.usage = "interrupted", self._agent_spent(agent)
 
     def fail(self, failure: Failure) -> None:
         """The model call failed: keep the partial reply and the tool rounds that ran. A cut
@@ -237,6 +263,9 @@ class TurnLog:
             self.record.recorded = self._continued()
             return
         self.record.state = "stopped"
+        if self._asked is not None:  # stopped while tools ran: what finished stays done
+            self.rounds = (*self._earlier, *self._asked, self._stopped_results())
+            self._asked = None
         if self.rounds:
             self.record.recorded = self._closed("(Stopped by the user.)")
         elif self.record.reply:
@@ -244,6 +273,20 @@ class TurnLog:
                                     {"role": "assistant", "content": [{"type": "text", "text": self.record.reply}]}]
         else:
             self.record.recorded = []
+
+    def _stopped_results(self) -> dict[str, Any]:
+        """The tool results of a round the person stopped: those that finished as they came back,
+        the others an error saying they were stopped (every call must be answered)."""
+        asked = self._asked[-1]["content"] if self._asked else []
+        results = []
+        for block in asked:
+            if block.get("type") != "tool_use":
+                continue
+            content, failed = self._results.get(block["id"], (STOPPED_CALL, True))
+            if len(content) > MAX_STOPPED_RESULT:
+                content = content[:MAX_STOPPED_RESULT] + "\n(… the rest of this result is left out.)"
+            results.append({"type": "tool_result", "tool_use_id": block["id"], "content": content, "is_error": failed})
+        return {"role": "user", "content": results}
 
     def _continued(self) -> list[dict[str, Any]]:
         """The question, the tool rounds before the cut, and the cut message with the text that

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import stat
+import threading
 import time
 from collections.abc import Callable
 from contextlib import suppress
@@ -82,6 +83,7 @@ class ProjectTools:
     def __init__(self, root: Path, rules: IgnoreRules) -> None:
         self.root = root.resolve()
         self.rules = rules
+        self._writing = threading.Lock()  # agents at once: never two "unchanged" checks, then two writes
 
     def resolve(self, raw: str) -> Path:
         """The absolute, symlink-resolved path of ``raw`` inside the root; raises :class:`ToolError`
@@ -328,19 +330,17 @@ class ProjectTools:
         """Write a proposed change atomically, if the file still is as it was when proposed."""
         target, rel = self._writable(change.path)
         shown = show(rel)
-        current = read_text_exact(target, shown)
-        if current != change.old_text:
-            if change.old_text is None:
-                raise ToolError(f"{shown} was created by someone else since this change was proposed; "
-                                "not overwriting it. Read it and propose the change again.")
-            raise ToolError(f"{shown} changed on disk since this change was proposed; not overwriting it. "
-                            "Read it again and propose the change anew.")
-        self._write(target, shown, change.new_text, change.mode)
+        with self._writing:
+            current = read_text_exact(target, shown)
+            if current != change.old_text:
+                raise ToolError(f"{shown} was created by someone else since this change was proposed; not "
+                                "overwriting it. Read it and propose the change again." if change.old_text is None
+                                else f"{shown} changed on disk since this change was proposed; not overwriting "
+                                "it. Read it again and propose the change anew.")
+            self._write(target, shown, change.new_text, change.mode)
         added, removed = diff_counts(change.diff)
-        if change.old_text is None:
-            message = f"Created {shown} ({line_count(change.new_text)})"
-        else:
-            message = f"Edited {shown} (+{added} \u2212{removed} lines)"
+        message = (f"Created {shown} ({line_count(change.new_text)})" if change.old_text is None
+                   else f"Edited {shown} (+{added} \u2212{removed} lines)")
         return ToolResult(message, summary=message)
 
     def undo(self, change: ProposedChange) -> ToolResult:
