@@ -360,6 +360,8 @@ class BuddyApp(App[None]):
             await chat_commands.copy(self.chat, arguments)
         elif name == "cost":
             await chat_commands.cost(self.chat)
+        elif name == "consult":
+            await chat_commands.consult(self.chat, arguments)
         elif name in ("add", "drop", "files"):
             await chat_commands.manage_files(self.chat, name, arguments)
         elif name == "persona":
@@ -422,8 +424,12 @@ class BuddyApp(App[None]):
             return
         self.chat.refresh_header()
         self.chat.update_activation()
-        pinned = " It stays pinned: /pin to release." if self.session.pinned else ""
-        await self.chat.note(f"{persona.title} answers from now on: {persona.summary}{pinned}")
+        if self.session.pinned:
+            await self.chat.note(f"{persona.title} answers from now on, pinned for this conversation: "
+                                 f"{persona.summary} F3 or /pin unpins it (then the best expert is chosen for "
+                                 "each question again).")
+        else:
+            await self.chat.note(f"{persona.title} answers from now on: {persona.summary}")
 
     @on(Tree.NodeHighlighted, "#tree")
     def _highlighted(self, event: Tree.NodeHighlighted[object]) -> None:

@@ -28,6 +28,7 @@ from buddy_tui.context.attachments import Attachment, printable
 from buddy_tui.conversation.chat import Retrying, TextDelta, ToolFinished, ToolStarted, TurnFailed, TurnFinished
 from buddy_tui.conversation.client import Connection, connect, precheck
 from buddy_tui.conversation.engine import Abandoned, Engine, EngineEvent, Notice, Question, TurnContinued, TurnStarted
+from buddy_tui.conversation.events import AgentEnded, AgentStarted, AgentStatus, AgentUpdate
 from buddy_tui.conversation.session import AppAction, Refusal, Session
 from buddy_tui.personas.activation import Choice, activation_line, next_pick
 from buddy_tui.personas.persona import Persona
@@ -86,11 +87,12 @@ class ChatPane(Vertical):
         self.engine = Engine(session, DialogAsker(self.post_message), batch=True)
         self.connection: Connection | None = None
         self.turn: Turn | None = None
-        self.override: Persona | None = None  # picked with F2 for the next message only
+        self.override: Persona | None = None  # picked with F2: pinned for the conversation once sent
         self._asking: AskUser | None = None
         self._runs = 0  # each engine run gets an id: events of a stopped one are dropped
         self._waiting: Callable[[], Awaitable[None]] | None = None  # what to do once the client is ready
         self._connecting = False
+        self._agents_open = False  # the run under way keeps its agents' panels open (/consult)
 
     # ----------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -294,9 +296,11 @@ class ChatPane(Vertical):
             self.prompt.take_attachments()
         self._run(question)
 
-    def _run(self, question: Question) -> None:
-        """Hand ``question`` to the engine in a worker; its events come back as messages."""
+    def _run(self, question: Question, agents_open: bool = False) -> None:
+        """Hand ``question`` to the engine in a worker; its events come back as messages
+        (``agents_open``: its agents' panels stay open when they finish, as for /consult)."""
         self._runs += 1
+        self._agents_open = agents_open
         self._engine_worker(self._runs, question)
 
     @work(exclusive=True, group="chat", exit_on_error=False)
@@ -348,6 +352,10 @@ class ChatPane(Vertical):
             turn.view.feed(event.text)
             self.fold_soon()
             return
+        if isinstance(event, AgentStarted | AgentUpdate | AgentStatus | AgentEnded):
+            await turn.view.agent_event(event)  # its panel draws its own text as the lead's is drawn
+            self.fold_soon()
+            return
         await turn.view.drain()  # everything before this event is on screen first
         if self.turn is not turn:  # stopped (Esc) while the text was being drawn
             return
@@ -371,6 +379,7 @@ class ChatPane(Vertical):
             self.prompt.input.value = ""
             self.override = None
             view = AssistantMessage(event.question.plan.persona.title, event.why)
+            view.agents_open = self._agents_open
             self.turn = Turn(event.question, view)
             await self.add(UserMessage(event.question.plan.typed, event.record.files))
             await self.show_problems()
