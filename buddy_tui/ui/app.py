@@ -322,7 +322,7 @@ class BuddyApp(App[None]):
             await self.push_screen(HelpScreen(help_markdown(self.session, self.BINDINGS, self.keymap)))
 
     def action_switch_persona(self) -> None:
-        """F2: let another expert answer the next question."""
+        """F2: let another expert answer, from the next question on (the pick is pinned once sent)."""
         self.chat.cycle_persona()
 
     def action_pin_persona(self) -> None:

@@ -230,7 +230,7 @@ class ChatPane(Vertical):
         self.prompt.show_activation(activation_line(typed, self._suggestion() if wanted else None, self.override))
 
     def cycle_persona(self) -> None:
-        """F2: offer the next expert in the ranking for this message."""
+        """F2: offer the next expert in the ranking; once the question is sent it stays (pinned)."""
         if (pick := next_pick(self._suggestion(), self.override)) is not None:
             self.override = pick
             self.update_activation()
