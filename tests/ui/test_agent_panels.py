@@ -167,9 +167,12 @@ async def test_a_turn_that_ends_with_an_agent_still_running_says_interrupted(pro
     app = make_app(project)
     async with app.run_test(size=(140, 40)) as pilot:
         view = await begin_turn(pilot, app)
-        await send(pilot, app, ToolStarted(TASK, 1, 12), started())
-        await view.end(TurnFinished("done", "end_turn", Usage(1, 1)), project)
+        other = ToolCall("toolu_perf", "Task", {"description": "profile", "prompt": "p"})
+        await send(pilot, app, ToolStarted(TASK, 1, 12), started(), ToolStarted(other, 1, 12),
+                   started(other, "Performance"), AgentEnded(other.id, "done", "ok", Usage(3_100, 640), 5.0))
+        await view.end(TurnFinished("done", "end_turn", Usage(1_000, 100)), project)
         assert status_of(view.panels[0]) == "interrupted"
+        assert text_of(view.query_one(".status", Static)) == "in 4,100 · out 740"  # the agents' tokens count too
 
 
 def stored_turn(state: str = "complete", agent_state: str = "done") -> TurnRecord:

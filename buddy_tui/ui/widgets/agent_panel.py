@@ -113,6 +113,7 @@ class AgentPanel(Vertical):
         self.folded = folded
         self._activity = "streaming…"  # what it does when not waiting for a person
         self._stored: AgentRecord | None = None  # a stored run, drawn when first opened
+        self.usage = Usage()  # its tokens so far (all of them once it ended)
         self._title = AgentTitle(label=self._label(), collapsed_symbol="▶", expanded_symbol="▼", collapsed=folded)
         self.body = AgentBody()
         self.set_class(folded, "-folded")
@@ -137,7 +138,7 @@ class AgentPanel(Vertical):
             status, kind = ended_status(state, record.why, record.usage, record.seconds)
         panel = cls(record.id, record.title or record.name, record.color, record.description, folded=True,
                     status=status, kind=kind)
-        panel.state = state
+        panel.state, panel.usage = state, record.usage
         panel._stored = record
         panel.body._pieces = [record.reply]
         return panel
@@ -225,8 +226,10 @@ class AgentPanel(Vertical):
         elif isinstance(inner, Retrying):
             said = inner.notice.describe(inner.notice.wait)
             self.show_status(f"⟳ {said}", "waiting")
-        elif isinstance(inner, Counted) and self.kind == "waiting" and self.status.startswith("⟳"):
-            self.show_status(self._activity)  # the retry went through
+        elif isinstance(inner, Counted):
+            self.usage = inner.usage
+            if self.kind == "waiting" and self.status.startswith("⟳"):
+                self.show_status(self._activity)  # the retry went through
 
     def waiting(self, status: str) -> None:
         """Waiting for a person (``waiting for approval``), or ``running`` again."""
@@ -248,6 +251,7 @@ class AgentPanel(Vertical):
         for line in self.body._tool_lines.values():
             line.stopped()
         self.state = "interrupted" if event.outcome == "stopped" else event.outcome
+        self.usage = event.usage
         self.show_status(*ended_status(self.state, event.why, event.usage, event.seconds))
         if not keep_open:
             await self.fold(True)

@@ -207,7 +207,8 @@ class AssistantMessage(ReplyBody):
         await self._interrupt_agents()  # the turn is over: an agent that never ended will not
         for call in event.unrun:  # cut in the middle of a tool call: say it never ran, where it stopped
             await self.add_tool(self.tool_note(unrun_summary(call), is_error=True))
-        await self.finish(event.text, event.usage, event.stop_reason, event.refusal)
+        agents = sum((panel.usage for panel in self._panels.values()), Usage())
+        await self.finish(event.text, event.usage + agents, event.stop_reason, event.refusal)  # as the turn counts
         await self.show_references(await asyncio.to_thread(find_references, event.text, root))
 
     def show_ending(self, state: str, usage: Usage, said: str = "", continuable: bool = True) -> None:
