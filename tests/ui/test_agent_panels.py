@@ -5,6 +5,8 @@ with Enter or a click; Esc marks unfinished ones interrupted; a stored turn show
 from __future__ import annotations
 
 import asyncio
+import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -29,12 +31,13 @@ from buddy_tui.tools.asking import ChangeRequest
 from buddy_tui.tools.specs import ToolCall, ToolResult
 from buddy_tui.ui.app import BuddyApp
 from buddy_tui.ui.screens.approval import ApprovalScreen
-from buddy_tui.ui.widgets.agent_panel import AgentPanel, AgentTitle
+from buddy_tui.ui.widgets.agent_panel import AgentPanel, AgentTitle, colour_style
 from buddy_tui.ui.widgets.chat_pane import ChatPane
 from buddy_tui.ui.widgets.markdown_note import MarkdownNote
 from buddy_tui.ui.widgets.tool_line import ToolLine
 from buddy_tui.ui.widgets.transcript import AssistantMessage, Note
-from tests.helpers import caught_up, click, make_app, text_of, wait_for
+from tests.fake_api import FakeAnthropic, Reply, ToolUse
+from tests.helpers import caught_up, click, connected, make_app, settled, submit, text_of, wait_for
 
 TASK = ToolCall("toolu_sec", "Task", {"description": "check auth for injection", "prompt": "Look at app/",
                                       "subagent_type": "security"})
@@ -84,6 +87,8 @@ async def test_a_panel_streams_under_its_task_line_and_folds_when_done(project: 
         assert view.children.index(panel) == view.children.index(line) + 1  # right under the Task line
         assert status_of(panel) == "queued"
         assert panel.header_text.startswith("Security  check auth for injection")
+        assert colour_style("red") == "bold #e5534b"  # the name in its front-matter colour
+        assert "bold #e5534b" in {str(span.style) for span in panel._label().spans}
 
         await send(pilot, app, started(), AgentUpdate(TASK.id, TextDelta("## Findings\n\nSQL built ")))
         assert status_of(panel) == "streaming…"
@@ -220,6 +225,7 @@ async def test_a_colour_is_never_read_as_markup(project: Path) -> None:
         await send(pilot, app, ToolStarted(TASK, 1, 12), evil)
         panel = view.panels[0]
         assert panel.header_text.startswith("[red]X[/red]  [b]desc[/b] · ")
+        assert colour_style("bold red on white]") == "bold $text-accent"  # an unknown colour: neutral
 
 
 async def test_cost_splits_the_tokens_between_the_lead_and_each_agent(project: Path) -> None:
@@ -290,6 +296,7 @@ async def test_consult_runs_one_expert_with_the_attachments_and_keeps_its_panel_
                        what="the engine's refusal")
 
         chat.attach(project / "app" / "models.py")
+        await wait_for(pilot, lambda: chat.prompt.attachments, what="the file attached")
         chat.post_message(ChatPane.AppCommand("consult", "security  is this query safe?"))
         await wait_for(pilot, lambda: runs, what="the consultation sent")
         assert asked[-1] == ("security", "is this query safe?")
@@ -321,3 +328,67 @@ async def test_persona_command_says_the_choice_is_pinned_and_how_to_unpin(projec
         note = next(text_of(n) for n in app.query(Note) if "pinned for this conversation" in text_of(n))
         assert "F3 or /pin unpins it" in note
         assert "📌 pinned" in text_of(app.chat.query_one("#persona-name", Static))
+
+
+REVIEWER = """---
+name: reviewer
+description: Reviews code for problems.
+color: purple
+tools: Read, Grep
+---
+REVIEWER-MARKER You review code and report what is wrong, with path:line.
+"""
+REVIEW_COMMAND = """---
+description: Review code with the reviewer agent
+---
+Use the Task tool to launch the reviewer agent (subagent_type reviewer) on $ARGUMENTS, then sum up.
+"""
+
+
+async def test_through_the_engine_a_task_call_streams_its_agent_in_a_panel_that_then_folds(
+        project: Path, online: FakeAnthropic) -> None:
+    """The real engine and SDK against the fake server: a project command tells the lead to use
+    the Task tool, the lead calls it, the agent's reply streams into its panel under the Task
+    line, and the panel folds once the agent is done."""
+    (project / ".claude" / "agents").mkdir(parents=True)
+    (project / ".claude" / "agents" / "reviewer.md").write_text(REVIEWER)
+    (project / ".claude" / "commands").mkdir(parents=True)
+    (project / ".claude" / "commands" / "review.md").write_text(REVIEW_COMMAND)
+    findings = "## Findings\n\nThe SQL in app/models.py:13 is built with `%`: an injection risk."
+    gate, held = threading.Event(), threading.Event()
+
+    def hold(index: int, total: int) -> None:
+        if index == 2 and not held.is_set():  # the agent's stream pauses after its first chunks
+            held.set()
+            gate.wait(20)
+
+    online.on_chunk = hold
+    online.route(lambda body: "REVIEWER-MARKER" in json.dumps(body.get("system")), Reply.of(findings, size=8))
+    online.route(lambda body: "REVIEWER-MARKER" not in json.dumps(body.get("system")),
+                 Reply([], tools=[ToolUse("toolu_rev", "Task", {"description": "look for problems",
+                                                                "prompt": "Review app/models.py",
+                                                                "subagent_type": "reviewer"})]),
+                 Reply.of("The reviewer found one problem: app/models.py:13.", size=8))
+    app = make_app(project, persona="backend")
+    try:
+        async with app.run_test(size=(140, 40)) as pilot:
+            await connected(pilot, app)
+            await submit(pilot, app, "/review app/models.py")
+            await wait_for(pilot, lambda: app.query(AgentPanel), what="the agent's panel")
+            panel = app.query_one(AgentPanel)
+            view = app.query_one(AssistantMessage)
+            line = next(t for t in view.query(ToolLine) if t.call.id == "toolu_rev")
+            assert view.children.index(panel) == view.children.index(line) + 1
+            assert panel.header_text.startswith("reviewer  look for problems") or \
+                panel.header_text.startswith("Reviewer  look for problems")
+            await wait_for(pilot, lambda: held.is_set() and panel.body.text == findings[:24],
+                           what="the agent's first text in its panel")  # three chunks: the fourth is held
+            assert status_of(panel) == "streaming…" and not panel.folded and app.chat.busy
+            gate.set()
+            await wait_for(pilot, lambda: settled(app), what="the turn's end")
+            assert panel.folded and status_of(panel).startswith("done in ")
+            assert panel.body.text == findings
+            assert view.text.endswith("The reviewer found one problem: app/models.py:13.")
+            assert [a.state for a in app.chat.session.turns[-1].agents] == ["done"]
+    finally:
+        gate.set()
