@@ -175,9 +175,9 @@ async def test_a_turn_that_ends_with_an_agent_still_running_says_interrupted(pro
         other = ToolCall("toolu_perf", "Task", {"description": "profile", "prompt": "p"})
         await send(pilot, app, ToolStarted(TASK, 1, 12), started(), ToolStarted(other, 1, 12),
                    started(other, "Performance"), AgentEnded(other.id, "done", "ok", Usage(3_100, 640), 5.0))
-        await view.end(TurnFinished("done", "end_turn", Usage(1_000, 100)), project)
+        await view.end(TurnFinished("done", "end_turn", Usage(1_000, 100)), project, usage=Usage(4_100, 740))
         assert status_of(view.panels[0]) == "interrupted"
-        assert text_of(view.query_one(".status", Static)) == "in 4,100 · out 740"  # the agents' tokens count too
+        assert text_of(view.query_one(".status", Static)) == "in 4,100 · out 740"  # as stored: agents included
 
 
 def stored_turn(state: str = "complete", agent_state: str = "done") -> TurnRecord:

@@ -364,7 +364,9 @@ class ChatPane(Vertical):
         elif isinstance(event, TurnFinished | TurnFailed):
             self._end_turn()
             await self._ended()
-            await turn.view.end(event, self.session.root, cut=self.engine.continuable is not None)
+            # With agents, the turn's tokens as stored: the lead's and its agents' together.
+            stored = self.session.turns[-1].usage if self.session.turns and turn.view.panels else None
+            await turn.view.end(event, self.session.root, cut=self.engine.continuable is not None, usage=stored)
             if self.unsent is self.session.turns[-1]:  # failed or declined: the question goes back
                 self._restore(turn.question)
 

@@ -193,9 +193,11 @@ class AssistantMessage(ReplyBody):
             note = " · stopped at the tool-round limit" if stop_reason == "max_rounds" else ""
             self.status(f"{usage.summary()}{note}", "done")
 
-    async def end(self, event: TurnFinished | TurnFailed, root: Path, cut: bool = False) -> None:
+    async def end(self, event: TurnFinished | TurnFailed, root: Path, cut: bool = False,
+                  usage: Usage | None = None) -> None:
         """The turn is over: show how it ended and, for a finished reply, the project files it
-        names (``cut``: a cut reply failed to go on, and still can)."""
+        names (``cut``: a cut reply failed to go on, and still can; ``usage``: the turn's tokens
+        as stored, its agents' included, when known)."""
         if isinstance(event, TurnFailed) and cut:  # it stays cut, and says why it did not go on
             await self._render_whole()
             self.show_ending("cut", event.usage, event.failure.text())
@@ -207,8 +209,7 @@ class AssistantMessage(ReplyBody):
         await self._interrupt_agents()  # the turn is over: an agent that never ended will not
         for call in event.unrun:  # cut in the middle of a tool call: say it never ran, where it stopped
             await self.add_tool(self.tool_note(unrun_summary(call), is_error=True))
-        agents = sum((panel.usage for panel in self._panels.values()), Usage())
-        await self.finish(event.text, event.usage + agents, event.stop_reason, event.refusal)  # as the turn counts
+        await self.finish(event.text, usage or event.usage, event.stop_reason, event.refusal)
         await self.show_references(await asyncio.to_thread(find_references, event.text, root))
 
     def show_ending(self, state: str, usage: Usage, said: str = "", continuable: bool = True) -> None:
