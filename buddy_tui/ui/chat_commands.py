@@ -179,7 +179,7 @@ async def consult(pane: ChatPane, arguments: str) -> None:
     an agent panel that stays open. Without a name or a question: how to use it, and who there is."""
     name, _, text = arguments.strip().partition(" ")
     if not name or not text.strip():
-        names = ", ".join(persona.name for persona in pane.session.personas)
+        names = ", ".join(sorted(persona.name for persona in pane.session.personas))
         await pane.note("Usage: /consult NAME QUESTION asks one expert directly, with the attached files; "
                         f"its answer appears in its own panel.\nExperts: {names}")
         return

@@ -34,7 +34,7 @@ from buddy_tui.ui.screens.approval import ApprovalScreen
 from buddy_tui.ui.widgets.agent_panel import AgentPanel, AgentTitle, colour_style
 from buddy_tui.ui.widgets.chat_pane import ChatPane
 from buddy_tui.ui.widgets.markdown_note import MarkdownNote
-from buddy_tui.ui.widgets.tool_line import ToolLine
+from buddy_tui.ui.widgets.tool_line import ToolLine, describe_call
 from buddy_tui.ui.widgets.transcript import AssistantMessage, Note
 from tests.fake_api import FakeAnthropic, Reply, ToolUse
 from tests.helpers import caught_up, click, connected, make_app, settled, submit, text_of, wait_for
@@ -303,10 +303,14 @@ async def test_consult_runs_one_expert_with_the_attachments_and_keeps_its_panel_
         assert [a.key for a in runs[0].chips] == ["app/models.py"] and not chat.prompt.attachments
 
         record = TurnRecord("is this query safe?", "backend", "Backend", "m")
-        await send(pilot, app, TurnStarted(runs[0], record, ()), started(),
-                   AgentUpdate(TASK.id, TextDelta("It is not.")), AgentEnded(TASK.id, "done", "It is not.", Usage(), 3))
+        await send(pilot, app, TurnStarted(runs[0], record, ()), started())  # no Task line: asked directly
+        view = chat.query_one(AssistantMessage)
+        assert text_of(view.query_one(".status", Static)).startswith("Security answers in the panel above")
+        await send(pilot, app, AgentUpdate(TASK.id, TextDelta("It is not.")),
+                   AgentEnded(TASK.id, "done", "It is not.", Usage(), 3))
         panel = chat.query_one(AgentPanel)
         assert panel.finished and not panel.folded  # a consultation's answer stays open
+        assert view.text == "It is not."  # what the copy link and /copy take
 
 
 async def test_persona_command_says_the_choice_is_pinned_and_how_to_unpin(project: Path) -> None:
@@ -392,3 +396,8 @@ async def test_through_the_engine_a_task_call_streams_its_agent_in_a_panel_that_
             assert [a.state for a in app.chat.session.turns[-1].agents] == ["done"]
     finally:
         gate.set()
+
+
+def test_a_task_call_is_described_by_its_agent_and_task() -> None:
+    assert describe_call(TASK) == "Task security: check auth for injection"
+    assert describe_call(ToolCall("t", "Task", {})) == "Task"

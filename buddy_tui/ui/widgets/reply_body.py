@@ -21,10 +21,11 @@ from textual.widgets import Static
 from buddy_tui.context.attachments import printable
 from buddy_tui.display.splitter import BlockSplitter
 from buddy_tui.store.records import ToolNote
+from buddy_tui.tools.specs import ToolCall
 from buddy_tui.ui.safe import shown
 from buddy_tui.ui.widgets.folding import Folder, Segment, estimate_height
 from buddy_tui.ui.widgets.reply_view import ReplyView
-from buddy_tui.ui.widgets.tool_line import ToolLine
+from buddy_tui.ui.widgets.tool_line import ToolLine, describe_call
 
 #: A piece closed with at least this much text after it in the same update is off screen when
 #: the view follows the reply (a screen is about 2,000 characters), so it starts folded.
@@ -184,7 +185,8 @@ class ReplyBody(Vertical):
         for part in parts:
             self._splitter = BlockSplitter()  # the last text's, should the reply go on (resume)
             if isinstance(part, ToolNote):
-                line = self.tool_note(part.summary or part.name, part.is_error)
+                line = self.tool_note(part.summary or describe_call(ToolCall(part.id, part.name, part.input)),
+                                      part.is_error)
                 await self.mount(line, before=self.insert_point)
                 lines[part.id] = line
             else:

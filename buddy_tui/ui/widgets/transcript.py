@@ -109,6 +109,11 @@ class AssistantMessage(ReplyBody):
         self.status("streaming…  (Esc to stop)")
 
     @property
+    def text(self) -> str:
+        """The reply's text so far; for an agent asked directly (/consult), its answer."""
+        return super().text or "\n\n".join(panel.body.text for panel in self._panels.values() if panel.body.text)
+
+    @property
     def panels(self) -> list[AgentPanel]:
         """The agents' panels, in the order they started."""
         return list(self._panels.values())
@@ -173,8 +178,9 @@ class AssistantMessage(ReplyBody):
         line = self._tool_lines.get(panel.agent_id)
         if line is not None and line.parent is self:
             await self.mount(panel, after=line)
-        else:
+        else:  # asked directly (/consult): the panel is the answer
             await self.add_tool(panel)
+            self.status(printable(f"{panel.title} answers in the panel above…  (Esc to stop)"))
 
     async def _interrupt_agents(self) -> None:
         for panel in self._panels.values():
