@@ -69,3 +69,12 @@ def online(monkeypatch: pytest.MonkeyPatch, fake_api: FakeAnthropic) -> FakeAnth
     monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_api.base_url)
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-0123456789")
     return fake_api
+
+
+@pytest.fixture(autouse=True)
+def isolated_claude_config(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty Claude Code user folder ($CLAUDE_CONFIG_DIR), so the developer's own ~/.claude
+    agents never leak into a test; a test that needs user agents writes them here."""
+    folder = tmp_path_factory.mktemp("claude-config")
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(folder))
+    return folder

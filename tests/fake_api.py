@@ -114,6 +114,16 @@ class RecordedRequest:
     headers: dict[str, str]
     body: dict[str, Any] | None
     query: str = ""  # the URL's query string, e.g. "limit=100&after_id=..."
+    #: time.monotonic() when it arrived, and when its answer was fully written (None until then, or
+    #: when it never was: the client went away), to tell requests that overlapped in time.
+    received: float = field(default_factory=time.monotonic)
+    answered: float | None = None
+
+    @property
+    def system_text(self) -> str:
+        """The request's system prompt as one text ("" when it has none)."""
+        system = (self.body or {}).get("system")
+        return system if isinstance(system, str) else _content_text(system or [])
 
 
 @dataclass
@@ -460,7 +470,9 @@ class _Handler(BaseHTTPRequestHandler):
                 else:
                     body_error = "The request body must be a JSON object"
         headers = {name.lower(): value for name, value in self.headers.items()}
-        request_id = fake._record(RecordedRequest(self.command, path, headers, body, url.query))
+        recorded = RecordedRequest(self.command, path, headers, body, url.query)
+        request_id = fake._record(recorded)
+        self._recorded = recorded
         if self.command == "POST" and path in ("/v1/messages", "/v1/messages/count_tokens"):
             if body_error is not None:
                 self._send_error(400, "invalid_request_error", body_error, request_id)
@@ -745,6 +757,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._write_event("message_delta", _message_delta(reply))
             self._write_event("message_stop", {"type": "message_stop"})
             self._write_chunk(b"")
+            self._recorded.answered = time.monotonic()
         except (_ClientGone, OSError):
             if not self.fake._stopping.is_set():
                 self.fake.client_gone.set()
@@ -901,6 +914,7 @@ class FakeAnthropic:
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._scripts: collections.deque[Script] = collections.deque()
+        self._routes: list[tuple[Callable[[dict[str, Any]], bool], collections.deque[Script]]] = []
         self._counter = 0
         self._connections: set[socket.socket] = set()
         self._stopping = threading.Event()
@@ -961,11 +975,18 @@ class FakeAnthropic:
         with self._lock:
             self._scripts.extend(scripts)
 
+    def route(self, matches: Callable[[dict[str, Any]], bool], *scripts: Script) -> None:
+        """Answer requests whose body ``matches`` with ``scripts``, in order, whatever order they
+        arrive in among other requests (agents running at the same time); routes are tried in the
+        order they were added, before the queue, and one whose scripts are used up is passed over."""
+        with self._lock:
+            self._routes.append((matches, collections.deque(scripts)))
+
     @property
     def pending(self) -> int:
-        """How many queued scripts are still unused."""
+        """How many queued (and routed) scripts are still unused."""
         with self._lock:
-            return len(self._scripts)
+            return len(self._scripts) + sum(len(scripts) for _, scripts in self._routes)
 
     def message_requests(self) -> list[RecordedRequest]:
         """Every ``POST /v1/messages`` received so far."""
@@ -996,6 +1017,9 @@ class FakeAnthropic:
 
     def _next_script(self, body: dict[str, Any]) -> Script:
         with self._lock:
+            for matches, scripts in self._routes:
+                if scripts and matches(body):
+                    return scripts.popleft()
             if self._scripts:
                 return self._scripts.popleft()
         return self.default_reply(body)

@@ -230,7 +230,7 @@ def test_allow_edits_changes_the_file_and_names_it_on_stderr(online: FakeAnthrop
     assert out == "Fixed." and err == "buddy-tui: edited app/models.py\nbuddy-tui: created app/sql.py\n"
     first = online.message_requests()[0].body
     assert first is not None
-    assert [t["name"] for t in first["tools"]] == ["Read", "Grep", "Glob", "Edit", "Write"]
+    assert [t["name"] for t in first["tools"]] == ["Read", "Grep", "Glob", "Edit", "Write", "Task"]
     note = first["messages"][-1]["content"][0]["text"]
     assert EDITS_NOTE in note and HEADLESS_NOTE not in note
     results = tool_results(online)

@@ -25,7 +25,7 @@ def write(tmp_path: Path, text: str, name: str = "p.md") -> Path:
 
 def test_bundled_backend_persona_covers_every_seed_section() -> None:
     backend = bundled_personas()["backend"]
-    assert backend.allowed_tools == ("Read", "Grep", "Glob", "Edit", "Write")
+    assert backend.allowed_tools == ("Read", "Grep", "Glob", "Edit", "Write", "Task")
     headings = [line.lower() for line in backend.prompt.splitlines() if line.startswith("## ")]
     for words in SEED_SECTIONS:
         assert any(any(w in h for w in words) for h in headings), f"no section about {words}: {headings}"

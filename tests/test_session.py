@@ -28,6 +28,10 @@ def test_interpretations(claude_project: Path) -> None:
     refusal = session.interpret("/deplyo prod", [])
     assert isinstance(refusal, Refusal) and "/deploy" in refusal.message
     plan = session.interpret("the p99 latency of /orders doubled", ["app/routes.py"])
+    assert isinstance(plan, TurnPlan) and session.pinned  # --persona is the person's choice: it stays
+    assert plan.persona.name == "security" and plan.choice is not None and not plan.choice.switched
+    session.toggle_pin()
+    plan = session.interpret("the p99 latency of /orders doubled", ["app/routes.py"])
     assert isinstance(plan, TurnPlan)
     assert plan.persona.name == "performance" and plan.choice is not None and plan.choice.switched
     assert plan.model == "claude-base"

@@ -64,13 +64,15 @@ def test_no_file_means_defaults_and_no_problems(tmp_path: Path) -> None:
 def test_every_setting_is_read_from_the_file(tmp_path: Path) -> None:
     path = write(tmp_path, 'model = "claude-opus-test"\nmax_tokens = 1024\ndefault_persona = "personas/mine.md"\n'
                            'theme = "nord"\ncontext_budget = 50000\nsensitive_patterns = ["*.vault", " "]\n'
-                           'remember_tool_permissions = true\n[keymap]\n"app.quit" = " ctrl+q,f10 "\n')
+                           'remember_tool_permissions = true\nmax_parallel_agents = 2\n'
+                           '[keymap]\n"app.quit" = " ctrl+q,f10 "\n')
     config, problems = load_config(path, env={})
     assert problems == []
     assert config == UserConfig(model="claude-opus-test", max_tokens=1024,
                                 default_persona=str(tmp_path / "personas" / "mine.md"), theme="nord",
                                 context_budget=50_000, sensitive_patterns=("*.vault",),
-                                remember_tool_permissions=True, keymap={"app.quit": "ctrl+q,f10"})
+                                remember_tool_permissions=True, max_parallel_agents=2,
+                                keymap={"app.quit": "ctrl+q,f10"})
     assert {config.source_of(s.name) for s in SETTINGS} == {"config.toml"}
 
 
@@ -92,9 +94,10 @@ def test_every_setting_is_read_from_the_file(tmp_path: Path) -> None:
      "not 4; that binding keeps its usual keys"),
     ('modle = "x"', "config.toml: unknown setting 'modle' (did you mean 'model'?); ignored"),
     ("colour = 1", "config.toml: unknown setting 'colour' (the settings are model, max_tokens, default_persona, "
-     "theme, context_budget, sensitive_patterns, remember_tool_permissions, keymap); ignored"),
+     "theme, context_budget, sensitive_patterns, remember_tool_permissions, max_parallel_agents, keymap); ignored"),
     ('"\\u001b[2J" = 1', "config.toml: unknown setting '\\x1b[2J' (the settings are model, max_tokens, "
-     "default_persona, theme, context_budget, sensitive_patterns, remember_tool_permissions, keymap); ignored"),
+     "default_persona, theme, context_budget, sensitive_patterns, remember_tool_permissions, "
+     "max_parallel_agents, keymap); ignored"),
 ])
 def test_a_wrong_value_is_named_and_that_setting_keeps_its_default(tmp_path: Path, line: str, problem: str) -> None:
     path = write(tmp_path, f'{line}\ncontext_budget = 9000\n' if "context_budget" not in line else line + "\n")

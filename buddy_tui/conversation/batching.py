@@ -8,7 +8,8 @@ even when the stream goes quiet. When a batch carries more text than anyone read
 (``flood_chars``, ten times a fast model), the next one waits ``flood_interval`` instead: the
 screen still moves four times a second and the UI keeps most of its time for the user.
 
-A text delta costs a list append here (no task, no timer); one timer per batch flushes it.
+A text delta costs a list append here (no task, no timer); one timer per batch flushes it. Agents'
+text deltas (:class:`AgentUpdate` around a TextDelta) are joined the same way, each agent's apart.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 
 from buddy_tui.conversation.chat import ChatEvent, TextDelta
+from buddy_tui.conversation.events import AgentUpdate
 
 #: Seconds text may wait to be joined with more: ten updates a second still reads as streaming.
 INTERVAL = 0.1
@@ -33,7 +35,7 @@ async def batched(source: AsyncIterator[ChatEvent], interval: float = INTERVAL,
                   flood_interval: float = FLOOD_INTERVAL, flood_chars: int = FLOOD_CHARS) -> AsyncIterator[ChatEvent]:
     """``source``'s events with neighbouring text deltas joined (see the module docstring)."""
     loop = asyncio.get_running_loop()
-    pending: list[str] = []
+    pending: dict[str | None, list[str]] = {}  # text waiting, by agent (None: the lead), in arrival order
     ready: deque[object] = deque()
     wake = asyncio.Event()
     timer: asyncio.TimerHandle | None = None
@@ -44,20 +46,24 @@ async def batched(source: AsyncIterator[ChatEvent], interval: float = INTERVAL,
         nonlocal timer, wait
         timer = None
         if pending:
-            text = "".join(pending)
+            joined = {agent: "".join(pieces) for agent, pieces in pending.items()}
             pending.clear()
-            wait = flood_interval if len(text) > flood_chars else interval
-            ready.append(TextDelta(text))
+            wait = flood_interval if sum(map(len, joined.values())) > flood_chars else interval
+            for agent, text in joined.items():
+                ready.append(TextDelta(text) if agent is None else AgentUpdate(agent, TextDelta(text)))
         wake.set()
 
     async def pump() -> None:
         nonlocal timer
         try:
             async for event in source:
-                if isinstance(event, TextDelta):
+                text = event if isinstance(event, TextDelta) else \
+                    event.event if isinstance(event, AgentUpdate) and isinstance(event.event, TextDelta) else None
+                if text is not None:
                     if not pending:
                         timer = loop.call_later(wait, flush)
-                    pending.append(event.text)
+                    agent = event.agent_id if isinstance(event, AgentUpdate) else None
+                    pending.setdefault(agent, []).append(text.text)
                     continue
                 if timer is not None:
                     timer.cancel()

@@ -31,6 +31,7 @@ from buddy_tui.conversation.events import (
     TurnFinished as TurnFinished,
 )
 from buddy_tui.conversation.retries import Opening, RetryNotice
+from buddy_tui.conversation.rounds import Executor as Executor, SideEvents, run_calls
 from buddy_tui.personas.persona import Persona
 from buddy_tui.store.records import Usage, estimate_tokens
 from buddy_tui.tools.specs import ToolCall, ToolResult
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
 CACHE = {"type": "ephemeral"}
 
 
-Executor = Callable[[ToolCall], Awaitable[ToolResult]]
 #: How many model round trips one turn may take when the model keeps calling tools.
 MAX_TOOL_ROUNDS = 12
 #: The user message that asks for the rest of a reply cut at the token limit (or paused by the API).
@@ -271,6 +271,8 @@ async def stream_turn(
     on_retry: Callable[[Retrying], None] | None = None,
     reply_so_far: str = "",
     limits: RoundLimits | None = None,
+    parallel: Callable[[ToolCall], bool] | None = None,
+    side: SideEvents | None = None,
 ) -> AsyncIterator[ChatEvent]:
     """Stream one turn, running the model's tool calls through ``execute`` until it stops.
 
@@ -303,6 +305,10 @@ async def stream_turn(
     round runs at most ``max_calls`` calls (the others get a tool_result saying they were not
     run), its results are cut to ``max_result_chars`` together, and when the follow-up request
     would still not fit, the round's calls are taken back and the turn ends (``over_budget``).
+
+    Calls for which ``parallel`` is true run at the same time as their neighbours of that kind
+    (:mod:`buddy_tui.conversation.rounds`); what they emit on ``side`` (an agent's events) is
+    yielded while they run.
     """
     quiet = client.with_options(max_retries=0)  # the retries are ours (see Opening), never the SDK's
     messages = list(request["messages"])
@@ -377,11 +383,9 @@ async def stream_turn(
         _merged(added, content, tail)
         run, skipped = (calls[: limits.max_calls], calls[limits.max_calls:]) if limits else (calls, [])
         outcomes: list[ToolResult] = []
-        for call in run:
-            yield ToolStarted(call, round_number, max_rounds)
-            result = await execute(call)
-            yield ToolFinished(call, result)
-            outcomes.append(result)
+        async for happened in run_calls(run, execute, outcomes, round_number=round_number, max_rounds=max_rounds,
+                                     parallel=parallel, side=side):
+            yield happened
         if skipped:
             assert limits is not None
             outcomes += [ToolResult(_not_run(limits.max_calls), is_error=True)] * len(skipped)

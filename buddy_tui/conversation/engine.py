@@ -12,24 +12,35 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from buddy_tui.context.attachments import Attachment, ContextError, load_attachment, looks_secret
 from buddy_tui.context.folder import describe_path
 from buddy_tui.conversation.asker import Asker
-from buddy_tui.conversation.chat import ChatEvent, Retrying, TurnFailed, TurnFinished, stream_turn, unrun_note
+from buddy_tui.conversation.chat import (
+    ChatEvent,
+    Retrying,
+    ToolFinished,
+    ToolStarted,
+    TurnFailed,
+    TurnFinished,
+    stream_turn,
+    unrun_note,
+)
+from buddy_tui.conversation.rounds import SideEvents, run_calls
 from buddy_tui.conversation.session import Interpretation, Session, TurnPlan
 from buddy_tui.conversation.turnlog import CHECKPOINT_SECONDS, TurnLog
-from buddy_tui.store.records import StoredConversation, TurnRecord
+from buddy_tui.store.records import StoredConversation, TurnRecord, Usage
 from buddy_tui.tools.runner import ToolRunner
-from buddy_tui.tools.specs import TOOL_NAMES, ToolCall, ToolResult
+from buddy_tui.tools.specs import READ_ONLY, TOOL_NAMES, ToolCall, ToolResult
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
 
     from buddy_tui.context.budget import Budget
+    from buddy_tui.conversation.agents import Agents
     from buddy_tui.personas.persona import Persona
     from buddy_tui.tools.workspace import ProposedChange
 
@@ -250,15 +261,27 @@ class Engine:
         """Stream the request into ``log``; ``before``: the text of the reply it continues."""
         assert self.client is not None, "connect the engine's client before running a turn"
         tools, persona = plan.tools, plan.persona.title
-
-        async def execute(call: ToolCall) -> ToolResult:
-            return await self.runner.execute(call, tools, persona)
-
         from buddy_tui.context.budget import RoundLimits, context_window
+        from buddy_tui.conversation.agents import Agents
 
         limits = RoundLimits.for_window(context_window())  # every request of the turn fits, not only its first
-        events = stream_turn(self.client, request, execute if tools else None, on_retry=on_retry, reply_so_far=before,
-                             limits=limits)
+        side = SideEvents()
+        agents = Agents(self.session, self.client, self.runner, side, lead_model=plan.model,
+                        lead_tools=tools if not plan.consult else plan.persona.allowed_tools,
+                        limit=self.session.config.max_parallel_agents, limits=limits)
+
+        async def execute(call: ToolCall) -> ToolResult:
+            if call.name == "Task" and "Task" in tools:
+                return await agents.run(call)
+            return await self.runner.execute(call, tools, persona)
+
+        events: AsyncIterator[ChatEvent]
+        if plan.consult:
+            events = _consulting(agents, plan, request, side)
+        else:
+            events = stream_turn(self.client, request, execute if tools else None, on_retry=on_retry,
+                                 reply_so_far=before, limits=limits, side=side,
+                                 parallel=lambda call: call.name in READ_ONLY or call.name == "Task")
         if self.batch:
             from buddy_tui.conversation.batching import batched
 
@@ -338,6 +361,12 @@ class Engine:
             plan = TurnPlan(record.typed, record.typed, persona, record.model, None, None, tools=tools)
         return Question(replace(plan, model=record.model, mentions=[]), continues=record)
 
+    def consultation(self, name: str, text: str) -> Question | str:
+        """``/consult NAME QUESTION``: a question for one agent directly, run as an agent panel
+        (attach the current files as the Question's chips); else what to tell the person."""
+        plan = self.session.consultation(name, text)
+        return plan if isinstance(plan, str) else Question(plan)
+
     def retry(self, override: Persona | None = None) -> Question | str:
         """The last question that got no full answer, ready to go again with the same content;
         else what to tell the person."""
@@ -401,3 +430,23 @@ class Engine:
         self.stop()
         if self.client is not None:
             await self.client.close()
+
+
+async def _consulting(agents: Agents, plan: TurnPlan, request: dict[str, object],
+                      side: SideEvents) -> AsyncGenerator[ChatEvent, None]:
+    """``/consult``: the agent answers the question itself, with the attached files, in its own
+    panel; its answer is what the turn leaves in the conversation for the lead to see later."""
+    messages = cast(list[dict[str, Any]], request["messages"])
+    user = [{k: v for k, v in block.items() if k != "cache_control"} for block in messages[-1]["content"]]
+    call = ToolCall(f"consult_{id(request):x}", "Task",
+                    {"subagent_type": plan.consult, "prompt": plan.prompt, "description": "asked directly"})
+    outcomes: list[ToolResult] = []
+
+    async def ask(task: ToolCall) -> ToolResult:
+        return await agents.run(task, user)
+
+    async for event in run_calls([call], ask, outcomes, round_number=1, max_rounds=1, side=side):
+        if not isinstance(event, ToolStarted | ToolFinished):
+            yield event
+    answer = outcomes[0].content if outcomes else "(no answer)"
+    yield TurnFinished("", "end_turn", Usage(), ({"role": "assistant", "content": [{"type": "text", "text": answer}]},))

@@ -25,6 +25,7 @@ from buddy_tui.personas.catalog import Catalog, load_catalog
 from buddy_tui.personas.commands import Command, parse_invocation
 from buddy_tui.personas.frontmatter import DefinitionError
 from buddy_tui.personas.persona import Persona, persona_key, resolve_persona
+from buddy_tui.personas.roster import agent_model, find_agent
 from buddy_tui.settings.config_file import DEFAULT_PERSONA, UserConfig, load_config
 from buddy_tui.settings.model_settings import Settings, resolve_model
 from buddy_tui.store.history import HistoryError, Store
@@ -59,6 +60,10 @@ class TurnPlan:
     command: Command | None
     mentions: list[Path] = field(default_factory=list)
     tools: tuple[str, ...] = ()  # the tools Claude may use for this turn
+    #: The person picked this persona for the message (F2): it stays for the conversation (pinned).
+    picked: bool = False
+    #: ``/consult``: the turn is this agent's alone, answering the question directly (no lead).
+    consult: str = ""
 
 
 Interpretation = AppAction | Refusal | TurnPlan
@@ -86,7 +91,8 @@ def open_session(root: Path, persona_spec: str | None, settings: Settings, store
     catalog = load_catalog(root)
     persona = _starting_persona(persona_spec, config, catalog, problems)
     return Session(root=root, catalog=catalog, settings=settings, current=persona, facts=scan_project(root),
-                   memory=load_memory(root), store=store, problems=problems, config=config)
+                   memory=load_memory(root), store=store, problems=problems, config=config,
+                   pinned=bool(persona_spec))  # chosen on the command line: it stays, as a pin does
 
 
 def _starting_persona(spec: str | None, config: UserConfig, catalog: Catalog, problems: list[str]) -> Persona:
@@ -151,6 +157,11 @@ class Session:
         close = best_matches(name, list(by_name), limit=2)
         return by_name[close[0]] if len(close) == 1 else None
 
+    def agent_roster(self) -> list[tuple[str, str]]:
+        """(name, one-line description) of every agent the Task tool may launch, by name: every
+        persona there is (bundled experts, the user's and the project's agents, skill personas)."""
+        return [(p.name, p.summary) for p in sorted(self.personas, key=lambda p: p.name)]
+
     def suggest(self, typed: str, attached: Sequence[str]) -> Choice:
         """Who would answer ``typed`` right now (for showing before sending)."""
         return choose(self.personas, self.current, typed, attached, self.facts, pinned=self.pinned)
@@ -176,6 +187,8 @@ class Session:
                 return Refusal(f"/{command.name} asks for the persona '{command.persona}', which is not "
                                "installed. Type /persona to see the ones that are.")
             persona = named
+        elif command is not None and command.launches_agents:
+            persona = self.current  # it hands the work to an agent: the lead stays who it is
         else:
             choice = self.suggest(prompt, attached)
             persona = choice.persona
@@ -189,7 +202,9 @@ class Session:
         tools = tuple(t for t in TOOL_NAMES if t in persona.allowed_tools)
         if command is not None and command.allowed_tools is not None:  # a command may only narrow them
             tools = tuple(t for t in tools if t in command.allowed_tools)
-        return TurnPlan(typed, prompt, persona, model, choice, command, mentions, tools)
+        if command is not None and command.launches_agents and "Task" not in tools:
+            tools = (*tools, "Task")  # its text says to launch an agent: it must be able to
+        return TurnPlan(typed, prompt, persona, model, choice, command, mentions, tools, picked=override is not None)
 
     def request(self, plan: TurnPlan, attachments: Sequence[Attachment], user: list[dict[str, Any]] | None = None,
                 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -200,21 +215,41 @@ class Session:
             user.insert(0, {"type": "text", "text": "\n".join(f"<note>{n}</note>" for n in self.notes)})
         request = build_request(persona=plan.persona, conversation=self.conversation, user=user,
                                 model=plan.model, max_tokens=self.settings.max_tokens, memory=self.memory,
-                                tools=tool_definitions(plan.tools))
+                                tools=tool_definitions(plan.tools, self.agent_roster()))
         return user, request
 
     def commit(self, plan: TurnPlan) -> None:
-        """The turn is being sent: whoever answers becomes the current persona (unless pinned)."""
-        if not self.pinned:
+        """The turn is being sent: whoever answers becomes the current persona (unless pinned);
+        one the person picked for it (F2) is pinned, so it keeps answering. A consulted agent
+        answers this once and changes nothing."""
+        if plan.picked and not plan.consult:
+            self.current, self.pinned = plan.persona, True
+        elif not self.pinned and not plan.consult:
             self.current = plan.persona
         self.notes.clear()
 
     def switch(self, name: str) -> Persona | None:
-        """Make ``name`` the current persona (``/persona NAME``); None when there is no such persona."""
+        """Make ``name`` the current persona and pin it (``/persona NAME``): a choice the person
+        made stays for the conversation until they unpin or choose again. None when there is no
+        such persona."""
         persona = self.find_persona(name)
         if persona is not None:
-            self.current = persona
+            self.current, self.pinned = persona, True
         return persona
+
+    def consultation(self, name: str, question: str) -> TurnPlan | str:
+        """``/consult NAME QUESTION``: a plan for asking one agent directly (files named in the
+        question attach as usual); else what to tell the person."""
+        names = ", ".join(n for n, _ in self.agent_roster())
+        if not name.strip() or not question.strip():
+            return f"Usage: /consult NAME QUESTION, e.g. /consult security is the login flow safe? Agents: {names}."
+        persona = find_agent(name, self.personas)
+        if persona is None:
+            return f"There is no agent called '{name}'. Agents: {names}."
+        model, _problem = agent_model(persona.model, self.settings.model)
+        typed = f"/consult {name} {question}"
+        return TurnPlan(typed, question, persona, model, None, None, find_mentions(question, self.root),
+                        consult=persona.name)
 
     def toggle_pin(self, persona: Persona | None = None) -> bool:
         """Pin ``persona`` (or the current one) for the conversation, or unpin; returns the new state."""

@@ -33,7 +33,8 @@ from buddy_tui.conversation.chat import (
     unrun_summary,
 )
 from buddy_tui.conversation.errors import Failure
-from buddy_tui.store.records import ToolNote, TurnRecord, TurnState, Usage
+from buddy_tui.conversation.events import AgentEnded, AgentStarted, AgentStatus, AgentUpdate
+from buddy_tui.store.records import AgentRecord, AgentState, ToolNote, TurnRecord, TurnState, Usage
 
 #: How often (seconds) a growing reply is written to the history while it streams.
 CHECKPOINT_SECONDS = 0.25
@@ -71,6 +72,9 @@ class TurnLog:
         self._started: Usage | None = None
         self._reported: Usage | None = None
         self._chars = 0
+        # Agents' replies as they grow (joined when written), and the tokens of those that ended.
+        self._agent_text: dict[str, list[str]] = {}
+        self._agents_usage = Usage()
 
     @classmethod
     def resume(cls, record: TurnRecord, interval: float = CHECKPOINT_SECONDS,
@@ -97,6 +101,8 @@ class TurnLog:
         """Take one event; True when the record should be written now."""
         record = self.record
         self.text_only = isinstance(event, TextDelta)
+        if isinstance(event, AgentStarted | AgentUpdate | AgentStatus | AgentEnded):
+            return self._agent(event)
         if isinstance(event, TextDelta):
             self._pieces.append(event.text)
             self._length += len(event.text)
@@ -122,12 +128,12 @@ class TurnLog:
                 self._reported = event.usage
             else:  # a round starts
                 self._started, self._reported, self._chars = event.usage, None, 0
-            record.usage = self._before + event.usage  # provisional until the turn ends; saved with the next write
+            record.usage = self._before + event.usage + self._agents_usage  # provisional until the turn ends
             return False
         if isinstance(event, TurnFinished):
             self._sync()
             record.state = ENDINGS.get(event.stop_reason or "", "complete")
-            record.usage = self._before + event.usage
+            record.usage = self._before + event.usage + self._agents_usage
             record.failure = event.refusal.text() if event.refusal is not None else ""
             record.tools += [ToolNote(c.id, c.name, dict(c.input), unrun_summary(c), True, self._length)
                              for c in event.unrun]  # shown where the reply stopped: never run
@@ -138,20 +144,77 @@ class TurnLog:
             return self._saved()
         if isinstance(event, TurnFailed):
             self.fail(event.failure)
-            record.usage = self._before + event.usage
+            record.usage = self._before + event.usage + self._agents_usage
             return self._saved()
         return False  # e.g. a retry notice: nothing to keep
 
     def spent(self) -> Usage:
         """The turn's tokens as far as known now: counted by the API up to the last round that
         reported them, and for the round under way its input and its output estimated from the
-        text that arrived (marked as an estimate)."""
-        return self._before + spent_so_far(self._started, self._reported, self._chars)
+        text that arrived (marked as an estimate); agents' as far as they got, likewise."""
+        running = Usage()
+        for agent in self.record.agents:
+            if agent.state in ("queued", "running"):
+                running = running + agent.usage
+        return self._before + spent_so_far(self._started, self._reported, self._chars) + self._agents_usage + running
+
+    def _agent(self, event: AgentStarted | AgentUpdate | AgentStatus | AgentEnded) -> bool:
+        """Keep an agent's transcript in the record: who ran, its text and tool calls, how it ended."""
+        record = self.record
+        if isinstance(event, AgentStarted):
+            found = record.agent(event.agent_id)
+            state: AgentState = "queued" if event.queued else "running"
+            if found is None:
+                record.agents.append(AgentRecord(event.agent_id, event.name, event.title, event.color,
+                                                 event.description, event.prompt, event.model, state=state))
+            else:
+                found.state = state
+            return self._saved()
+        agent = record.agent(event.agent_id)
+        if agent is None or isinstance(event, AgentStatus):
+            return False
+        inner = event.event if isinstance(event, AgentUpdate) else None
+        if isinstance(inner, TextDelta):
+            self._agent_text.setdefault(agent.id, [agent.reply]).append(inner.text)
+            self._dirty = True
+            return self._due()
+        self._sync_agent(agent)
+        if isinstance(inner, ToolStarted):
+            agent.tools.append(ToolNote(inner.call.id, inner.call.name, dict(inner.call.input),
+                                        offset=len(agent.reply)))
+            return self._saved()
+        if isinstance(inner, ToolFinished):
+            agent.tools = [ToolNote(n.id, n.name, n.input, inner.outcome.summary, inner.outcome.is_error, n.offset)
+                           if n.id == inner.call.id else n for n in agent.tools]
+            return self._saved()
+        if isinstance(inner, Counted):
+            agent.usage = inner.usage
+            return False
+        if isinstance(event, AgentEnded):
+            agent.state, agent.why, agent.usage, agent.seconds = event.outcome, event.why, event.usage, event.seconds
+            agent.reply = event.text
+            self._agents_usage = self._agents_usage + event.usage
+            record.usage = record.usage + event.usage
+            return self._saved()
+        return False
+
+    def _sync_agent(self, agent: AgentRecord) -> None:
+        pieces = self._agent_text.pop(agent.id, None)
+        if pieces is not None:
+            agent.reply = "".join(pieces)
+
+    def _interrupt_agents(self) -> None:
+        """The turn ended while agents still ran (Esc, a failure, a crash): they were interrupted."""
+        for agent in self.record.agents:
+            self._sync_agent(agent)
+            if agent.state in ("queued", "running"):
+                agent.state = "interrupted"
 
     def fail(self, failure: Failure) -> None:
         """The model call failed: keep the partial reply and the tool rounds that ran. A cut
         reply that failed to go on stays cut, with what arrived meanwhile, to try again."""
         self._sync()
+        self._interrupt_agents()
         self.record.failure = failure.text()
         if self._cut is not None:
             self.record.state = "cut"
@@ -166,6 +229,7 @@ class TurnLog:
         arrived meanwhile, to go on again (as after a failure)."""
         self._sync()
         self.record.usage = self.spent()
+        self._interrupt_agents()
         if self._cut is not None:
             self.record.state, self.record.failure = "cut", STOPPED_GOING_ON
             self.record.recorded = self._continued()
@@ -207,6 +271,9 @@ class TurnLog:
         if self._dirty:
             self.record.reply = "".join(self._pieces)
             self._pieces = [self.record.reply]
+            for agent in self.record.agents:
+                if agent.id in self._agent_text:
+                    self._sync_agent(agent)
             self._dirty = False
 
     def _due(self) -> bool:

@@ -10,7 +10,7 @@ can say where it is not what Claude Code's strict reading would take. Nothing he
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
@@ -21,8 +21,9 @@ from platformdirs import user_config_path
 from buddy_tui.context.confined import outside
 from buddy_tui.context.project import check_files
 from buddy_tui.personas import frontmatter_cache as metacache
+from buddy_tui.personas.agent_models import unknown_model
 from buddy_tui.personas.commands import APP_COMMANDS, Command, CommandRegistry, load_command
-from buddy_tui.personas.frontmatter import DefinitionError
+from buddy_tui.personas.frontmatter import DefinitionError, field_line
 from buddy_tui.personas.persona import Persona, load_persona
 from buddy_tui.settings.resources import commands_dir, personas_dir
 
@@ -52,7 +53,7 @@ class Override:
 
     kind: str  # 'persona' or 'command'
     name: str
-    source: str  # where the winner came from: user, project, skill, agent
+    source: str  # where the winner came from: user, user-agent, project, skill, agent
     path: Path  # the file that won
     where: str  # ...as short as it can be said
     lost_source: str
@@ -62,8 +63,9 @@ class Override:
 
     def __str__(self) -> str:
         named = f", named {self.declared_name}" if self.declared_name else ""
-        return (f"{self.source.capitalize()} {self.kind} '{self.name}' ({self.where}{named}) overrides the "
-                f"{self.lost_source} one ({self.lost_where}).")
+        winner, loser = self.source.replace("-", " "), self.lost_source.replace("-", " ")
+        return (f"{winner.capitalize()} {self.kind} '{self.name}' ({self.where}{named}) overrides the "
+                f"{loser} one ({self.lost_where}).")
 
 
 @dataclass
@@ -88,6 +90,13 @@ class Catalog:
     def override_of(self, kind: str, name: str) -> Override | None:
         """The override that put the ``kind`` called ``name`` in place, if one did."""
         return next((o for o in reversed(self.replaced) if o.kind == kind and o.name == name), None)
+
+
+def claude_config_dir() -> Path:
+    """Claude Code's per-user folder: ``$CLAUDE_CONFIG_DIR`` when set (Claude Code honours it in
+    place of ``~/.claude``), else ``~/.claude``."""
+    configured = os.environ.get("CLAUDE_CONFIG_DIR")
+    return Path(configured).expanduser() if configured else Path.home() / ".claude"
 
 
 def user_dir() -> Path:
@@ -166,10 +175,13 @@ def _enter(path: Path, root: Path | None, seen: set[str], skipped: list[tuple[Pa
 
 
 def persona_sources(root: Path) -> list[tuple[str, Path, str]]:
-    """(source label, folder, glob) in override order: bundled, user, project, skills, agents."""
+    """(source label, folder, glob) in override order: bundled, user, the user's Claude Code agents,
+    project, skills, agents. The project's files come last so they win, as project agents take
+    precedence over user agents in Claude Code."""
     return [
         ("bundled", personas_dir(), "*.md"),
         ("user", user_dir() / "personas", "*.md"),
+        ("user-agent", claude_config_dir() / "agents", "*.md"),
         ("project", root / ".buddy" / "personas", "*.md"),
         ("skill", root / ".claude" / "skills", "**/SKILL.md"),
         ("agent", root / ".claude" / "agents", "*.md"),
@@ -230,11 +242,22 @@ def _collect(
     return found
 
 
+def _model_problems(personas: Iterable[Persona]) -> list[Problem]:
+    """A Problem for each persona whose ``model:`` names no model buddy-tui knows (run as an
+    agent, it gets the lead's model instead), at the line of its ``model:``."""
+    found = []
+    for persona in personas:
+        if persona.model is not None and (why := unknown_model(persona.model)) and persona.path is not None:
+            found.append(Problem(persona.path, field_line(persona.path, "model"), why, "persona"))
+    return found
+
+
 def load_catalog(root: Path) -> Catalog:
     """Discover personas and commands for the project at ``root``."""
     catalog = Catalog()
     catalog.personas = _collect(root, persona_sources(root),
                                 lambda p, _f, label, confine: load_persona(p, label, confine), "persona", catalog)
+    catalog.problems += _model_problems(catalog.personas.values())
     commands = _collect(root, command_sources(root), load_command, "command", catalog)
     catalog.commands = CommandRegistry.with_app_commands(list(commands.values()))
     for note in check_files(root):  # memory files and manifests, read on their own too

@@ -25,6 +25,7 @@ APP_COMMANDS: dict[str, tuple[str, str]] = {
     "help": ("Show commands, personas and key bindings", ""),
     "persona": ("Switch persona (no name: list them)", "[name]"),
     "pin": ("Pin the current persona for this conversation, or unpin", ""),
+    "consult": ("Ask one expert agent directly, with the attached files", "NAME QUESTION"),
     "problems": ("Project files that could not be used, were read leniently or sent redacted", ""),
     "add": ("Attach files (paths or globs) to the next question", "PATH..."),
     "drop": ("Remove attached files (no path: all of them)", "[PATH...]"),
@@ -59,6 +60,15 @@ class Command:
     #: Where the file's front matter had to be read leniently, for /problems.
     notes: tuple[frontmatter.ReadNote, ...] = field(default=(), compare=False)
 
+    @property
+    def launches_agents(self) -> bool:
+        """Whether this command hands work to agents: its ``allowed-tools`` lists Task, or its
+        prompt asks for the Task tool ("Use the Task tool to launch the X agent", "with
+        subagent_type \"x\""), as every Claude Buddy workflow command does."""
+        if self.allowed_tools is not None and any(_names_task(tool) for tool in self.allowed_tools):
+            return True
+        return _MENTIONS_TASK_TOOL.search(self.template) is not None
+
     def expand(self, arguments: str) -> str:
         """The prompt for this invocation, with ``$ARGUMENTS`` and ``$1``.. filled in."""
         return expand_template(self.template, arguments)
@@ -73,6 +83,14 @@ class Invocation:
 
 
 _POSITIONAL = re.compile(r"\$(\d+)")
+#: A prompt asking for the Task tool: "the Task tool", "Task tool invocation", "subagent_type".
+#: Not "task list", "Task: $ARGUMENTS" or "tasks tool".
+_MENTIONS_TASK_TOOL = re.compile(r"\btask[\s`*_\"']*tool\b|\bsubagent[_ ]type\b", re.IGNORECASE)
+
+
+def _names_task(tool: str) -> bool:
+    """``Task`` or Claude Code's ``Task(agent-name)`` restriction in an ``allowed-tools`` list."""
+    return tool.strip() == "Task" or tool.strip().startswith("Task(")
 
 
 def split_arguments(arguments: str) -> list[str]:

@@ -96,11 +96,28 @@ class Document:
     body_line: int  # 1-based line where the body starts, for error messages
     #: Where the front matter was not strict YAML and was read leniently (empty when it was).
     notes: tuple[ReadNote, ...] = ()
+    #: The front matter as written, so a field's line can be found when one needs reporting.
+    front: str = ""
 
     @property
     def has_front_matter(self) -> bool:
         """True when the file opens with a ``---`` block (however it was read)."""
         return self.body_line > 1
+
+    def line_of(self, key: str) -> int:
+        """The file's line (1-based) where front-matter field ``key`` starts; the front matter's
+        first line when no unindented ``key:`` line is found."""
+        return key_line(self.front, key)
+
+
+def key_line(front: str, key: str) -> int:
+    """The file's line (1-based) of the unindented ``key:`` line in front matter ``front`` (the
+    text between the ``---`` lines); 2, the front matter's first line, when there is none."""
+    for number, line in enumerate(front.split("\n"), start=2):
+        match = _KEY_LINE.match(line)
+        if match is not None and match.group(1) == key:
+            return number
+    return 2
 
 
 def read_text(path: Path, root: Path | None = None) -> str:
@@ -153,7 +170,7 @@ def parse(text: str, path: Path | str = "<text>") -> Document:
     body = "\n".join(lines[end + 1 :]).strip()
     # Lines in the notes count from the front matter's first line; the file's line is 1 further on.
     notes = tuple(ReadNote(line + 1, why) for line, why in found)
-    return Document(meta=meta, body=body, body_line=end + 2, notes=notes)
+    return Document(meta=meta, body=body, body_line=end + 2, notes=notes, front=raw_meta)
 
 
 #: Keys that open a new field when a file is read leniently; any other 'word:' line (such as
@@ -318,6 +335,19 @@ def _read_meta_unchecked(raw: str, path: Path | str) -> tuple[dict[str, Any], li
 def load(path: Path, root: Path | None = None) -> Document:
     """Read and parse one definition file (a file of the project at ``root`` only from inside it)."""
     return parse(read_text(path, root), path)
+
+
+def field_line(path: Path, key: str) -> int | None:
+    """The line of front-matter field ``key`` in the file at ``path`` (read again, bounded), for a
+    problem found after loading; None when the file no longer reads or has no front matter."""
+    try:
+        lines = read_text(path).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    except DefinitionError:
+        return None
+    if not lines or lines[0].strip() != "---":
+        return None
+    end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), len(lines))
+    return key_line("\n".join(lines[1:end]), key)
 
 
 def string_field(doc: Document, key: str, path: Path | str) -> str | None:

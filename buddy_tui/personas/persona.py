@@ -47,7 +47,7 @@ class Persona:
     path: Path | None = None
     model: str | None = None
     triggers: Triggers = field(default_factory=Triggers)
-    source: str = "bundled"  # bundled, user, project, skill, agent, file
+    source: str = "bundled"  # bundled, user, user-agent, project, skill, agent, file
     #: The name as the file gives it, when that differs from :attr:`name` (``persona-backend``).
     declared_name: str = ""
     #: Where the file had to be read leniently (not strict YAML, no front matter), for /problems.
@@ -91,6 +91,9 @@ def load_persona(path: Path, source: str = "file", confine: Path | None = None) 
         raise DefinitionError(path, "has no body; the body is the persona's system prompt", doc.body_line)
     triggers = from_front_matter(doc.meta.get("triggers")) or from_prose(description, doc.body)
     notes = doc.notes
+    color = doc.meta.get("color")
+    if color is not None and not isinstance(color, str):
+        notes += (ReadNote(doc.line_of("color"), f"'color' must be text, not {type(color).__name__}; ignored"),)
     if not doc.has_front_matter:
         notes += (ReadNote(1, f"no front matter: named '{name}' after the file, with no description"),)
     return Persona(
@@ -104,6 +107,9 @@ def load_persona(path: Path, source: str = "file", confine: Path | None = None) 
         source=source,
         declared_name=declared if declared != name else "",
         notes=notes,
+        color=color.strip() if isinstance(color, str) else "",
+        # Claude Code: an agent without 'tools' inherits the main thread's tools.
+        tools_declared=any(doc.meta.get(key) is not None for key in ("allowed-tools", "tools")),
     )
 
 

@@ -61,6 +61,9 @@ class UserConfig:
         "[\"*.vault\", \"config/prod.yaml\"]."))
     remember_tool_permissions: bool = field(default=False, metadata=_doc(
         "Keep \"allow for this conversation\" tool approvals for the project in its later conversations too."))
+    max_parallel_agents: int = field(default=4, metadata=_doc(
+        "Most agents (Task tool calls) that run at the same time; more wait in a queue.",
+        "BUDDY_TUI_MAX_PARALLEL_AGENTS"))
     keymap: dict[str, str] = field(default_factory=dict, metadata=_doc(
         "Your own keys per binding id, such as { \"app.quit\" = \"ctrl+q,f10\" } (keys separated by commas)."))
     #: Where each setting's value came from: "default", the file's name, or "$VARIABLE".
@@ -160,6 +163,7 @@ def _patterns(value: Any) -> tuple[str, ...]:
 _CHECKS: dict[str, Callable[[Any], Any]] = {
     "model": lambda v: _text(v, empty=False), "max_tokens": _count, "default_persona": _text, "theme": _text,
     "context_budget": _count, "sensitive_patterns": _patterns, "remember_tool_permissions": _flag,
+    "max_parallel_agents": _count,
 }
 
 

@@ -4,18 +4,20 @@ Read, Grep and Glob run without asking (but a secrets file is read only with con
 file). Edit and Write are shown as a diff and need an approval: once, for the rest of the
 conversation, or denied with a reason for the model. Tools the persona (or the command) does not
 allow are refused and the model is told so. Every question goes to a :class:`ToolAsker`, so the
-same runner serves the app, ``buddy-tui ask`` and, later, agents.
+same runner serves the app, ``buddy-tui ask`` and agents: an agent's calls go through the lead's
+runner (its permissions and undo list), named, and agents running at the same time ask one
+question at a time.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from buddy_tui.context.folder import IgnoreRules
-from buddy_tui.tools.asking import ChangeRequest, Declined, ToolAsker, Verb
+from buddy_tui.tools.asking import Approval, ChangeRequest, Declined, ToolAsker, Verb
 from buddy_tui.tools.paths import show
 from buddy_tui.tools.protected import protected_reason
 from buddy_tui.tools.specs import READ_ONLY, ToolCall, ToolResult
@@ -38,6 +40,7 @@ class ToolRunner:
         self.may_read: set[str] = set()  # secrets files the user let the model read
         self.changes: dict[str, ProposedChange] = {}  # by tool call id, for undo, oldest first
         self.changed_by: dict[str, ToolCall] = {}  # the call that made each change, by the same id
+        self._asking = asyncio.Lock()  # one question at a time, however many agents run
 
     @property
     def tools(self) -> ProjectTools:
@@ -62,10 +65,14 @@ class ToolRunner:
         self.changes.clear()
         self.changed_by.clear()
 
-    async def execute(self, call: ToolCall, allowed: Sequence[str], persona: str) -> ToolResult:
+    async def execute(self, call: ToolCall, allowed: Sequence[str], persona: str, agent: str = "",
+                      on_ask: Callable[[bool], None] | None = None) -> ToolResult:
         """Run one call and describe the result for the model and the chat; never raises (but
-        for cancelling)."""
+        for cancelling). ``agent``: the title of the agent that made the call ("" for the lead),
+        named in any question; ``on_ask`` hears True before a person is asked and False after."""
         from buddy_tui.tools.workspace import ToolError
+
+        who = _Asking(agent, on_ask, self._asking)
 
         if (declined := await self.asker.may_use(call)) is not None:
             return ToolResult(declined.message, True, declined.summary)
@@ -75,7 +82,7 @@ class ToolRunner:
                               f"(allowed: {names}).", True,
                               f"{_named(call)} refused: {call.name} is not allowed for {persona}")
         try:
-            outcome = await (self._read_only(call) if call.name in READ_ONLY else self._change(call))
+            outcome = await (self._read_only(call, who) if call.name in READ_ONLY else self._change(call, who))
         except ToolError as exc:
             outcome = ToolResult(str(exc), True, f"{call.name} failed: {show(str(exc))}")
         except asyncio.CancelledError:
@@ -114,13 +121,17 @@ class ToolRunner:
         except ToolError:
             return True
 
-    async def _consent(self, tool: str, path: str, verb: Verb) -> ToolResult | None:
+    async def _consent(self, tool: str, path: str, verb: Verb, who: _Asking) -> ToolResult | None:
         """For a secrets file: None when the model may touch it (asked once per file), else the
         refusal to hand back."""
         key = await asyncio.to_thread(self._key, path)
         if key in self.may_read or not await asyncio.to_thread(self.tools.is_sensitive, key):
             return None
-        answer = await self.asker.allow_secrets_file(tool, key, verb)
+        async with who:
+            if key in self.may_read:  # another agent asked meanwhile, and it was allowed
+                return None
+            answer = await (self.asker.allow_secrets_file(tool, key, verb, who.agent) if who.agent
+                            else self.asker.allow_secrets_file(tool, key, verb))
         if isinstance(answer, Declined):
             return ToolResult(answer.message, True, answer.summary)
         if not answer:
@@ -129,18 +140,19 @@ class ToolRunner:
         self.may_read.add(key)
         return None
 
-    async def _read_only(self, call: ToolCall) -> ToolResult:
+    async def _read_only(self, call: ToolCall, who: _Asking) -> ToolResult:
         path = call.input.get("path")
-        if call.name == "Read" and isinstance(path, str) and (refused := await self._consent(call.name, path, "read")):
+        if call.name == "Read" and isinstance(path, str) and (
+                refused := await self._consent(call.name, path, "read", who)):
             return refused
         from buddy_tui.tools.workspace import run_read_only
 
         return await asyncio.to_thread(run_read_only, self.tools, call.name, call.input, self._secret_and_unallowed)
 
-    async def _change(self, call: ToolCall) -> ToolResult:
+    async def _change(self, call: ToolCall, who: _Asking) -> ToolResult:
         path = call.input.get("path")
         # Consent before even looking: a refused file must not answer "found" or "not found".
-        if isinstance(path, str) and (refused := await self._consent(call.name, path, "change")):
+        if isinstance(path, str) and (refused := await self._consent(call.name, path, "change", who)):
             return refused
         from buddy_tui.tools.workspace import propose_change
 
@@ -149,9 +161,14 @@ class ToolRunner:
         # Agent, editor and git configuration: asked about every time, in every mode.
         protected = protected_reason(path if isinstance(path, str) else "", change.path)
         if sensitive or protected or call.name not in self.always_allowed:
-            approval = await self.asker.approve_change(ChangeRequest(
-                call.name, change.path, change.diff, sensitive or bool(protected),
-                creating=change.old_text is None, protected=protected))
+            async with who:
+                approval: Approval | Declined | None
+                if not sensitive and not protected and call.name in self.always_allowed:
+                    approval = Approval("once")  # allowed for the conversation while this call waited
+                else:
+                    approval = await self.asker.approve_change(ChangeRequest(
+                        call.name, change.path, change.diff, sensitive or bool(protected),
+                        creating=change.old_text is None, protected=protected, agent=who.agent))
             if isinstance(approval, Declined):
                 return ToolResult(approval.message, True, approval.summary)
             if approval is None or approval.decision == "deny":
@@ -188,6 +205,24 @@ class ToolRunner:
         del self.changes[call_id]
         self.changed_by.pop(call_id, None)
         return ToolResult(result.content, result.is_error, result.summary or "undone")
+
+
+class _Asking:
+    """Who asks (an agent's title, or "" for the lead), held while a person is asked: one
+    question at a time, and ``on_ask`` hears when one starts (True) and ends (False)."""
+
+    def __init__(self, agent: str, on_ask: Callable[[bool], None] | None, lock: asyncio.Lock) -> None:
+        self.agent, self._on_ask, self._lock = agent, on_ask, lock
+
+    async def __aenter__(self) -> None:
+        if self._on_ask is not None:
+            self._on_ask(True)
+        await self._lock.acquire()
+
+    async def __aexit__(self, *_: object) -> None:
+        self._lock.release()
+        if self._on_ask is not None:
+            self._on_ask(False)
 
 
 def _named(call: ToolCall) -> str:

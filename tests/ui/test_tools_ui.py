@@ -49,7 +49,8 @@ async def test_review_reads_through_tools_and_the_approved_edit_lands_on_disk(
         assert isinstance(app.screen, ApprovalScreen)
         await dialog_takes_keys(pilot, app.screen)
         first = online.message_requests()[0].body
-        assert first is not None and [t["name"] for t in first["tools"]] == ["Read", "Grep", "Glob", "Edit", "Write"]
+        assert first is not None  # /buddy:review hands work to the experts: the backend is offered Task too
+        assert [t["name"] for t in first["tools"]] == ["Read", "Grep", "Glob", "Edit", "Write", "Task"]
         results = tool_results(online.message_requests()[1].body)
         assert "app/models.py" in results[0]["content"]  # Glob
         assert "   13\t" in results[1]["content"] and "load_orders" in results[1]["content"]  # Read, numbered
