@@ -102,7 +102,13 @@ async def test_a_panel_streams_under_its_task_line_and_folds_when_done(project: 
                    AgentUpdate(TASK.id, TextDelta("from strings.")))
         assert status_of(panel) == "streaming…"
         assert not panel.folded and panel.body.display
+        edit = ToolCall("toolu_edit", "Edit", {"path": "app/models.py"})
+        app.chat.runner.changes[edit.id] = None  # type: ignore[assignment]  # the runner made this change
+        await send(pilot, app, AgentUpdate(TASK.id, ToolStarted(edit, 2, 8)),
+                   AgentUpdate(TASK.id, ToolFinished(edit, ToolResult("ok", summary="Edit app/models.py"))))
+        assert panel.body.query("UndoButton")  # an agent's change can be undone from its line too
         assert panel.body.text == "## Findings\n\nSQL built from strings."
+        assert len(panel.body.query(ToolLine)) == 2
 
         await send(pilot, app, AgentEnded(TASK.id, "done", "## Findings\n\nSQL built from strings.",
                                           Usage(3_100, 640), 12.3))

@@ -12,6 +12,7 @@ Claude Code's names, never read as a style, and text goes into :class:`Content` 
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
 
 from textual import on
@@ -206,8 +207,9 @@ class AgentPanel(Vertical):
         self.state = "queued" if event.queued else "running"
         self.show_status("queued" if event.queued else self._activity)
 
-    async def update(self, event: AgentUpdate) -> None:
-        """Something from the agent's own stream."""
+    async def update(self, event: AgentUpdate, changes: Container[str] = ()) -> None:
+        """Something from the agent's own stream (``changes``: the ids of calls that changed a
+        file; their line offers Undo)."""
         if self.finished:
             return
         inner = event.event
@@ -221,7 +223,7 @@ class AgentPanel(Vertical):
             await self.body.add_tool(line)
         elif isinstance(inner, ToolFinished):
             if (finished := self.body._tool_lines.get(inner.call.id)) is not None:
-                finished.finish(inner.outcome)
+                finished.finish(inner.outcome, inner.call.id in changes)
             self.activity("streaming…")
         elif isinstance(inner, Retrying):
             said = inner.notice.describe(inner.notice.wait)

@@ -353,7 +353,7 @@ class ChatPane(Vertical):
             self.fold_soon()
             return
         if isinstance(event, AgentStarted | AgentUpdate | AgentStatus | AgentEnded):
-            await turn.view.agent_event(event)  # its panel draws its own text as the lead's is drawn
+            await turn.view.agent_event(event, self.runner.changes)  # its text is drawn as the lead's is
             self.fold_soon()
             return
         await turn.view.drain()  # everything before this event is on screen first

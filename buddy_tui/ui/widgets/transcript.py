@@ -155,8 +155,9 @@ class AssistantMessage(ReplyBody):
         inner = [s for panel in self._panels.values() if not panel.folded for s in panel.body.segments]
         return Folder(self.segments + inner, self._fold, self._unfold)
 
-    async def agent_event(self, event: AgentEvent) -> None:
-        """An agent's start, progress or end, drawn in its panel under its Task call's tool line."""
+    async def agent_event(self, event: AgentEvent, changes: Container[str] = ()) -> None:
+        """An agent's start, progress or end, drawn in its panel under its Task call's tool line
+        (``changes``: the ids of calls that changed a file, as for :meth:`show`)."""
         panel = self._panels.get(event.agent_id)
         if isinstance(event, AgentStarted):
             if panel is not None:  # it was queued and starts now
@@ -167,7 +168,7 @@ class AssistantMessage(ReplyBody):
         elif panel is None:
             return
         elif isinstance(event, AgentUpdate):
-            await panel.update(event)
+            await panel.update(event, changes)
         elif isinstance(event, AgentStatus):
             panel.waiting(event.status)
         else:
