@@ -425,9 +425,9 @@ class BuddyApp(App[None]):
         self.chat.refresh_header()
         self.chat.update_activation()
         if self.session.pinned:
-            await self.chat.note(f"{persona.title} answers from now on, pinned for this conversation: "
-                                 f"{persona.summary} F3 or /pin unpins it (then the best expert is chosen for "
-                                 "each question again).")
+            await self.chat.note(f"{persona.title} answers from now on, pinned for this conversation (F3 or /pin "
+                                 f"unpins it, and the best expert is chosen for each question again): "
+                                 f"{persona.summary}")
         else:
             await self.chat.note(f"{persona.title} answers from now on: {persona.summary}")
 
