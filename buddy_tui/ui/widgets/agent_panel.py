@@ -36,7 +36,7 @@ from buddy_tui.conversation.events import (
 )
 from buddy_tui.store.records import AgentRecord, Usage
 from buddy_tui.ui.widgets.chat_header import compact
-from buddy_tui.ui.widgets.reply_body import ReplyBody
+from buddy_tui.ui.widgets.folding import ReplyBody
 from buddy_tui.ui.widgets.tool_line import ToolLine
 
 #: Claude Code's agent colours, as styles that read on dark and light themes.

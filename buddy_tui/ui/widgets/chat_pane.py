@@ -92,7 +92,7 @@ class ChatPane(Vertical):
         self._runs = 0  # each engine run gets an id: events of a stopped one are dropped
         self._waiting: Callable[[], Awaitable[None]] | None = None  # what to do once the client is ready
         self._connecting = False
-        self._agents_open = False  # the run under way keeps its agents' panels open (/consult)
+        self._agents_open = False  # the run under way keeps its agents' panels open when done (/consult)
 
     # ----------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -297,8 +297,7 @@ class ChatPane(Vertical):
         self._run(question)
 
     def _run(self, question: Question, agents_open: bool = False) -> None:
-        """Hand ``question`` to the engine in a worker; its events come back as messages
-        (``agents_open``: its agents' panels stay open when they finish, as for /consult)."""
+        """Hand ``question`` to the engine in a worker; its events come back as messages."""
         self._runs += 1
         self._agents_open = agents_open
         self._engine_worker(self._runs, question)
@@ -348,12 +347,11 @@ class ChatPane(Vertical):
         turn = self.turn
         if turn is None:
             return  # stopped (Esc): the stop recorded what had arrived
-        if isinstance(event, TextDelta):
-            turn.view.feed(event.text)
-            self.fold_soon()
-            return
-        if isinstance(event, AgentStarted | AgentUpdate | AgentStatus | AgentEnded):
-            await turn.view.agent_event(event, self.runner.changes)  # its text is drawn as the lead's is
+        if isinstance(event, TextDelta | AgentStarted | AgentUpdate | AgentStatus | AgentEnded):
+            if isinstance(event, TextDelta):
+                turn.view.feed(event.text)
+            else:  # in the agent's panel, its text drawn as the lead's is
+                await turn.view.agent_event(event, self.runner.changes)
             self.fold_soon()
             return
         await turn.view.drain()  # everything before this event is on screen first
@@ -364,8 +362,7 @@ class ChatPane(Vertical):
         elif isinstance(event, TurnFinished | TurnFailed):
             self._end_turn()
             await self._ended()
-            # With agents, the turn's tokens as stored: the lead's and its agents' together.
-            stored = self.session.turns[-1].usage if self.session.turns and turn.view.panels else None
+            stored = self.session.turns[-1].usage if self.session.turns and turn.view.panels else None  # agents'
             await turn.view.end(event, self.session.root, cut=self.engine.continuable is not None, usage=stored)
             if self.unsent is self.session.turns[-1]:  # failed or declined: the question goes back
                 self._restore(turn.question)

@@ -32,9 +32,8 @@ from buddy_tui.conversation.session import Session
 from buddy_tui.store.records import TurnRecord, Usage
 from buddy_tui.ui.safe import shown
 from buddy_tui.ui.widgets.agent_panel import AgentPanel
-from buddy_tui.ui.widgets.folding import Folder
+from buddy_tui.ui.widgets.folding import Folder, ReplyBody
 from buddy_tui.ui.widgets.prompt import PromptInput
-from buddy_tui.ui.widgets.reply_body import ReplyBody
 from buddy_tui.ui.widgets.tool_line import ToolLine
 
 NoteKind = Literal["info", "warning", "error"]
