@@ -34,6 +34,7 @@ MODULES: dict[str, str] = {
     "secrets": "benchmarks.bench_secrets",
     "bigreply": "benchmarks.bench_bigreply",
     "history": "benchmarks.bench_history",
+    "agents": "benchmarks.bench_agents",
 }
 #: Modules that may not exist yet: skipped with a note rather than failed.
 OPTIONAL = frozenset({"history"})

@@ -345,3 +345,19 @@ async def test_consult_asks_one_agent_directly_with_the_attached_files(online: F
     assert record.state == "complete" and record.agents[0].reply == "Direct answer."
     assert engine.session.conversation.messages[-1]["content"][0]["text"] == "Direct answer."
     assert engine.session.current.name != "reviewer"  # a consultation changes nobody's turn
+
+
+async def test_the_task_result_is_the_agents_last_message_not_what_it_said_on_the_way(
+        online: FakeAnthropic, tmp_path: Path) -> None:
+    root = agents_project(tmp_path / "shop")
+    read = ToolUse("toolu_r", "Read", {"path": "app/models.py"})
+    online.route(system_has("SPEC-WRITER-MARKER"), Reply.of("Let me read the models first.", tools=[read]),
+                 Reply.of("The spec: orders are paged."))
+    online.route(lead, Reply([], tools=[task("toolu_1", "spec-writer")]), Reply.of("Done."))
+    engine = engine_for(root)
+    await run(engine, "", _task_plan(engine))
+    [result] = tool_results(online.message_requests()[-1])
+    assert result["content"] == "The spec: orders are paged."
+    agent = engine.session.turns[-1].agents[0]
+    assert agent.reply.startswith("Let me read the models first.") and agent.reply.endswith("orders are paged.")
+    assert [n.name for n in agent.tools] == ["Read"] and agent.tools[0].summary.startswith("Read app/models.py")

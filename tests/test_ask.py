@@ -378,7 +378,8 @@ def test_read_only_tools_run_and_changes_are_refused(online: FakeAnthropic, proj
     assert out == "Let me look. \n\nLine 2 builds SQL with %."
     first, second = (r.body for r in online.message_requests())
     assert first is not None and second is not None
-    assert [t["name"] for t in first["tools"]] == ["Read", "Grep", "Glob"]  # nothing that writes is offered
+    # Nothing that writes is offered; Task is (an agent's own edits are refused in the same way).
+    assert [t["name"] for t in first["tools"]] == ["Read", "Grep", "Glob", "Task"]
     assert HEADLESS_NOTE in first["messages"][-1]["content"][0]["text"]
     results = {r["tool_use_id"]: r for r in second["messages"][-1]["content"]}
     assert not results["t_read"]["is_error"] and "return db.query(" in results["t_read"]["content"]

@@ -101,9 +101,10 @@ def test_json_lines_hold_deltas_tool_calls_usage_and_one_final(online: FakeAnthr
     kinds = [e["type"] for e in events]
     assert kinds == ["usage", "delta", "delta", "usage", "tool_call", "tool_result", "usage", "delta", "delta",
                      "usage", "final"]  # each round's input as it starts, its output as it ends
-    assert events[4] == {"type": "tool_call", "id": "t_read", "name": "Read", "input": {"path": "app/models.py"}}
+    assert events[4] == {"type": "tool_call", "id": "t_read", "name": "Read", "input": {"path": "app/models.py"},
+                         "agent": None, "agent_id": None}  # the lead's own call
     assert {k: v for k, v in events[5].items() if k != "summary"} == {
-        "type": "tool_result", "id": "t_read", "name": "Read", "is_error": False}
+        "type": "tool_result", "id": "t_read", "name": "Read", "is_error": False, "agent": None, "agent_id": None}
     assert events[5]["summary"].startswith("Read app/models.py lines 1-2")
     assert events[0] == {"type": "usage", "input_tokens": 25, "output_tokens": 0, "cache_read_tokens": 0,
                          "cache_write_tokens": 0}
@@ -124,7 +125,8 @@ def test_json_reports_sdk_retries_and_no_conversation_without_history(
     assert ask("-C", str(project), "--format", "json", "--no-history", "hi") == 0
     events = json_lines(capsys.readouterr().out)
     [retry] = [e for e in events if e["type"] == "retry"]
-    assert retry == {"type": "retry", "reason": "overloaded (529)", "wait": 0.05, "attempt": 2, "attempts": 3}
+    assert retry == {"type": "retry", "reason": "overloaded (529)", "wait": 0.05, "attempt": 2, "attempts": 3,
+                     "agent": None, "agent_id": None}
     assert events[-1]["type"] == "final" and events[-1]["text"] == "ok"
     assert events[-1]["conversation_id"] is None  # nothing saved, nothing to resume
 
@@ -248,7 +250,7 @@ def test_without_allow_edits_nothing_changes_and_the_model_hears_why(online: Fak
     result = tool_results(online)["t_write"]
     assert result["is_error"] and "changing files needs the user's approval in the interactive app" in result["content"]
     events = json_lines(capsys.readouterr().out)
-    assert {"type": "tool_result", "id": "t_write", "name": "Write", "is_error": True,
+    assert {"type": "tool_result", "id": "t_write", "name": "Write", "is_error": True, "agent": None, "agent_id": None,
             "summary": "Write refused: changing files needs the app"} in events
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from buddy_tui.conversation.chat import (
     ChatEvent,
@@ -31,7 +31,7 @@ from buddy_tui.conversation.chat import (
     stream_turn,
 )
 from buddy_tui.conversation.events import AgentEnded, AgentOutcome, AgentStarted, AgentStatus, AgentUpdate
-from buddy_tui.conversation.rounds import SideEvents
+from buddy_tui.conversation.rounds import SideEvents, run_calls
 from buddy_tui.personas.persona import Persona
 from buddy_tui.personas.roster import agent_model, find_agent
 from buddy_tui.store.records import Usage
@@ -114,6 +114,26 @@ class Agents:
             finally:
                 self._running -= 1
 
+    async def consult(self, name: str, prompt: str, request: dict[str, Any]) -> AsyncIterator[ChatEvent]:
+        """``/consult``: agent ``name`` answers the question itself, with the attached files (the
+        content of ``request``'s last user message), in its own panel; its answer is what the turn
+        leaves in the conversation, for the lead to see later."""
+        last = request["messages"][-1]["content"]
+        user = [{k: v for k, v in block.items() if k != "cache_control"} for block in last]
+        call = ToolCall(f"consult_{id(request):x}", "Task",
+                        {"subagent_type": name, "prompt": prompt, "description": "asked directly"})
+        outcomes: list[ToolResult] = []
+
+        async def ask(task: ToolCall) -> ToolResult:
+            return await self.run(task, user)
+
+        async for event in run_calls([call], ask, outcomes, round_number=1, max_rounds=1, side=self.side):
+            if not isinstance(event, ToolStarted | ToolFinished):
+                yield event
+        answer = outcomes[0].content if outcomes else "(no answer)"
+        said = {"role": "assistant", "content": [{"type": "text", "text": answer}]}
+        yield TurnFinished("", "end_turn", Usage(), (said,))
+
     async def _converse(self, run: _Run, user: Sequence[dict[str, object]] | None) -> ToolResult:
         """Stream the agent's conversation, passing its events on; its result for the lead."""
         agent_id, title = run.call.id, run.persona.title
@@ -137,6 +157,7 @@ class Agents:
         events = stream_turn(self.client, request, execute if run.tools else None, self.max_rounds,
                              on_retry=retrying, limits=self.limits, parallel=lambda c: c.name in READ_ONLY)
         ending: tuple[AgentOutcome, str] = ("failed", "the agent's stream ended without a reply")
+        final = ""  # the text of its last message: what the lead gets back
         try:
             async with contextlib.aclosing(cast(AsyncGenerator[ChatEvent, None], events)):
                 async for event in events:
@@ -147,7 +168,7 @@ class Agents:
                             usage = event.usage
                         self.side.emit(AgentUpdate(agent_id, event))
                     elif isinstance(event, TurnFinished):
-                        usage, ending = event.usage, _finished(event, self.max_rounds)
+                        usage, ending, final = event.usage, _finished(event, self.max_rounds), _last_text(event)
                     elif isinstance(event, TurnFailed):
                         usage, ending = event.usage, ("failed", event.failure.title)
         except Exception as exc:  # a bug here must end this agent, not the lead's turn
@@ -156,7 +177,15 @@ class Agents:
         seconds = time.monotonic() - began
         outcome, why = ending
         self.side.emit(AgentEnded(agent_id, outcome, text, usage, seconds, why))
-        return _result(run, outcome, why, text, usage, seconds)
+        return _result(run, outcome, why, final if outcome == "done" else text, usage, seconds)
+
+
+def _last_text(event: TurnFinished) -> str:
+    """The text of the agent's last message (its answer, without what it said on the way there)."""
+    last = event.messages[-1] if event.messages else {}
+    blocks = last.get("content") if last.get("role") == "assistant" else None
+    found = [str(b.get("text", "")) for b in blocks or [] if isinstance(b, dict) and b.get("type") == "text"]
+    return "\n\n".join(t for t in found if t.strip()) or event.text
 
 
 def _queued(started: AgentStarted) -> AgentStarted:

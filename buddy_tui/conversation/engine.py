@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 from buddy_tui.context.attachments import Attachment, ContextError, load_attachment, looks_secret
 from buddy_tui.context.folder import describe_path
@@ -22,17 +22,15 @@ from buddy_tui.conversation.asker import Asker
 from buddy_tui.conversation.chat import (
     ChatEvent,
     Retrying,
-    ToolFinished,
-    ToolStarted,
     TurnFailed,
     TurnFinished,
     stream_turn,
     unrun_note,
 )
-from buddy_tui.conversation.rounds import SideEvents, run_calls
+from buddy_tui.conversation.rounds import SideEvents
 from buddy_tui.conversation.session import Interpretation, Session, TurnPlan
 from buddy_tui.conversation.turnlog import CHECKPOINT_SECONDS, TurnLog
-from buddy_tui.store.records import StoredConversation, TurnRecord, Usage
+from buddy_tui.store.records import StoredConversation, TurnRecord
 from buddy_tui.tools.runner import ToolRunner
 from buddy_tui.tools.specs import READ_ONLY, TOOL_NAMES, ToolCall, ToolResult
 
@@ -40,7 +38,6 @@ if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
 
     from buddy_tui.context.budget import Budget
-    from buddy_tui.conversation.agents import Agents
     from buddy_tui.personas.persona import Persona
     from buddy_tui.tools.workspace import ProposedChange
 
@@ -277,7 +274,7 @@ class Engine:
 
         events: AsyncIterator[ChatEvent]
         if plan.consult:
-            events = _consulting(agents, plan, request, side)
+            events = agents.consult(plan.consult, plan.prompt, request)
         else:
             events = stream_turn(self.client, request, execute if tools else None, on_retry=on_retry,
                                  reply_so_far=before, limits=limits, side=side,
@@ -430,23 +427,3 @@ class Engine:
         self.stop()
         if self.client is not None:
             await self.client.close()
-
-
-async def _consulting(agents: Agents, plan: TurnPlan, request: dict[str, object],
-                      side: SideEvents) -> AsyncGenerator[ChatEvent, None]:
-    """``/consult``: the agent answers the question itself, with the attached files, in its own
-    panel; its answer is what the turn leaves in the conversation for the lead to see later."""
-    messages = cast(list[dict[str, Any]], request["messages"])
-    user = [{k: v for k, v in block.items() if k != "cache_control"} for block in messages[-1]["content"]]
-    call = ToolCall(f"consult_{id(request):x}", "Task",
-                    {"subagent_type": plan.consult, "prompt": plan.prompt, "description": "asked directly"})
-    outcomes: list[ToolResult] = []
-
-    async def ask(task: ToolCall) -> ToolResult:
-        return await agents.run(task, user)
-
-    async for event in run_calls([call], ask, outcomes, round_number=1, max_rounds=1, side=side):
-        if not isinstance(event, ToolStarted | ToolFinished):
-            yield event
-    answer = outcomes[0].content if outcomes else "(no answer)"
-    yield TurnFinished("", "end_turn", Usage(), ({"role": "assistant", "content": [{"type": "text", "text": answer}]},))

@@ -307,7 +307,7 @@ class Session:
             return
         checkpoints = self.store.checkpoints
         if log.text_only and record.state == "streaming":
-            checkpoints.submit(record.id, record.reply)  # written off this thread
+            checkpoints.submit(record.id, record.reply, record.agents or None)  # written off this thread
             if checkpoints.failures == 3:  # say so once; it keeps trying
                 self.problems.append(f"The streaming reply could not be saved ({checkpoints.error}); "
                                      "buddy-tui keeps trying.")

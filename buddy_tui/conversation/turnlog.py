@@ -61,7 +61,7 @@ class TurnLog:
         self._clock = clock
         self._saved_at = clock()
         self._dirty = False
-        #: True when the due write is a text checkpoint only (nothing but the reply changed).
+        #: True when the due write is a text checkpoint only (nothing but the reply's or agents' text changed).
         self.text_only = False
         # A continuation: what the reply had cost, its tool rounds, and its last message (it grows).
         self._before = Usage()
@@ -100,7 +100,9 @@ class TurnLog:
     def feed(self, event: ChatEvent) -> bool:
         """Take one event; True when the record should be written now."""
         record = self.record
-        self.text_only = isinstance(event, TextDelta)
+        # Only text grew (the lead's or an agent's): a cheap checkpoint will do.
+        self.text_only = isinstance(event, TextDelta) or (isinstance(event, AgentUpdate)
+                                                          and isinstance(event.event, TextDelta))
         if isinstance(event, AgentStarted | AgentUpdate | AgentStatus | AgentEnded):
             return self._agent(event)
         if isinstance(event, TextDelta):

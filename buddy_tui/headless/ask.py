@@ -24,19 +24,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from buddy_tui.context.attachments import Attachment, human_size
-from buddy_tui.conversation.chat import (
-    Counted,
-    Retrying,
-    RoundDone,
-    TextDelta,
-    ToolFinished,
-    ToolStarted,
-    TurnFailed,
-    TurnFinished,
-    unrun_summary,
-)
+from buddy_tui.conversation.chat import Retrying, TurnFailed, TurnFinished, unrun_summary
 from buddy_tui.headless.asker import FlagAsker, offered_tools
 from buddy_tui.headless.inputs import UsageError, gather
+from buddy_tui.headless.narrate import Narrator
 from buddy_tui.headless.output import FORMATS, Output, Reporter, default_format, make_output
 from buddy_tui.personas.frontmatter import DefinitionError
 from buddy_tui.settings.crash_reports import one_line, write_report
@@ -74,6 +65,16 @@ tools:
   stderr names each one ("edited app/models.py"), even with -q. Secrets files are changed
   only with --allow-secrets as well.
 
+agents:
+  A persona offered the Task tool can hand work to agents (.claude/agents, the persona
+  experts). Each gets a stderr line when it starts and one when it ends:
+    buddy-tui: ▸ agent security (Check auth paths) started · claude-...
+    buddy-tui: ▸ agent security done in 12 s · in 3.1k out 640
+  (a failed, capped or stopped agent's line shows even with -q), and a line for each tool
+  it calls ("agent security: Read app/auth.py ..."). Its text is not printed in the text
+  and markdown formats: it goes back to the lead, whose answer is the reply. --allow-edits
+  and --allow-secrets hold for agents' Edit and Write calls as for the lead's.
+
 output formats (--format):
   markdown  the reply rendered for a terminal, block by block (default on a terminal)
   text      the reply exactly as the model writes it, Markdown source (default otherwise)
@@ -84,11 +85,22 @@ output formats (--format):
   file names shown the same way.
   json      one JSON object a line, flushed line by line; "type" says which:
     {"type": "delta", "text": "..."}                       a piece of the reply
-    {"type": "tool_call", "id", "name", "input": {...}}    the model asks for a tool
-    {"type": "tool_result", "id", "name", "is_error", "summary"}
+    {"type": "tool_call", "id", "name", "input": {...}, "agent", "agent_id"}
+                                                           the model asks for a tool
+    {"type": "tool_result", "id", "name", "is_error", "summary", "agent", "agent_id"}
     {"type": "usage", "input_tokens", "output_tokens", "cache_read_tokens",
-     "cache_write_tokens"}                                 tokens counted so far
-    {"type": "retry", "reason", "wait", "attempt", "attempts"}   the call is tried again
+     "cache_write_tokens"}                                 tokens counted so far (the
+                                                           lead's, and agents' once ended)
+    {"type": "retry", "reason", "wait", "attempt", "attempts", "agent", "agent_id"}
+                                                           the call is tried again
+    {"type": "agent_start", "id", "name", "title", "description", "prompt", "model",
+     "tools": [...]}                                       a Task call's agent starts
+    {"type": "agent_delta", "text", "agent", "agent_id"}   a piece of an agent's text
+    {"type": "agent_end", "id", "name", "outcome", "why", "seconds", "usage": {...},
+     "text"}                                               outcome: done, failed, capped
+                                                           or stopped; text: all it wrote
+  "agent" (the agent's name) and "agent_id" (the id of the Task call that launched it,
+  the "id" of its agent_start) are null on the lead's own events.
   and last, exactly one of:
     {"type": "final", "text", "stop_reason", "usage": {...}, "conversation_id"}
     {"type": "error", "message", "retryable"}               (exit status not 0)
@@ -178,7 +190,7 @@ async def converse(session: Session, plan: TurnPlan, attachments: list[Attachmen
     engine = Engine(session, FlagAsker(reporter, allow_edits=allow_edits, allow_secrets=allow_secrets), client)
     question = Question(replace(plan, tools=offered), tuple(attachments))
     final: TurnFinished | TurnFailed | None = None
-    separate = wrote = False
+    narrator = Narrator(out, reporter, engine.runner.changes.get)
 
     def retrying(retry: Retrying) -> None:
         reporter.progress(retry.notice.describe())
@@ -186,21 +198,9 @@ async def converse(session: Session, plan: TurnPlan, attachments: list[Attachmen
 
     try:
         async for event in engine.run(question, on_retry=retrying):
-            if isinstance(event, TextDelta):
-                out.delta(("\n\n" if separate else "") + event.text)  # as TurnFinished.text has it
-                separate, wrote = False, True
-            elif isinstance(event, RoundDone):
-                separate, wrote = separate or wrote, False
-            elif isinstance(event, Counted):
-                out.usage(event.usage)
-            elif isinstance(event, ToolStarted):
-                out.tool_call(event.call)
-            elif isinstance(event, ToolFinished):
-                reporter.progress(event.outcome.summary or event.call.name)
-                if (change := engine.runner.changes.get(event.call.id)) is not None:
-                    reporter.problem(f"{'created' if change.old_text is None else 'edited'} {change.path}")
-                out.tool_result(event.call, event.outcome)
-            elif isinstance(event, TurnFinished | TurnFailed):
+            if narrator.take(event):
+                continue
+            if isinstance(event, TurnFinished | TurnFailed):
                 final = event
             elif isinstance(event, TurnStarted):
                 _started(event, reporter)

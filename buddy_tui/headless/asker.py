@@ -4,7 +4,9 @@ Every question the app would put to a person gets its safe answer here. Files th
 secrets stay out and secret-looking values are redacted, unless ``--allow-secrets``; a request
 too big for the context is refused; the reading tools run, but never on a secrets file; Edit and
 Write run only with ``--allow-edits`` (and on a secrets file only with ``--allow-secrets`` too),
-each change reported on stderr by the driver. Refusals carry the words the model is told.
+each change reported on stderr by the driver. Task runs (an agent is asked the same questions as
+the lead, and answered the same way). Refusals carry the words the model is told, whether the
+lead or an agent asked.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
     from buddy_tui.context.budget import Budget
     from buddy_tui.conversation.asker import Findings
 
+#: Tools that change nothing themselves: Task's agent asks for its own changes like the lead does.
+NEVER_CHANGES = READ_ONLY | {"Task"}
 HEADLESS_NOTE = ("This question comes from `buddy-tui ask`, a non-interactive run whose reply goes to a script "
                  "or a file. You may read the project (Read, Grep, Glob) but not change it: show any change "
                  "as a unified diff in your answer instead.")
@@ -37,10 +41,10 @@ def redaction_notice(count: int, names: Sequence[str]) -> str:
 def offered_tools(allowed: Sequence[str], allow_edits: bool) -> tuple[tuple[str, ...], str | None]:
     """The tools offered to the model, and the note that tells it what it may do (None when the
     persona could not change files anyway)."""
-    changing = any(name not in READ_ONLY for name in allowed)
+    changing = any(name not in NEVER_CHANGES for name in allowed)
     if allow_edits:
         return tuple(allowed), EDITS_NOTE if changing else None
-    return tuple(t for t in allowed if t in READ_ONLY), HEADLESS_NOTE if changing else None
+    return tuple(t for t in allowed if t in NEVER_CHANGES), HEADLESS_NOTE if changing else None
 
 
 class FlagAsker:
@@ -69,7 +73,7 @@ class FlagAsker:
         return None  # the driver says what did not fit, and exits
 
     async def may_use(self, call: ToolCall) -> Declined | None:
-        if call.name in READ_ONLY or self.allow_edits:
+        if call.name in NEVER_CHANGES or self.allow_edits:
             return None
         return Declined(f"{call.name} is not available: this is a non-interactive run (buddy-tui ask) and changing "
                         "files needs the user's approval in the interactive app (buddy-tui). Nothing was changed. "

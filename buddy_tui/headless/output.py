@@ -25,6 +25,7 @@ from buddy_tui.settings.crash_reports import scrub
 
 if TYPE_CHECKING:
     from buddy_tui.conversation.chat import TurnFinished
+    from buddy_tui.conversation.events import AgentEnded, AgentStarted
     from buddy_tui.conversation.retries import RetryNotice
     from buddy_tui.store.records import Usage
     from buddy_tui.tools.specs import ToolCall, ToolResult
@@ -78,9 +79,15 @@ class TextOutput(Output):
             write_flushed(self.stream, printable(text) if self.tty else text)
             self.last = text[-1]
 
-    def tool_call(self, call: ToolCall) -> None:
+    def tool_call(self, call: ToolCall, agent: AgentStarted | None = None) -> None:
         """On a terminal the tool's line goes to standard error, which shares the screen: end the
         reply's line first, so the two do not run together (a pipe keeps the reply exact)."""
+        self.finish()
+
+    def agent_started(self, agent: AgentStarted) -> None:
+        self.finish()  # as for a tool: stderr's line about it must not run into the reply's
+
+    def agent_ended(self, agent: AgentStarted, event: AgentEnded) -> None:
         self.finish()
 
     def finish(self) -> None:
@@ -110,19 +117,31 @@ class JsonOutput(Output):
         if text:
             self._line("delta", text=text)
 
-    def tool_call(self, call: ToolCall) -> None:
-        self._line("tool_call", id=call.id, name=call.name, input=call.input)
+    def tool_call(self, call: ToolCall, agent: AgentStarted | None = None) -> None:
+        self._line("tool_call", id=call.id, name=call.name, input=call.input, **_whose(agent))
 
-    def tool_result(self, call: ToolCall, outcome: ToolResult) -> None:
+    def tool_result(self, call: ToolCall, outcome: ToolResult, agent: AgentStarted | None = None) -> None:
         self._line("tool_result", id=call.id, name=call.name, is_error=outcome.is_error,
-                   summary=outcome.summary or call.name)
+                   summary=outcome.summary or call.name, **_whose(agent))
 
     def usage(self, usage: Usage) -> None:
         self._line("usage", **usage_fields(usage))
 
-    def retry(self, notice: RetryNotice) -> None:
+    def retry(self, notice: RetryNotice, agent: AgentStarted | None = None) -> None:
         self._line("retry", reason=notice.reason, wait=round(notice.wait, 3), attempt=notice.attempt,
-                   attempts=notice.attempts)
+                   attempts=notice.attempts, **_whose(agent))
+
+    def agent_started(self, agent: AgentStarted) -> None:
+        self._line("agent_start", id=agent.agent_id, name=agent.name, title=agent.title,
+                   description=agent.description, prompt=agent.prompt, model=agent.model, tools=list(agent.tools))
+
+    def agent_delta(self, agent: AgentStarted, text: str) -> None:
+        if text:
+            self._line("agent_delta", text=text, **_whose(agent))
+
+    def agent_ended(self, agent: AgentStarted, event: AgentEnded) -> None:
+        self._line("agent_end", id=agent.agent_id, name=agent.name, outcome=event.outcome, why=event.why,
+                   seconds=round(event.seconds, 3), usage=usage_fields(event.usage), text=event.text)
 
     def final(self, event: TurnFinished, conversation_id: int | None) -> None:
         if not self.ended:
@@ -135,6 +154,11 @@ class JsonOutput(Output):
             self.ended = True
             with contextlib.suppress(OSError, ValueError):
                 self._line("error", message=scrub(message), retryable=retryable)
+
+
+def _whose(agent: AgentStarted | None) -> dict[str, str | None]:
+    """The fields naming the agent an event belongs to: null for the lead's own."""
+    return {"agent": agent.name if agent else None, "agent_id": agent.agent_id if agent else None}
 
 
 def make_output(name: str, stream: TextIO) -> Output:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     from buddy_tui.conversation.chat import TurnFinished
+    from buddy_tui.conversation.events import AgentEnded, AgentStarted
     from buddy_tui.conversation.retries import RetryNotice
     from buddy_tui.store.records import Usage
     from buddy_tui.tools.specs import ToolCall, ToolResult
@@ -48,17 +49,27 @@ class Output:
     def delta(self, text: str) -> None:
         """A fragment of the reply (fragments joined make the whole reply)."""
 
-    def tool_call(self, call: ToolCall) -> None:
-        """The model asked for a tool; it is about to run (or be refused)."""
+    def tool_call(self, call: ToolCall, agent: AgentStarted | None = None) -> None:
+        """The model (the lead, or ``agent``) asked for a tool; it is about to run (or be refused)."""
 
-    def tool_result(self, call: ToolCall, outcome: ToolResult) -> None:
-        """A tool call ran, or was refused."""
+    def tool_result(self, call: ToolCall, outcome: ToolResult, agent: AgentStarted | None = None) -> None:
+        """A tool call of the lead (or of ``agent``) ran, or was refused."""
 
     def usage(self, usage: Usage) -> None:
         """Tokens counted so far in this turn."""
 
-    def retry(self, notice: RetryNotice) -> None:
-        """Opening the reply failed and will be tried again."""
+    def retry(self, notice: RetryNotice, agent: AgentStarted | None = None) -> None:
+        """Opening the reply (the lead's, or ``agent``'s) failed and will be tried again."""
+
+    def agent_started(self, agent: AgentStarted) -> None:
+        """A Task call's agent began to run (stderr says so in a line)."""
+
+    def agent_delta(self, agent: AgentStarted, text: str) -> None:
+        """A fragment of an agent's reply (not the answer: its final text is the Task's result,
+        which the lead's answer draws on)."""
+
+    def agent_ended(self, agent: AgentStarted, event: AgentEnded) -> None:
+        """An agent run is over (stderr says how in a line)."""
 
     def final(self, event: TurnFinished, conversation_id: int | None) -> None:
         """The turn succeeded."""

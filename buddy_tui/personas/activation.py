@@ -168,7 +168,7 @@ def activation_line(typed: str, choice: Choice | None, override: Persona | None)
     if not text or text.startswith("/"):
         return ""
     if override is not None:
-        return f"→ {override.title} (your pick: F2 for the next, Esc to undo)"
+        return f"→ {override.title} (your pick, kept for this conversation: F2 for the next, Esc to undo)"
     if choice is None:
         return ""
     if choice.reason == "pinned":

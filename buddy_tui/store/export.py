@@ -1,8 +1,10 @@
 """A stored conversation as a Markdown document the user can keep, share or paste into a ticket.
 
 What goes out: the questions as typed, the labels of attached files (never their contents), the
-replies with their tool calls where they happened, how each turn ended and its tokens. What never
-goes out: the documents sent to the model and the values of the credential variables.
+replies with their tool calls where they happened, how each turn ended and its tokens. An agent a
+Task call ran is quoted under that call's line: who it was, what it was asked, how it ended, its
+reply and its own tool calls, so a reader tells it apart from the lead's reply at a glance. What
+never goes out: the documents sent to the model and the values of the credential variables.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from typing import TYPE_CHECKING
 
 from buddy_tui.settings.crash_reports import scrub
 from buddy_tui.settings.files import write_atomic
-from buddy_tui.store.records import ConversationSummary, StoredConversation, ToolNote, TurnRecord, Usage
+from buddy_tui.store.records import AgentRecord, ConversationSummary, StoredConversation, ToolNote, TurnRecord, Usage
+from buddy_tui.store.wording import agent_outcome
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -30,6 +33,8 @@ TARGET_CHARS = 80
 #: Characters that could start Markdown formatting inside a line of plain text.
 _INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>#~&|])")
 _BACKTICK_RUN = re.compile(r"`+")
+
+
 @functools.cache
 def _parser() -> MarkdownIt:
     """A CommonMark parser, built on first use (markdown-it is not needed to start the app)."""
@@ -144,12 +149,9 @@ def _turn_blocks(turn: TurnRecord) -> list[str]:
     if turn.files:
         blocks.append("Attached: " + ", ".join(_code(label) for label in turn.files))
     blocks.append(f"## {_inline(turn.persona_title) or _inline(turn.persona) or 'Reply'}")
-    reply: list[str] = []
-    for part in turn.segments():
-        if isinstance(part, ToolNote):
-            reply.append(_tool_line(part))
-        elif text := _closed(part.strip("\n")):
-            reply.append(text)
+    reply = _reply_blocks(turn.segments(), turn)
+    shown = {note.id for note in turn.tools}  # an agent whose launching line is missing still goes out, last
+    reply += [_agent_block(agent, turn) for agent in turn.agents if agent.id not in shown]
     if not reply and turn.state == "complete":
         reply.append("*(empty reply)*")
     blocks += reply
@@ -160,12 +162,62 @@ def _turn_blocks(turn: TurnRecord) -> list[str]:
     return blocks
 
 
+def _reply_blocks(segments: list[str | ToolNote], turn: TurnRecord | None) -> list[str]:
+    """A reply's text and tool lines in order; under a lead's Task line (``turn`` given), the
+    agent it ran."""
+    blocks: list[str] = []
+    for part in segments:
+        if isinstance(part, ToolNote):
+            blocks.append(_tool_line(part))
+            if turn is not None and (agent := turn.agent(part.id)) is not None:
+                blocks.append(_agent_block(agent, turn))
+        elif text := _closed(part.strip("\n")):
+            blocks.append(text)
+    return blocks
+
+
+def _agent_block(agent: AgentRecord, turn: TurnRecord) -> str:
+    """An agent's run as one block quote: a line naming it and its task, a line saying how it went
+    (state, time, tokens, model), the Task prompt it was given, then its reply with its own tool
+    lines (quoted once more)."""
+    who = f"**{_inline(agent.title or agent.name) or 'Agent'}**"
+    if agent.name and agent.name != agent.title:
+        who += f" ({_code(agent.name)})"
+    head = " · ".join(filter(None, [f"🤖 Agent {who}", _inline(agent.description)]))
+    facts = [_agent_state(agent, turn)]
+    if agent.usage != Usage():
+        facts.append(agent.usage.summary())
+    if agent.model:
+        facts.append(_code(agent.model))
+    blocks = [f"{head}\\\n{' · '.join(facts)}"]  # a hard line break keeps the two lines apart
+    if agent.prompt.strip():
+        blocks += ["Asked:", _fenced(agent.prompt)]
+    reply = _reply_blocks(agent.segments(), None)
+    if not reply and agent.state == "done":
+        reply.append("*(empty reply)*")
+    blocks += reply
+    return _quoted("\n\n".join(blocks))
+
+
+def _agent_state(agent: AgentRecord, turn: TurnRecord) -> str:
+    """``done in 12 s``, ``failed after 3.0 s: overloaded``, ``interrupted``..."""
+    state = agent.state
+    if state in ("queued", "running"):  # never heard to end: cut off, unless the turn goes on
+        return f"still {state} when exported" if turn.state == "streaming" else "interrupted"
+    return _inline(agent_outcome(state, agent.seconds, agent.why))
+
+
+def _quoted(markdown: str) -> str:
+    """Every line of ``markdown`` inside a block quote (no line left to lazy continuation)."""
+    return "\n".join(f"> {line}" if line.strip() else ">" for line in markdown.split("\n"))
+
+
 def _tool_line(note: ToolNote) -> str:
     """``> 🔧 Read app/models.py lines 1-40 (2 KB)``: the tools' own summaries name the call;
     otherwise the tool, its path or pattern, and the outcome."""
     summary = " ".join(note.summary.split())
     if not summary.startswith(f"{note.name} "):
-        target = note.input.get("path") or note.input.get("pattern") or ""
+        target = note.input.get("path") or note.input.get("pattern") or note.input.get("description") or ""
         target = target if isinstance(target, str) else ""
         if len(target) > TARGET_CHARS:
             target = target[: TARGET_CHARS - 1] + "…"

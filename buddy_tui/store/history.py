@@ -12,19 +12,19 @@ so the next start can tell a dead writer's turn from one another window is still
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from buddy_tui.settings.crash_reports import scrub
-from buddy_tui.store.records import ConversationSummary, StoredConversation, ToolNote, TurnRecord, Usage
+from buddy_tui.store import rows
+from buddy_tui.store.records import AgentRecord, ConversationSummary, StoredConversation, TurnRecord
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -65,6 +65,8 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 2: a turn's output count may be an estimate (stopped or failed before the API counted it).
     "ALTER TABLE turns ADD COLUMN output_estimated INTEGER NOT NULL DEFAULT 0",
+    # 3: the agents a turn's Task calls ran, each with its transcript (JSON; see store/rows.py).
+    "ALTER TABLE turns ADD COLUMN agents TEXT NOT NULL DEFAULT '[]'",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 #: Conversations with their turn counts, as the history screen lists them.
@@ -205,7 +207,8 @@ class Store:
 
     def conversations(self, project: str | None = None, search: str = "", limit: int = 500) -> list[
             ConversationSummary]:
-        """Conversations, newest first: of one project (or all), whose title or text contains ``search``."""
+        """Conversations, newest first: of one project (or all), whose title or text (questions, replies,
+        agents' transcripts) contains ``search``."""
         where, args = [], []
         if project is not None:
             where.append("c.project = ?")
@@ -213,12 +216,13 @@ class Store:
         if search.strip():
             pattern = "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             where.append("(c.title LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM turns t WHERE t.conversation = c.id "
-                         "AND (t.typed LIKE ? ESCAPE '\\' OR t.reply LIKE ? ESCAPE '\\')))")
-            args += [pattern, pattern, pattern]
+                         "AND (t.typed LIKE ? ESCAPE '\\' OR t.reply LIKE ? ESCAPE '\\' "
+                         "OR t.agents LIKE ? ESCAPE '\\')))")
+            args += [pattern, pattern, pattern, pattern]
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        rows = self._rows(
+        found = self._rows(
             f"{_SUMMARIES} {clause} ORDER BY c.updated DESC, c.id DESC LIMIT ?", (*args, limit))
-        return [_summary(row) for row in rows]
+        return [rows.summary(row) for row in found]
 
     def latest(self, project: str) -> ConversationSummary | None:
         """The most recently used conversation of ``project``."""
@@ -238,11 +242,12 @@ class Store:
             return None
         row = found[0]
         now = time.time()
-        records = [_record(t) for t in turns]
-        for record, raw in zip(records, turns, strict=True):
-            if record.state == "streaming" and not _owner_alive(raw["owner"], now, raw["updated"]):
-                record.state = "interrupted"
-        return StoredConversation(_summary(row), records)
+        records = [rows.record(t) for t in turns]
+        for turn, raw in zip(records, turns, strict=True):
+            if turn.state == "streaming" and not _owner_alive(raw["owner"], now, raw["updated"]):
+                turn.state = "interrupted"
+            rows.settle_agents(turn)
+        return StoredConversation(rows.summary(row), records)
 
     def rename(self, conversation_id: int, title: str) -> None:
         """Give a conversation a title of the user's choosing."""
@@ -266,7 +271,7 @@ class Store:
                 "INSERT INTO turns (conversation, seq, typed, persona, persona_title, model, files, user_blocks, "
                 "state, owner, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (conversation_id, seq, scrub(record.typed), record.persona, record.persona_title, record.model,
-                 _dump(record.files), _dump(record.user), record.state, _PROCESS, now, now))
+                 rows.dump(record.files), rows.dump(record.user), record.state, _PROCESS, now, now))
             record.id = int(cursor.lastrowid or 0)
             db.execute("UPDATE conversations SET updated = ?, persona = ?, model = ? WHERE id = ?",
                        (now, record.persona, record.model, conversation_id))
@@ -280,30 +285,36 @@ class Store:
         with self._transaction() as db:
             db.execute(
                 "UPDATE turns SET reply = ?, tools = ?, state = ?, failure = ?, input_tokens = ?, output_tokens = ?, "
-                "cache_read_tokens = ?, cache_write_tokens = ?, output_estimated = ?, recorded = ?, updated = ?, "
-                "owner = CASE WHEN ? = 'streaming' THEN ? ELSE '' END WHERE id = ?",
-                (scrub(record.reply), _dump([_note_dict(n) for n in record.tools]), record.state,
+                "cache_read_tokens = ?, cache_write_tokens = ?, output_estimated = ?, recorded = ?, agents = ?, "
+                "updated = ?, owner = CASE WHEN ? = 'streaming' THEN ? ELSE '' END WHERE id = ?",
+                (scrub(record.reply), rows.dump([rows.note_dict(n) for n in record.tools]), record.state,
                  scrub(record.failure), usage.input_tokens, usage.output_tokens, usage.cache_read_tokens,
-                 usage.cache_write_tokens, int(usage.estimated), _dump(record.recorded), record.updated,
-                 record.state, _PROCESS, record.id))
+                 usage.cache_write_tokens, int(usage.estimated), rows.dump(record.recorded),
+                 rows.dump([rows.agent_dict(a) for a in record.agents]), record.updated, record.state, _PROCESS,
+                 record.id))
             if record.state != "streaming":
                 db.execute("UPDATE conversations SET updated = ? WHERE id = (SELECT conversation FROM turns "
                            "WHERE id = ?)", (record.updated, record.id))
 
-    def save_reply(self, turn_id: int, reply: str) -> None:
-        """A checkpoint of a streaming reply's text alone (the cheap write made while text arrives);
-        a no-op once the turn has ended, so a late checkpoint never overwrites the final text."""
+    def save_reply(self, turn_id: int, reply: str, agents: Sequence[AgentRecord] | None = None) -> None:
+        """A checkpoint of a streaming reply's text alone (the cheap write made while text arrives),
+        and of its agents' transcripts when given; a no-op once the turn has ended, so a late
+        checkpoint never overwrites the final text."""
         with self._transaction() as db:
-            db.execute("UPDATE turns SET reply = ?, updated = ? WHERE id = ? AND state = 'streaming'",
-                       (scrub(reply), time.time(), turn_id))
+            if agents is None:
+                db.execute("UPDATE turns SET reply = ?, updated = ? WHERE id = ? AND state = 'streaming'",
+                           (scrub(reply), time.time(), turn_id))
+            else:
+                db.execute("UPDATE turns SET reply = ?, agents = ?, updated = ? WHERE id = ? AND state = 'streaming'",
+                           (scrub(reply), rows.dump([rows.agent_dict(a) for a in agents]), time.time(), turn_id))
 
     def interrupted(self, project: str) -> list[ConversationSummary]:
         """Conversations of ``project`` with a reply whose writer died mid-stream, newest first;
         such turns are marked ``interrupted`` (and so found only once)."""
-        rows = self._rows("SELECT t.id, t.owner, t.updated, t.conversation FROM turns t JOIN conversations c "
-                          "ON c.id = t.conversation WHERE t.state = 'streaming' AND c.project = ?", (project,))
+        crashed = self._rows("SELECT t.id, t.owner, t.updated, t.conversation FROM turns t JOIN conversations c "
+                             "ON c.id = t.conversation WHERE t.state = 'streaming' AND c.project = ?", (project,))
         now = time.time()
-        dead = [row for row in rows if not _owner_alive(row["owner"], now, row["updated"])]
+        dead = [row for row in crashed if not _owner_alive(row["owner"], now, row["updated"])]
         if not dead:
             return []
         with self._transaction() as db:
@@ -319,7 +330,7 @@ class Checkpointer:
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._pending: dict[int, str] = {}
+        self._pending: dict[int, tuple[str, list[AgentRecord] | None]] = {}
         self._changed = threading.Condition()
         self._busy = False
         self._stopping = False
@@ -328,12 +339,16 @@ class Checkpointer:
         self.failures = 0
         self.error = ""
 
-    def submit(self, turn_id: int, reply: str) -> None:
-        """Write ``reply`` as the turn's text soon; replaces a checkpoint not yet written."""
+    def submit(self, turn_id: int, reply: str, agents: Sequence[AgentRecord] | None = None) -> None:
+        """Write ``reply`` as the turn's text soon, and ``agents``' transcripts when given (their
+        text grows as they stream: encoding them is work kept off the caller's thread too);
+        replaces a checkpoint not yet written (one that had agents keeps them unless new ones come)."""
+        copies = None if agents is None else [replace(a, tools=list(a.tools)) for a in agents]  # as they are now
         with self._changed:
             if self._stopping:
                 return
-            self._pending[turn_id] = reply
+            earlier = self._pending.get(turn_id)
+            self._pending[turn_id] = (reply, copies if copies is not None or earlier is None else earlier[1])
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="buddy-tui-checkpoints", daemon=True)
                 self._thread.start()
@@ -365,10 +380,10 @@ class Checkpointer:
                 if not self._pending:
                     return
                 turn_id = next(iter(self._pending))
-                reply = self._pending.pop(turn_id)
+                reply, agents = self._pending.pop(turn_id)
                 self._busy = True
             try:
-                self._store.save_reply(turn_id, reply)
+                self._store.save_reply(turn_id, reply, agents)
                 self.failures, self.error = 0, ""
             except (sqlite3.Error, OSError) as exc:
                 self.failures += 1
@@ -381,34 +396,6 @@ class Checkpointer:
 
 def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
-
-
-def _dump(value: Any) -> str:
-    return scrub(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
-
-
-def _note_dict(note: ToolNote) -> dict[str, Any]:
-    return {"id": note.id, "name": note.name, "input": note.input, "summary": note.summary,
-            "is_error": note.is_error, "offset": note.offset}
-
-
-def _summary(row: sqlite3.Row) -> ConversationSummary:
-    return ConversationSummary(row["id"], row["project"], row["title"], row["persona"], row["model"],
-                               row["created"], row["updated"], row["turn_count"])
-
-
-def _record(row: sqlite3.Row) -> TurnRecord:
-    tools = [ToolNote(str(n.get("id", "")), str(n.get("name", "")), dict(n.get("input") or {}),
-                      str(n.get("summary", "")), bool(n.get("is_error")), int(n.get("offset", 0)))
-             for n in json.loads(row["tools"]) if isinstance(n, dict)]
-    usage = Usage(row["input_tokens"], row["output_tokens"], row["cache_read_tokens"], row["cache_write_tokens"],
-                  bool(row["output_estimated"]))
-    return TurnRecord(typed=row["typed"], persona=row["persona"], persona_title=row["persona_title"],
-                      model=row["model"], files=list(json.loads(row["files"])),
-                      user=list(json.loads(row["user_blocks"])),
-                      reply=row["reply"], tools=tools, state=row["state"], failure=row["failure"], usage=usage,
-                      recorded=list(json.loads(row["recorded"])), id=row["id"], created=row["created"],
-                      updated=row["updated"])
 
 
 def open_store(path: Path) -> tuple[Store | None, str]:

@@ -65,17 +65,19 @@ async def test_f2_picks_another_expert_and_f3_pins(claude_project: Path, online:
         await pilot.press("enter")
         await wait_for(pilot, lambda: online.message_requests() and settled(app))
         assert app.query(AssistantMessage).last().author == picked.title
-        await pilot.press(*"is this vulnerable to XSS?")
-        await pilot.press("f3")
-        await pilot.pause()
-        assert "📌 pinned" in header(app)
-        pinned = app.session.current
+        # The person's pick stays for the conversation, as a pin does.
+        assert "📌 pinned" in header(app) and app.session.current == picked
         app.chat.prompt.input.value = "the p99 latency doubled"
         await pilot.pause()
-        assert "pinned" in activation(app) and activation(app).startswith(f"→ {pinned.title}")
+        assert "pinned" in activation(app) and activation(app).startswith(f"→ {picked.title}")
         await pilot.press("enter")
         await wait_for(pilot, lambda: len(online.message_requests()) == 2 and settled(app))
-        assert app.query(AssistantMessage).last().author == pinned.title
+        assert app.query(AssistantMessage).last().author == picked.title
+        await pilot.press(*"is this vulnerable to XSS?")
+        await pilot.press("f3")  # unpinned: the best expert is chosen again
+        await pilot.pause()
+        assert "pinned" not in header(app) and not app.session.pinned
+        assert activation(app).startswith("→ Security")
 
 
 async def test_persona_command_lists_and_switches(claude_project: Path) -> None:
@@ -91,7 +93,7 @@ async def test_persona_command_lists_and_switches(claude_project: Path) -> None:
         app.chat.prompt.input.value = "/persona k8s-expert"
         await pilot.press("enter")
         await pilot.pause()
-        assert header(app) == "● K8s Expert"
+        assert header(app) == "● K8s Expert  📌 pinned"  # the person's choice stays for the conversation
         assert app.query_one("#persona-name", Static).tooltip is not None
         notes = [text_of(n) for n in app.query(Note)]
         assert any(n.startswith("K8s Expert answers from now on") for n in notes)
@@ -168,6 +170,6 @@ async def test_command_palette_offers_every_persona(claude_project: Path) -> Non
         assert hits and "Persona: devops" in str(hits[0].prompt)
         assert hits[0].help is not None and hits[0].help.startswith("bundled: A platform and release engineer")
         hits[0].command()
-        await wait_for(pilot, lambda: header(app) == "● DevOps")
+        await wait_for(pilot, lambda: header(app) == "● DevOps  📌 pinned")  # chosen: it stays
         discovered = [str(hit.prompt) async for hit in provider.discover()]
         assert any("Persona: db-tuner" in d for d in discovered) and "Show problems" in discovered
