@@ -211,7 +211,8 @@ async def agents(fake: FakeAnthropic) -> None:
             await connected(pilot, app)
             app.chat.prompt.input.value = "/buddy:review app"
             await pilot.press("enter")
-            await wait_for(pilot, lambda: settled(app) and len(app.query(AgentPanel)) == 2, timeout=30)
+            await wait_for(pilot, lambda: settled(app) and len(app.query(AgentPanel)) == 2
+                           and all(panel.folded for panel in app.query(AgentPanel)), timeout=30)
             await app.query(AgentPanel).first().fold(False)
             app.chat.transcript.scroll_end(animate=False)
             app.chat.query_one("#connection", Static).update("claude-sonnet-5-5 @ http://127.0.0.1:8765")

@@ -31,7 +31,7 @@ from buddy_tui.tools.asking import ChangeRequest
 from buddy_tui.tools.specs import ToolCall, ToolResult
 from buddy_tui.ui.app import BuddyApp
 from buddy_tui.ui.screens.approval import ApprovalScreen
-from buddy_tui.ui.widgets.agent_panel import AgentPanel, AgentTitle, colour_style
+from buddy_tui.ui.widgets.agent_panel import AgentPanel, AgentTitle, AgentWindow, colour_style
 from buddy_tui.ui.widgets.chat_pane import ChatPane
 from buddy_tui.ui.widgets.markdown_note import MarkdownNote
 from buddy_tui.ui.widgets.tool_line import ToolLine, describe_call
@@ -113,7 +113,7 @@ async def test_a_panel_streams_under_its_task_line_and_folds_when_done(project: 
         await send(pilot, app, AgentEnded(TASK.id, "done", "## Findings\n\nSQL built from strings.",
                                           Usage(3_100, 640), 12.3))
         assert status_of(panel) == "done in 12 s · in 3.1k out 640"
-        assert panel.folded
+        await wait_for(pilot, lambda: panel.folded, what="the finished panel folded (its end in sight a moment first)")
         await pilot.pause()
         assert panel.body.region.height == 0 and panel.region.height == 1  # one line: the header
 
@@ -124,6 +124,25 @@ async def test_a_panel_streams_under_its_task_line_and_folds_when_done(project: 
         assert view.children.index(panel) < view.children.index(last_text)
 
 
+async def test_several_agents_streaming_at_once_all_stay_in_sight(project: Path) -> None:
+    """While it runs, a panel is a few lines high and shows the end of its reply; opened again
+    once done, it is as tall as the reply."""
+    app = make_app(project)
+    long = "".join(f"Line {n} of the findings.\n\n" for n in range(60))
+    async with app.run_test(size=(140, 40)) as pilot:
+        view = await begin_turn(pilot, app)
+        await send(pilot, app, ToolStarted(TASK, 1, 12), started(), AgentUpdate(TASK.id, TextDelta(long)))
+        panel = view.panels[0]
+        window = panel.query_one(AgentWindow)
+        await wait_for(pilot, lambda: window.size.height and window.max_scroll_y > 0, what="the window laid out")
+        assert window.outer_size.height <= 8 and panel.region.height <= 9  # header and a few lines
+        await wait_for(pilot, lambda: window.scroll_y == window.max_scroll_y, what="the window at the reply's end")
+        await send(pilot, app, AgentEnded(TASK.id, "done", long, Usage(), 4.0))
+        await wait_for(pilot, lambda: panel.folded, what="the finished panel folded")
+        await panel.fold(False)
+        await wait_for(pilot, lambda: window.outer_size.height > 60, what="the whole reply")
+
+
 async def test_enter_and_a_click_on_the_header_open_and_close_a_finished_panel(project: Path) -> None:
     app = make_app(project)
     async with app.run_test(size=(140, 40)) as pilot:
@@ -131,7 +150,7 @@ async def test_enter_and_a_click_on_the_header_open_and_close_a_finished_panel(p
         await send(pilot, app, ToolStarted(TASK, 1, 12), started(), AgentUpdate(TASK.id, TextDelta("One finding.")),
                    AgentEnded(TASK.id, "done", "One finding.", Usage(10, 5), 2.0))
         panel = view.query_one(AgentPanel)
-        assert panel.folded
+        await wait_for(pilot, lambda: panel.folded, what="the finished panel folded")
         await click(pilot, panel.query_one(AgentTitle))
         await wait_for(pilot, lambda: not panel.folded and panel.body.region.height > 0, what="the panel open")
         assert "One finding." in "\n".join(panel.body.query("ReplyView").first().shown_lines)  # type: ignore[attr-defined]
@@ -315,7 +334,8 @@ async def test_consult_runs_one_expert_with_the_attachments_and_keeps_its_panel_
         await send(pilot, app, AgentUpdate(TASK.id, TextDelta("It is not.")),
                    AgentEnded(TASK.id, "done", "It is not.", Usage(), 3))
         panel = chat.query_one(AgentPanel)
-        assert panel.finished and not panel.folded  # a consultation's answer stays open
+        assert panel.finished and not panel.folded  # a consultation's answer stays open, all of it
+        assert panel._fold_timer is None and not panel.has_class("-live")
         assert view.text == "It is not."  # what the copy link and /copy take
 
 
@@ -396,7 +416,8 @@ async def test_through_the_engine_a_task_call_streams_its_agent_in_a_panel_that_
             assert status_of(panel) == "streaming…" and not panel.folded and app.chat.busy
             gate.set()
             await wait_for(pilot, lambda: settled(app), what="the turn's end")
-            assert panel.folded and status_of(panel).startswith("done in ")
+            await wait_for(pilot, lambda: panel.folded, what="the panel folded")
+            assert status_of(panel).startswith("done in ")
             assert panel.body.text == findings
             assert view.text.endswith("The reviewer found one problem: app/models.py:13.")
             assert [a.state for a in app.chat.session.turns[-1].agents] == ["done"]

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.geometry import Size
 from textual.reactive import Reactive
+from textual.timer import Timer
 from textual.widgets.collapsible import CollapsibleTitle
 
 from buddy_tui.context.attachments import printable
@@ -49,6 +50,8 @@ STATUS_STYLES = {"running": "italic", "waiting": "bold $text-warning", "done": "
                  "failed": "$text-error", "capped": "$text-warning", "interrupted": "$text-warning"}
 #: A longer Task description is cut in the header (the header stays one line on most screens).
 DESCRIPTION_CHARS = 60
+#: Seconds a finished agent's last lines stay in sight before its panel folds.
+FOLD_AFTER = 1.0
 
 
 def colour_style(color: str) -> str:
@@ -81,6 +84,14 @@ class AgentTitle(CollapsibleTitle):
     Enter or a click opens or closes the panel."""
 
 
+class AgentWindow(VerticalScroll):
+    """Around the agent's reply: while the agent runs, a few lines high and following the end (so
+    several agents at once all stay in sight); once it is opened again, as tall as the reply."""
+
+    def on_mount(self) -> None:
+        self.anchor()
+
+
 class AgentBody(ReplyBody):
     """The agent's streamed reply and its tool lines."""
 
@@ -88,8 +99,9 @@ class AgentBody(ReplyBody):
         super().__init__(classes="agent-body")
 
     def streaming(self) -> None:
-        if isinstance(self.parent, AgentPanel):
-            self.parent.activity("streaming…")
+        panel = next((a for a in self.ancestors if isinstance(a, AgentPanel)), None)
+        if panel is not None:
+            panel.activity("streaming…")
 
 
 @dataclass
@@ -118,6 +130,8 @@ class AgentPanel(Vertical):
         self._title = AgentTitle(label=self._label(), collapsed_symbol="▶", expanded_symbol="▼", collapsed=folded)
         self.body = AgentBody()
         self.set_class(folded, "-folded")
+        self.set_class(not folded, "-live")  # while it runs, the window shows the end of its reply
+        self._fold_timer: Timer | None = None
 
     @classmethod
     def starting(cls, event: AgentStarted) -> AgentPanel:
@@ -146,7 +160,7 @@ class AgentPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield self._title
-        yield self.body
+        yield AgentWindow(self.body)
 
     @property
     def title(self) -> str:
@@ -193,6 +207,11 @@ class AgentPanel(Vertical):
 
     async def fold(self, folded: bool) -> None:
         """Fold the panel to its header, or open it (a stored run is drawn when first opened)."""
+        if self._fold_timer is not None:  # the person's choice wins over the fold to come
+            self._fold_timer.stop()
+            self._fold_timer = None
+        if self.finished:
+            self.remove_class("-live")  # opened again: the whole reply
         if not folded and self._stored is not None:
             stored, self._stored = self._stored, None
             await self.body.show_parts(stored.segments())
@@ -255,8 +274,14 @@ class AgentPanel(Vertical):
         self.state = "interrupted" if event.outcome == "stopped" else event.outcome
         self.usage = event.usage
         self.show_status(*ended_status(self.state, event.why, event.usage, event.seconds))
-        if not keep_open:
-            await self.fold(True)
+        if keep_open:
+            self.remove_class("-live")
+        else:  # the end stays in sight a moment, then the panel folds
+            self._fold_timer = self.set_timer(FOLD_AFTER, self._fold_now)
+
+    async def _fold_now(self) -> None:
+        self._fold_timer = None
+        await self.fold(True)
 
     async def interrupt(self) -> None:
         """Esc, or the turn ended without this agent: keep what arrived and say so."""
@@ -266,4 +291,5 @@ class AgentPanel(Vertical):
         for line in self.body._tool_lines.values():
             line.stopped()
         self.state = "interrupted"
+        self.remove_class("-live")
         self.show_status("interrupted", "interrupted")
