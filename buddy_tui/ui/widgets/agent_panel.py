@@ -84,7 +84,7 @@ class AgentTitle(CollapsibleTitle):
     Enter or a click opens or closes the panel."""
 
 
-class AgentWindow(VerticalScroll):
+class AgentWindow(VerticalScroll, can_focus=False):
     """Around the agent's reply: while the agent runs, a few lines high and following the end (so
     several agents at once all stay in sight); once it is opened again, as tall as the reply."""
 
