@@ -9,12 +9,15 @@ on a generated sample project, at 160x48.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -24,8 +27,9 @@ from textual.widgets import DirectoryTree, Input, Static  # noqa: E402
 from buddy_tui.ui.app import BuddyApp  # noqa: E402
 from buddy_tui.ui.screens.approval import ApprovalScreen  # noqa: E402
 from buddy_tui.ui.screens.history import HistoryScreen  # noqa: E402
+from buddy_tui.ui.widgets.agent_panel import AgentPanel  # noqa: E402
 from buddy_tui.ui.widgets.transcript import AssistantMessage  # noqa: E402
-from tests.fake_api import FakeAnthropic, HttpError, Reply, review_demo  # noqa: E402
+from tests.fake_api import FakeAnthropic, HttpError, Reply, ToolUse, review_demo, split_text  # noqa: E402
 from tests.helpers import connected, dialog_takes_keys, make_app, make_project, settled, wait_for  # noqa: E402
 
 SIZE = (160, 48)
@@ -51,6 +55,13 @@ def load_orders(db, user_id: int, limit: int = 50, after: int = 0):
 ```
 
 Add an index on `lines(order_id)` and measure P95 before and after.
+"""
+
+REVIEW = """## Review of app/ (ranked by severity)
+
+1. **Critical · SQL injection** (app/models.py:13, security): the user id is formatted into the query.
+2. **High · N+1 queries** (app/models.py:15, performance): one query per order; join the lines once.
+3. **Medium · No pagination** (app/models.py:12): every order in one response; add `limit`/`after`.
 """
 
 
@@ -165,6 +176,51 @@ async def approval(fake: FakeAnthropic) -> None:
             app.save_screenshot("tools.svg", str(HERE))
 
 
+def first_message_has(marker: str) -> Callable[[dict[str, Any]], bool]:
+    """A request whose first user message holds ``marker``: the agent a Task prompt launched."""
+    return lambda body: marker in json.dumps((body.get("messages") or [{}])[0])
+
+
+async def agents(fake: FakeAnthropic) -> None:
+    """/buddy:review hands the security and performance validation to those experts in parallel:
+    each runs in its own panel under its Task line; the security panel is open, the other folded."""
+    security = "Check app/models.py for injection and leaked secrets; report path:line."
+    performance = "Check the query cost of load_orders in app/models.py; report path:line."
+    fake.route(first_message_has(security),
+               Reply(split_text("Reading the data access code first.", 6), delay=0.02, input_tokens=2_480,
+                     tools=[ToolUse("toolu_sec_read", "Read", {"path": "app/models.py"})]),
+               Reply.of("**Critical**: `load_orders` builds SQL with `%` (app/models.py:13): a crafted `user_id` "
+                        "runs any statement.\n\n```python\ndb.query(\"SELECT * FROM orders WHERE user_id = %s\", "
+                        "(user_id,))\n```\n", size=6, delay=0.02, input_tokens=3_120, output_tokens=642))
+    fake.route(first_message_has(performance),
+               Reply.of("**High**: one query per order (app/models.py:15), 201 round trips for 200 orders. Join "
+                        "`lines` once and index `lines(order_id)`.", size=6, delay=0.02, input_tokens=2_870,
+                        output_tokens=518))
+    tasks = [ToolUse("toolu_security", "Task", {"description": "injection and secrets in app/", "prompt": security,
+                                                "subagent_type": "security"}),
+             ToolUse("toolu_performance", "Task", {"description": "query cost of load_orders",
+                                                   "prompt": performance, "subagent_type": "performance"})]
+    fake.route(lambda body: not first_message_has(security)(body) and not first_message_has(performance)(body),
+               Reply(split_text("I'll give the validation to the security and performance experts in parallel.", 6),
+                     delay=0.02, tools=tasks, input_tokens=4_210),
+               Reply.of(REVIEW, size=6, delay=0.02, input_tokens=5_020, output_tokens=388))
+    with tempfile.TemporaryDirectory() as tmp:
+        project = make_project(Path(tmp) / "orders-service")
+        app = make_app(project)
+        async with app.run_test(size=SIZE) as pilot:
+            await connected(pilot, app)
+            app.chat.prompt.input.value = "/buddy:review app"
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: settled(app) and len(app.query(AgentPanel)) == 2
+                           and all(panel.folded for panel in app.query(AgentPanel)), timeout=30)
+            await app.query(AgentPanel).first().fold(False)
+            app.chat.transcript.scroll_end(animate=False)
+            app.chat.query_one("#connection", Static).update("claude-sonnet-5-5 @ http://127.0.0.1:8765")
+            app.chat.prompt.input.cursor_blink = False
+            await pilot.pause(0.3)
+            app.save_screenshot("agents.svg", str(HERE))
+
+
 async def history_and_retry(fake: FakeAnthropic) -> None:
     """Three earlier conversations in /resume; then the SDK retrying an overloaded API, shown as it waits."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -216,8 +272,9 @@ async def main() -> None:
         await experts(fake)
         await approval(fake)
         await history_and_retry(fake)
+        await agents(fake)
     shots = ("main.svg", "streaming.svg", "commands.svg", "experts.svg", "approval.svg", "tools.svg", "history.svg",
-             "retry.svg")
+             "retry.svg", "agents.svg")
     for name in shots:
         text = (HERE / name).read_text(encoding="utf-8")
         assert "sk-ant-" not in text, f"{name} must never show a key"

@@ -322,7 +322,7 @@ class BuddyApp(App[None]):
             await self.push_screen(HelpScreen(help_markdown(self.session, self.BINDINGS, self.keymap)))
 
     def action_switch_persona(self) -> None:
-        """F2: let another expert answer the next question."""
+        """F2: let another expert answer, from the next question on (the pick is pinned once sent)."""
         self.chat.cycle_persona()
 
     def action_pin_persona(self) -> None:
@@ -360,6 +360,8 @@ class BuddyApp(App[None]):
             await chat_commands.copy(self.chat, arguments)
         elif name == "cost":
             await chat_commands.cost(self.chat)
+        elif name == "consult":
+            await chat_commands.consult(self.chat, arguments)
         elif name in ("add", "drop", "files"):
             await chat_commands.manage_files(self.chat, name, arguments)
         elif name == "persona":
@@ -422,8 +424,12 @@ class BuddyApp(App[None]):
             return
         self.chat.refresh_header()
         self.chat.update_activation()
-        pinned = " It stays pinned: /pin to release." if self.session.pinned else ""
-        await self.chat.note(f"{persona.title} answers from now on: {persona.summary}{pinned}")
+        if self.session.pinned:
+            await self.chat.note(f"{persona.title} answers from now on, pinned for this conversation (F3 or /pin "
+                                 f"unpins it, and the best expert is chosen for each question again): "
+                                 f"{persona.summary}")
+        else:
+            await self.chat.note(f"{persona.title} answers from now on: {persona.summary}")
 
     @on(Tree.NodeHighlighted, "#tree")
     def _highlighted(self, event: Tree.NodeHighlighted[object]) -> None:

@@ -73,11 +73,13 @@ class DialogAsker:
         return None  # every call goes on to its own questions
 
     async def allow_secrets_file(self, tool: str, path: str, verb: Verb, agent: str = "") -> bool | Declined:
+        from buddy_tui.ui.screens.approval import who_asks
         from buddy_tui.ui.screens.confirm import confirm
 
+        who = who_asks(agent)
         answer = await self._ask(confirm(
-            f"Let Claude {verb} {path}?", f"{path} looks like it holds secrets (keys, passwords, tokens); "
-            f"letting Claude {verb} it sends its contents to the model.", yes=f"Let it {verb}", no="Refuse",
+            f"Let {who} {verb} {path}?", f"{path} looks like it holds secrets (keys, passwords, tokens); "
+            f"letting {who} {verb} it sends its contents to the model.", yes=f"Let it {verb}", no="Refuse",
             guard=KEY_GUARD))
         return bool(answer == "yes")
 

@@ -1,5 +1,5 @@
-"""App commands that act on the chat: ``/add``, ``/drop``, ``/files``, ``/export``, ``/copy`` and
-``/cost``. The app dispatches them here; each works through the chat pane's public surface (its
+"""App commands that act on the chat: ``/add``, ``/drop``, ``/files``, ``/export``, ``/copy``,
+``/cost`` and ``/consult``. The app dispatches them here; each works through the chat pane's public surface (its
 prompt, its notes, the session) and holds no state of its own.
 """
 
@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
+from dataclasses import replace
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from buddy_tui.context.attachments import expand_paths
 from buddy_tui.personas.commands import split_arguments
-from buddy_tui.store.records import ConversationSummary, StoredConversation
+from buddy_tui.store.records import ConversationSummary, StoredConversation, TurnRecord, Usage
 from buddy_tui.ui.copying import copy_text
+from buddy_tui.ui.safe import markdown_literal
 
 if TYPE_CHECKING:
     from buddy_tui.conversation.session import Session
@@ -128,8 +131,24 @@ async def copy(pane: ChatPane, arguments: str) -> None:
     await copy_text(pane.app, blocks[index - 1].code, f"code block {index} of {len(blocks)}")
 
 
+def by_agent(turns: Sequence[TurnRecord]) -> list[tuple[str, Usage]]:
+    """The tokens of ``turns`` split between the lead and each agent (by title, in the order they
+    first ran); the lead's share is what is left of each turn's total once its agents' are taken out."""
+    lead = Usage()
+    agents: dict[str, Usage] = {}
+    for turn in turns:
+        spent = Usage()
+        for agent in turn.agents:
+            name = agent.title or agent.name
+            agents[name] = agents.get(name, Usage()) + agent.usage
+            spent = spent + agent.usage
+        lead = lead + (turn.usage - spent)
+    return [("lead", lead)] + [(f"{name} (agent)", usage) for name, usage in agents.items()]
+
+
 async def cost(pane: ChatPane) -> None:
-    """``/cost``: tokens of the last turn and of the conversation, cache reads and writes included."""
+    """``/cost``: tokens of the last turn and of the conversation, cache reads and writes included,
+    and, when agents ran, each one's share beside the lead's."""
     session = pane.session
     if not session.turns:
         await pane.note("No tokens used yet in this conversation.")
@@ -138,9 +157,14 @@ async def cost(pane: ChatPane) -> None:
     total = session.conversation.usage
     ended = {"complete": "", "cut": " (cut at the token limit)", "refused": " (declined)"}
     label = "Last turn" + ended.get(last.state, f" ({last.state}: counted as far as it got)")
-    rows = [(label, last.usage), (f"Conversation ({len(session.turns)} turns)", total)]
+    rows = [(label, last.usage)]
+    if last.agents:
+        rows += [(f"· {name}", usage) for name, usage in by_agent([last])]
+    rows.append((f"Conversation ({len(session.turns)} turns)", total))
+    if any(turn.agents for turn in session.turns):
+        rows += [(f"· {name}", usage) for name, usage in by_agent(session.turns)]
     table = ["| | input | output | cache read | cache write |", "|---|---:|---:|---:|---:|"]
-    table += [f"| {name} | {u.input_tokens:,} | {u.output} | {u.cache_read_tokens:,} | "
+    table += [f"| {markdown_literal(name)} | {u.input_tokens:,} | {u.output} | {u.cache_read_tokens:,} | "
               f"{u.cache_write_tokens:,} |" for name, u in rows]
     from buddy_tui.ui.widgets.markdown_note import MarkdownNote
 
@@ -148,3 +172,24 @@ async def cost(pane: ChatPane) -> None:
                 "the API counted it." if total.estimated else "")
     await pane.add(MarkdownNote("**Tokens**\n\n" + "\n".join(table) + "\n\nCounted by the API for each reply, "
                                 "as far as it got when one was stopped or failed." + estimate))
+
+
+async def consult(pane: ChatPane, arguments: str) -> None:
+    """``/consult NAME QUESTION``: ask one expert directly, with the attached files; it answers as
+    an agent panel that stays open. Without a name or a question: how to use it, and who there is."""
+    name, _, text = arguments.strip().partition(" ")
+    if not name or not text.strip():
+        names = ", ".join(sorted(persona.name for persona in pane.session.personas))
+        await pane.note("Usage: /consult NAME QUESTION asks one expert directly, with the attached files; "
+                        f"its answer appears in its own panel.\nExperts: {names}")
+        return
+    if pane.busy:
+        pane.app.notify("A reply is still streaming: press Esc to stop it, or wait.", severity="warning")
+        return
+    if await pane.when_connected(lambda: consult(pane, arguments)):
+        return
+    question = await asyncio.to_thread(pane.engine.consultation, name, text.strip())
+    if isinstance(question, str):
+        await pane.note(question, "warning")
+        return
+    pane._run(replace(question, chips=tuple(pane.prompt.take_attachments())), agents_open=True)

@@ -22,9 +22,9 @@ PROMPT_KEYS = [("Enter", "Send the question (or complete a partial /command); on
                ("Esc", "Close the menu, drop a persona pick, or stop a streaming answer")]
 #: Keys of the other screens and panes: (where, key, what it does).
 OTHER_KEYS = [("Chat items (Ctrl+G)", "↑ ↓ / Tab, Shift+Tab",
-               "Move through the copy links, tool lines, Undo controls, code blocks and file links"),
-              ("Chat items (Ctrl+G)", "Enter", "Act: copy, expand or collapse, undo the change, copy the code, "
-               "open the file"),
+               "Move through the copy links, tool lines, agent panels, Undo controls, code blocks and file links"),
+              ("Chat items (Ctrl+G)", "Enter", "Act: copy, expand or collapse (a tool line, an agent's panel; a click "
+               "on a panel's header does it too), undo the change, copy the code, open the file"),
               ("Chat items (Ctrl+G)", "Esc, Ctrl+G, Ctrl+L", "Back to the prompt; so does typing a letter, which "
                "lands there (while a reply streams, Esc stops it)"),
               ("Undo list (/undo list)", "↑ ↓, Enter, Esc", "Choose, undo that change, close"),

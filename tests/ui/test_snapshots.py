@@ -252,3 +252,33 @@ def test_the_history_screen(snap_compare: SnapCompare, tmp_path: Path, monkeypat
         await at_rest(pilot, app)
 
     assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)
+
+
+def test_a_review_with_two_expert_panels(snap_compare: SnapCompare, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        fake_api: FakeAnthropic) -> None:
+    """A finished /buddy:review, shown again from its stored turn: the backend persona's opening
+    line, then its two Task calls, each with its agent's panel right under it. The Security panel
+    (name in red) is open: its text, its Read and Grep lines, its finding with a code block. The
+    Performance panel (name in green) is folded to one line: ▶, its task and "done in 9.1 s · in
+    2.9k out 518". The merged answer ranked by severity follows, and the usage line under it."""
+    from buddy_tui.ui.widgets.agent_panel import AgentPanel
+    from buddy_tui.ui.widgets.turn_stubs import build
+    from tests.agent_demo import review_turn
+
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_api.base_url)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-snapshot")
+    app = make_app(make_project(tmp_path / "orders"))
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        chat = app.chat
+        await build(chat.transcript, review_turn())
+        await wait_for(pilot, lambda: len(chat.query(AgentPanel)) == 2, what="the two panels")
+        security = chat.query(AgentPanel).first()
+        await security.fold(False)
+        app.query_one(DirectoryTree).display = True
+        chat.transcript.scroll_end(animate=False)
+        connected_to_8765(app)
+        chat.prompt.input.cursor_blink = False
+        await at_rest(pilot, app)
+
+    assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)

@@ -26,6 +26,14 @@ from buddy_tui.ui.screens.decision import DecisionScreen
 HINT = "Enter denies (with your reason, if typed) · Ctrl+Y allows once · Tab reaches the buttons · Esc stops the reply"
 
 
+def who_asks(agent: str) -> str:
+    """``Claude`` for the lead; ``Security agent`` when an agent (its title) asks."""
+    name = " ".join(agent.split())
+    if not name:
+        return "Claude"
+    return name if name.lower().endswith("agent") else f"{name} agent"
+
+
 class ApprovalScreen(DecisionScreen[Approval | None]):
     """Dismissed with the user's :class:`Approval`; Esc dismisses with None, which stops the
     whole turn (the pending change counts as denied and no further tool runs)."""
@@ -42,6 +50,7 @@ class ApprovalScreen(DecisionScreen[Approval | None]):
         self.sensitive = change.sensitive
         self.protected = change.protected
         self.creating = change.creating
+        self.agent = change.agent
 
     def compose(self) -> ComposeResult:
         verb = "create" if self.creating else "change"
@@ -49,7 +58,7 @@ class ApprovalScreen(DecisionScreen[Approval | None]):
             warning = f"\n⚠ This is {self.protected}: it is asked about every time."
         else:
             warning = "\n⚠ This file looks like it holds secrets." if self.sensitive else ""
-        title = f"Claude wants to {verb} {show(self.path, 200)} ({self.tool}){warning}"
+        title = f"{who_asks(self.agent)} wants to {verb} {show(self.path, 200)} ({self.tool}){warning}"
         with Vertical(id="approval"):
             yield Static(literal(title), id="dialog-title")
             with VerticalScroll(id="approval-diff"):

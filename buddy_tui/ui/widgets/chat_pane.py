@@ -28,6 +28,7 @@ from buddy_tui.context.attachments import Attachment, printable
 from buddy_tui.conversation.chat import Retrying, TextDelta, ToolFinished, ToolStarted, TurnFailed, TurnFinished
 from buddy_tui.conversation.client import Connection, connect, precheck
 from buddy_tui.conversation.engine import Abandoned, Engine, EngineEvent, Notice, Question, TurnContinued, TurnStarted
+from buddy_tui.conversation.events import AgentEnded, AgentStarted, AgentStatus, AgentUpdate
 from buddy_tui.conversation.session import AppAction, Refusal, Session
 from buddy_tui.personas.activation import Choice, activation_line, next_pick
 from buddy_tui.personas.persona import Persona
@@ -86,11 +87,12 @@ class ChatPane(Vertical):
         self.engine = Engine(session, DialogAsker(self.post_message), batch=True)
         self.connection: Connection | None = None
         self.turn: Turn | None = None
-        self.override: Persona | None = None  # picked with F2 for the next message only
+        self.override: Persona | None = None  # picked with F2: pinned for the conversation once sent
         self._asking: AskUser | None = None
         self._runs = 0  # each engine run gets an id: events of a stopped one are dropped
         self._waiting: Callable[[], Awaitable[None]] | None = None  # what to do once the client is ready
         self._connecting = False
+        self._agents_open = False  # the run under way keeps its agents' panels open when done (/consult)
 
     # ----------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -228,7 +230,7 @@ class ChatPane(Vertical):
         self.prompt.show_activation(activation_line(typed, self._suggestion() if wanted else None, self.override))
 
     def cycle_persona(self) -> None:
-        """F2: offer the next expert in the ranking for this message."""
+        """F2: offer the next expert in the ranking; once the question is sent it stays (pinned)."""
         if (pick := next_pick(self._suggestion(), self.override)) is not None:
             self.override = pick
             self.update_activation()
@@ -294,9 +296,10 @@ class ChatPane(Vertical):
             self.prompt.take_attachments()
         self._run(question)
 
-    def _run(self, question: Question) -> None:
+    def _run(self, question: Question, agents_open: bool = False) -> None:
         """Hand ``question`` to the engine in a worker; its events come back as messages."""
         self._runs += 1
+        self._agents_open = agents_open
         self._engine_worker(self._runs, question)
 
     @work(exclusive=True, group="chat", exit_on_error=False)
@@ -344,8 +347,11 @@ class ChatPane(Vertical):
         turn = self.turn
         if turn is None:
             return  # stopped (Esc): the stop recorded what had arrived
-        if isinstance(event, TextDelta):
-            turn.view.feed(event.text)
+        if isinstance(event, TextDelta | AgentStarted | AgentUpdate | AgentStatus | AgentEnded):
+            if isinstance(event, TextDelta):
+                turn.view.feed(event.text)
+            else:  # in the agent's panel, its text drawn as the lead's is
+                await turn.view.agent_event(event, self.runner.changes)
             self.fold_soon()
             return
         await turn.view.drain()  # everything before this event is on screen first
@@ -356,7 +362,8 @@ class ChatPane(Vertical):
         elif isinstance(event, TurnFinished | TurnFailed):
             self._end_turn()
             await self._ended()
-            await turn.view.end(event, self.session.root, cut=self.engine.continuable is not None)
+            stored = self.session.turns[-1].usage if self.session.turns and turn.view.panels else None  # agents'
+            await turn.view.end(event, self.session.root, cut=self.engine.continuable is not None, usage=stored)
             if self.unsent is self.session.turns[-1]:  # failed or declined: the question goes back
                 self._restore(turn.question)
 
@@ -371,6 +378,7 @@ class ChatPane(Vertical):
             self.prompt.input.value = ""
             self.override = None
             view = AssistantMessage(event.question.plan.persona.title, event.why)
+            view.agents_open = self._agents_open
             self.turn = Turn(event.question, view)
             await self.add(UserMessage(event.question.plan.typed, event.record.files))
             await self.show_problems()

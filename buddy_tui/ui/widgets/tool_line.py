@@ -25,8 +25,12 @@ SHOWN_RESULT_CHARS = 4_000
 
 
 def describe_call(call: ToolCall) -> str:
-    """``Read app/models.py`` / ``Grep 'TODO' in app`` ...: the call in a few words."""
+    """``Read app/models.py`` / ``Grep 'TODO' in app`` / ``Task security: check auth``...: the call
+    in a few words."""
     args = call.input
+    if call.name == "Task":  # ``Task security: check auth``
+        about = f"{args.get('subagent_type') or ''}: {args.get('description') or ''}".strip(": ")
+        return show(f"Task {about}".strip(), 400)
     main = args.get("path") or args.get("pattern") or ""
     extra = ""
     if call.name == "Grep" and args.get("path"):

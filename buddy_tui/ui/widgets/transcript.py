@@ -8,7 +8,6 @@ never reads console markup), after control characters have been made visible.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Container, Sequence
 from dataclasses import dataclass
@@ -19,24 +18,22 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.geometry import Size
 from textual.message import Message
-from textual.reactive import Reactive
 from textual.timer import Timer
-from textual.widget import MountError, Widget
+from textual.widget import Widget
 from textual.widgets import Static
 
 from buddy_tui.context.attachments import find_references, human_size, printable
 from buddy_tui.conversation.chat import Retrying, ToolFinished, ToolStarted, TurnFailed, TurnFinished, unrun_summary
 from buddy_tui.conversation.errors import Failure
+from buddy_tui.conversation.events import AgentEvent, AgentStarted, AgentStatus, AgentUpdate
 from buddy_tui.conversation.retries import RetryNotice
 from buddy_tui.conversation.session import Session
-from buddy_tui.display.splitter import BlockSplitter
-from buddy_tui.store.records import ToolNote, TurnRecord, Usage
+from buddy_tui.store.records import TurnRecord, Usage
 from buddy_tui.ui.safe import shown
-from buddy_tui.ui.widgets.folding import Folder, Segment, estimate_height
+from buddy_tui.ui.widgets.agent_panel import AgentPanel
+from buddy_tui.ui.widgets.folding import Folder, ReplyBody
 from buddy_tui.ui.widgets.prompt import PromptInput
-from buddy_tui.ui.widgets.reply_view import ReplyView
 from buddy_tui.ui.widgets.tool_line import ToolLine
 
 NoteKind = Literal["info", "warning", "error"]
@@ -44,9 +41,6 @@ NoteKind = Literal["info", "warning", "error"]
 TYPING_HOLD = 0.3
 #: ...but never longer than this in a row, however fast the typing.
 TYPING_MAX_HOLD = 0.6
-#: A piece closed with at least this much text after it in the same update is off screen when
-#: the view follows the reply (a screen is about 2,000 characters), so it starts folded.
-FOLD_AHEAD = 3_000
 #: Under a reply cut at the token limit, while it can go on.
 CONTINUE_HINT = "Press Enter on an empty prompt or type /continue for the rest."
 RETRY_HINT = "Ctrl+R or /retry sends the question again."
@@ -69,38 +63,25 @@ class UserMessage(Vertical):
             yield Static("  ".join(f"📎 {printable(name)}" for name in self.files), classes="files", markup=False)
 
 
-class AssistantMessage(Vertical):
+class AssistantMessage(ReplyBody):
     """A reply: Markdown that grows as deltas arrive, tool calls in between, a status line under it.
 
     Each stretch of text between tool calls is its own Markdown segment, so the answer reads in the
-    order it happened: text, the tools it used, more text. A long stretch is cut into pieces at
-    block boundaries (core/splitter.py) so pieces far from the view can be folded (folding.py).
+    order it happened: text, the tools it used, more text (see :class:`ReplyBody`). An agent the
+    lead launched with the Task tool gets its own panel under that call's tool line.
     """
-
-    virtual_size = Reactive(Size(0, 0), layout=False)  # see Transcript
 
     def __init__(self, author: str, why: str = "", record: TurnRecord | None = None) -> None:
         super().__init__(classes="message assistant")
         self._record = record  # a stored reply to show once mounted (see restore)
         self.author = author
         self.why = why  # why this persona was chosen, when it took over automatically
-        self._pieces: list[str] = []  # the reply so far; joined only when read
-        self._segments: list[Segment] = []
-        self._open: Segment | None = None
-        self._splitter = BlockSplitter()
-        self._incoming: list[str] = []
-        self._renderer: asyncio.Task[None] | None = None
         self._countdown: Timer | None = None
-        self._tool_lines: dict[str, ToolLine] = {}  # by call id
+        self._panels: dict[str, AgentPanel] = {}  # by agent id (the Task call's id)
+        self.agents_open = False  # finished agents stay open (/consult) instead of folding
         self.ended = ""  # "cut" or "refused" when the reply ended so (see show_ending)
         self._usage = Usage()
         self._said = ""  # what the status says after "Cut at the token limit." (see show_ending)
-
-
-    @property
-    def text(self) -> str:
-        """The reply's text so far (all segments)."""
-        return "".join(self._pieces)
 
     async def on_mount(self) -> None:
         if self._record is not None:
@@ -118,6 +99,23 @@ class AssistantMessage(Vertical):
     @property
     def _status_line(self) -> Static:
         return self.query_one(".status", Static)
+
+    @property
+    def insert_point(self) -> Widget | None:
+        return self._status_line
+
+    def streaming(self) -> None:
+        self.status("streaming…  (Esc to stop)")
+
+    @property
+    def text(self) -> str:
+        """The reply's text so far; for an agent asked directly (/consult), its answer."""
+        return super().text or "\n\n".join(panel.body.text for panel in self._panels.values() if panel.body.text)
+
+    @property
+    def panels(self) -> list[AgentPanel]:
+        """The agents' panels, in the order they started."""
+        return list(self._panels.values())
 
     def status(self, text: str, kind: str = "") -> None:
         """Set the line under the reply."""
@@ -139,29 +137,6 @@ class AssistantMessage(Vertical):
         tick()
         self._countdown = self.set_interval(1.0, tick)
 
-    def feed(self, fragment: str) -> None:
-        """Take a delta and render it soon. Rendering runs as its own task and takes everything
-        that arrived meanwhile in one go, so a slow render means fewer, larger updates rather than
-        a queue that falls ever further behind (and the UI stays free to echo keys)."""
-        self._incoming.append(fragment)
-        if self._renderer is None or self._renderer.done():
-            self._renderer = asyncio.create_task(self._render_incoming())
-
-    async def _render_incoming(self) -> None:
-        while self._incoming:
-            await self._let_typing_through()
-            text = "".join(self._incoming)
-            self._incoming.clear()
-            try:
-                await self.append(text)
-            except MountError:  # the app is closing
-                return
-            except Exception as exc:
-                self.log.error(f"rendering a reply failed: {exc!r}")
-                with contextlib.suppress(MountError):
-                    await self._close_segment()
-                    await self.mount(Static(shown(text), markup=False), before=self._status_line)
-
     @staticmethod
     async def _let_typing_through() -> None:
         """Typing comes first: while keys are arriving, hold the next update of the reply (its
@@ -173,81 +148,43 @@ class AssistantMessage(Vertical):
                 return
             await asyncio.sleep(min(TYPING_HOLD - quiet, left))
 
-    async def drain(self) -> None:
-        """Wait until every delta fed so far is on screen."""
-        while self._renderer is not None and not self._renderer.done():
-            await self._renderer
-
-    async def append(self, fragment: str) -> None:
-        """Add text now. Whole pieces that arrive together with more text after them start
-        folded (they are off screen by the time the rest is shown); folding unfolds them if near."""
-        self._pieces.append(fragment)  # appending a str per delta would copy the reply each time
-        parts = self._splitter.feed(fragment)
-        following = bool(getattr(self.parent, "at_bottom", False))  # the transcript follows the reply
-        for index, part in enumerate(parts):
-            if index:  # a cut point: what follows starts a new piece
-                closed = self._open
-                await self._close_segment()
-                if closed is not None and following and sum(map(len, parts[index:])) >= FOLD_AHEAD:
-                    closed.widget.fold(estimate_height(closed.text, self.size.width))
-            if not part:
-                continue
-            if 0 < index < len(parts) - 1:
-                view = ReplyView(shown(part), folded=estimate_height(part, self.size.width))
-                await self.mount(view, before=self._status_line)
-                self._segments.append(Segment(view, [part]))
-            else:
-                await self._write(part)
-
-    async def _write(self, part: str) -> None:
-        """Append to the open piece. Its blocks are re-parsed from the last one on, so what a
-        streamed piece shows is what the whole text shows (tests/test_mdblocks.py): a finished
-        reply needs no second render."""
-        if self._open is None:
-            view = ReplyView()
-            await self.mount(view, before=self._status_line)
-            self._open = Segment(view)
-            self._segments.append(self._open)
-            self.status("streaming…  (Esc to stop)")
-        self._open.pieces.append(part)
-        await self._open.widget.write(shown(part))
-
-    async def _close_segment(self) -> None:
-        self._open = None
-
-    async def add_tool(self, line: Widget) -> None:
-        """Show a tool call where it happened; text after it starts a new segment."""
-        await self._close_segment()
-        self._splitter = BlockSplitter()
-        await self.mount(line, before=self._status_line)
-
-    @staticmethod
-    def tool_note(summary: str, is_error: bool) -> Static:
-        """A tool call as one plain line: a stored one shown again, or one that never ran."""
-        return Static(printable(f"🔧 {summary}"), classes="tool-note error" if is_error else "tool-note", markup=False)
-
     @property
     def folder(self) -> Folder:
-        """The closed pieces of this reply, for the folding pass."""
-        return Folder([s for s in self._segments if s is not self._open], self._fold, self._unfold)
+        """The closed pieces of this reply and of its open agent panels, for the folding pass."""
+        inner = [s for panel in self._panels.values() if not panel.folded for s in panel.body.segments]
+        return Folder(self.segments + inner, self._fold, self._unfold)
 
-    async def _fold(self, segment: Segment) -> None:
-        segment.widget.fold()
+    async def agent_event(self, event: AgentEvent, changes: Container[str] = ()) -> None:
+        """An agent's start, progress or end, drawn in its panel under its Task call's tool line
+        (``changes``: the ids of calls that changed a file, as for :meth:`show`)."""
+        panel = self._panels.get(event.agent_id)
+        if isinstance(event, AgentStarted):
+            if panel is not None:  # it was queued and starts now
+                panel.started(event)
+                return
+            self._panels[event.agent_id] = panel = AgentPanel.starting(event)
+            await self._place(panel)
+        elif panel is None:
+            return
+        elif isinstance(event, AgentUpdate):
+            await panel.update(event, changes)
+        elif isinstance(event, AgentStatus):
+            panel.waiting(event.status)
+        else:
+            await panel.ended(event, keep_open=self.agents_open)
 
-    async def _unfold(self, segment: Segment) -> None:
-        await segment.widget.unfold()
+    async def _place(self, panel: AgentPanel) -> None:
+        """Mount ``panel`` right under its Task call's line (at the end when there is none)."""
+        line = self._tool_lines.get(panel.agent_id)
+        if line is not None and line.parent is self:
+            await self.mount(panel, after=line)
+        else:  # asked directly (/consult): the panel is the answer
+            await self.add_tool(panel)
+            self.status(printable(f"{panel.title} answers in the panel above…  (Esc to stop)"))
 
-    async def _render_whole(self) -> None:
-        """Wait for the last delta to be drawn, then redraw only a piece whose text reads
-        differently whole than delta by delta (the API key split across two deltas)."""
-        await self.drain()
-        await self._close_segment()
-        for segment in list(self._segments):
-            widget = segment.widget  # folding may swap it meanwhile: a removed widget is skipped
-            whole = shown(segment.text)
-            if (isinstance(widget, ReplyView) and widget.parent is not None
-                    and whole != "".join(shown(piece) for piece in segment.pieces)):
-                widget.set_text(whole)
+    async def _interrupt_agents(self) -> None:
+        for panel in self._panels.values():
+            await panel.interrupt()
 
     async def finish(self, text: str, usage: Usage, stop_reason: str | None, refusal: Failure | None = None) -> None:
         """The reply is complete: its tokens, and how it ended when that needs saying (cut at the
@@ -262,9 +199,11 @@ class AssistantMessage(Vertical):
             note = " · stopped at the tool-round limit" if stop_reason == "max_rounds" else ""
             self.status(f"{usage.summary()}{note}", "done")
 
-    async def end(self, event: TurnFinished | TurnFailed, root: Path, cut: bool = False) -> None:
+    async def end(self, event: TurnFinished | TurnFailed, root: Path, cut: bool = False,
+                  usage: Usage | None = None) -> None:
         """The turn is over: show how it ended and, for a finished reply, the project files it
-        names (``cut``: a cut reply failed to go on, and still can)."""
+        names (``cut``: a cut reply failed to go on, and still can; ``usage``: the turn's tokens
+        as stored, its agents' included, when known)."""
         if isinstance(event, TurnFailed) and cut:  # it stays cut, and says why it did not go on
             await self._render_whole()
             self.show_ending("cut", event.usage, event.failure.text())
@@ -273,9 +212,10 @@ class AssistantMessage(Vertical):
             await self.fail(event.failure)
             return
         await self.drain()
+        await self._interrupt_agents()  # the turn is over: an agent that never ended will not
         for call in event.unrun:  # cut in the middle of a tool call: say it never ran, where it stopped
             await self.add_tool(self.tool_note(unrun_summary(call), is_error=True))
-        await self.finish(event.text, event.usage, event.stop_reason, event.refusal)
+        await self.finish(event.text, usage or event.usage, event.stop_reason, event.refusal)
         await self.show_references(await asyncio.to_thread(find_references, event.text, root))
 
     def show_ending(self, state: str, usage: Usage, said: str = "", continuable: bool = True) -> None:
@@ -331,6 +271,7 @@ class AssistantMessage(Vertical):
         went on stays cut: ``record`` says so, and how to go on)."""
         for line in self._tool_lines.values():
             line.stopped()
+        await self._interrupt_agents()
         await self._render_whole()
         if record is not None and record.state == "cut":
             self.show_ending("cut", record.usage, record.failure)
@@ -341,6 +282,7 @@ class AssistantMessage(Vertical):
     async def fail(self, failure: Failure) -> None:
         """The call failed: keep any partial text and show what went wrong and what to do."""
         await self._render_whole()
+        await self._interrupt_agents()
         self.show_failure(failure.text(), failure.retryable)
 
     def show_failure(self, text: str, retryable: bool = True) -> None:
@@ -350,16 +292,16 @@ class AssistantMessage(Vertical):
         self.status(printable(f"{prefix}{text}{again}"), "error")
 
     async def restore(self, record: TurnRecord) -> None:
-        """Show a stored reply as it ended: its text and tool calls in order, and its final state."""
-        for part in record.segments():
-            self._splitter = BlockSplitter()  # the last text's, should the reply go on (resume)
-            if isinstance(part, ToolNote):
-                await self.mount(self.tool_note(part.summary or part.name, part.is_error), before=self._status_line)
+        """Show a stored reply as it ended: its text and tool calls in order (each agent's run, folded,
+        under its Task call), and its final state."""
+        lines = await self.show_parts(record.segments())
+        for agent in record.agents:
+            self._panels[agent.id] = panel = AgentPanel.stored(agent, live=record.state == "streaming")
+            line = lines.get(agent.id)
+            if line is not None:
+                await self.mount(panel, after=line)
             else:
-                for piece in self._splitter.feed(part):
-                    view = ReplyView(shown(piece))
-                    await self.mount(view, before=self._status_line)
-                    self._segments.append(Segment(view, [piece]))
+                await self.mount(panel, before=self.insert_point)
         self._pieces = [record.reply]
         if record.state == "complete":
             self.status(record.usage.summary(), "done")
