@@ -341,7 +341,8 @@ def test_runner_skips_a_missing_optional_module(monkeypatch: pytest.MonkeyPatch,
 
 
 def test_runner_knows_every_module() -> None:
-    assert list(runner.MODULES)[:3] == ["startup", "stream", "tree"] and list(runner.MODULES)[-2:] == ["history", "agents"]
+    modules = list(runner.MODULES)
+    assert modules[:3] == ["startup", "stream", "tree"] and modules[-2:] == ["history", "agents"]
     for name in runner.MODULES:
         module = runner.load(name)
         if module is None:

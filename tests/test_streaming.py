@@ -115,3 +115,31 @@ async def test_stopping_the_consumer_closes_the_source() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     await wait_until(closed.is_set, what="the source to be closed")
+
+
+async def test_agents_text_is_joined_per_agent_and_never_held_past_its_end() -> None:
+    from buddy_tui.conversation.events import AgentEnded, AgentUpdate
+
+    ended = AgentEnded("a1", "done", "xyz", Usage(), 1.0)
+    got = await collect(source(AgentUpdate("a1", TextDelta("x")), AgentUpdate("a2", TextDelta("1")),
+                               AgentUpdate("a1", TextDelta("y")), AgentUpdate("a2", TextDelta("2")),
+                               AgentUpdate("a1", TextDelta("z")), ended, DONE))
+    # One update per agent, then the end at once: an agent's last text is not kept waiting.
+    assert got == [AgentUpdate("a1", TextDelta("xyz")), AgentUpdate("a2", TextDelta("12")), ended, DONE]
+
+
+async def test_the_leads_text_does_not_wait_as_long_as_an_agents() -> None:
+    from buddy_tui.conversation.events import AgentUpdate
+
+    seen: list[ChatEvent] = []
+
+    async def agent_then_lead() -> AsyncIterator[ChatEvent]:
+        yield AgentUpdate("a1", TextDelta("agent"))
+        yield TextDelta("lead")
+        # Nothing more until the lead's text is out: with the agents' long wait it would never come.
+        await wait_until(lambda: TextDelta("lead") in seen, timeout=20, what="the lead's text")
+        yield DONE
+
+    async for event in batched(agent_then_lead(), 0.05, agent_interval=3600):
+        seen.append(event)
+    assert seen == [AgentUpdate("a1", TextDelta("agent")), TextDelta("lead"), DONE]

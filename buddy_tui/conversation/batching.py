@@ -24,6 +24,10 @@ from buddy_tui.conversation.events import AgentUpdate
 
 #: Seconds text may wait to be joined with more: ten updates a second still reads as streaming.
 INTERVAL = 0.1
+#: Agents' text waits longer: their panels are side windows, and several stream at once; each update
+#: costs the screen a layout pass, so all agents' text goes in one update, twice a second. An agent's
+#: last text is never held back: its end (any other event) flushes what waits.
+AGENT_INTERVAL = 0.5
 #: A batch with more characters than this means the text outruns reading...
 FLOOD_CHARS = 1_000
 #: ...and the next batch may wait this long.
@@ -32,7 +36,8 @@ _DONE = object()
 
 
 async def batched(source: AsyncIterator[ChatEvent], interval: float = INTERVAL,
-                  flood_interval: float = FLOOD_INTERVAL, flood_chars: int = FLOOD_CHARS) -> AsyncIterator[ChatEvent]:
+                  flood_interval: float = FLOOD_INTERVAL, flood_chars: int = FLOOD_CHARS,
+                  agent_interval: float = AGENT_INTERVAL) -> AsyncIterator[ChatEvent]:
     """``source``'s events with neighbouring text deltas joined (see the module docstring)."""
     loop = asyncio.get_running_loop()
     pending: dict[str | None, list[str]] = {}  # text waiting, by agent (None: the lead), in arrival order
@@ -60,9 +65,13 @@ async def batched(source: AsyncIterator[ChatEvent], interval: float = INTERVAL,
                 text = event if isinstance(event, TextDelta) else \
                     event.event if isinstance(event, AgentUpdate) and isinstance(event.event, TextDelta) else None
                 if text is not None:
-                    if not pending:
-                        timer = loop.call_later(wait, flush)
                     agent = event.agent_id if isinstance(event, AgentUpdate) else None
+                    due = wait if agent is None else max(wait, agent_interval)
+                    if not pending:
+                        timer = loop.call_later(due, flush)
+                    elif timer is not None and timer.when() > loop.time() + due:  # the lead's text: sooner
+                        timer.cancel()
+                        timer = loop.call_later(due, flush)
                     pending.setdefault(agent, []).append(text.text)
                     continue
                 if timer is not None:
