@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -234,3 +235,28 @@ def test_windows_opening_a_new_database_at_the_same_moment_all_get_history(tmp_p
     assert [out.strip() for out, _ in results] == ["ok"] * 5, [err for _, err in results]
     store = Store(path)
     assert len(store.conversations("/p")) == 5 and store.integrity() == "ok"
+
+
+def test_a_turn_owned_by_a_killed_process_not_yet_reaped_is_interrupted(store: Store) -> None:
+    """kill -9 leaves a zombie until its parent reaps it; it still answers a signal 0."""
+    import signal
+    import socket
+
+    from buddy_tui.store.history import _started
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        started = _started(child.pid)
+        child.send_signal(signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{child.pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z":
+            assert time.monotonic() < deadline, "the child never became a zombie"
+            time.sleep(0.01)
+        conversation = store.create_conversation("/p", "q", "backend", "m")
+        record = turn()
+        store.begin_turn(conversation, record)
+        store._db.execute("UPDATE turns SET owner = ? WHERE id = ?",
+                          (f"{socket.gethostname()}:{child.pid}:{started}", record.id))
+        assert [c.id for c in store.interrupted("/p")] == [conversation]
+    finally:
+        child.wait()

@@ -91,6 +91,14 @@ def _started(pid: int) -> str:
 _PROCESS = f"{socket.gethostname()}:{os.getpid()}:{_started(os.getpid()) or f't{time.time_ns()}'}"
 
 
+def _zombie(pid: int) -> bool:
+    """Whether process ``pid`` has ended and only waits to be reaped (it still answers a signal 0)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[:1] == ["Z"]
+    except OSError:
+        return False
+
+
 class HistoryError(Exception):
     """The history database cannot be used; the message says why, for the chat."""
 
@@ -112,6 +120,8 @@ def _owner_alive(owner: str, now: float, updated: float) -> bool:
         return False
     except OSError:  # it exists but belongs to someone else
         pass
+    if _zombie(pid):  # dead, but not yet reaped by its parent
+        return False
     current = _started(pid)
     if current and started and not started.startswith("t"):
         return current == started  # the same pid, but is it the same process?
