@@ -36,6 +36,7 @@ from buddy_tui.conversation.events import (
     ToolStarted,
 )
 from buddy_tui.store.records import AgentRecord, Usage
+from buddy_tui.store.wording import duration_text
 from buddy_tui.ui.widgets.chat_header import compact
 from buddy_tui.ui.widgets.folding import ReplyBody
 from buddy_tui.ui.widgets.tool_line import ToolLine
@@ -59,21 +60,11 @@ def colour_style(color: str) -> str:
     return f"bold {COLOURS.get(color.strip().lower(), NEUTRAL)}"
 
 
-def took(seconds: float) -> str:
-    """``4.2 s``, ``12 s``, ``2 min 5 s``."""
-    if seconds < 10:
-        return f"{seconds:.1f} s"
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest} s"
-
-
 def ended_status(state: str, why: str, usage: Usage, seconds: float) -> tuple[str, str]:
     """The status of an agent that ended (``state``: done, failed, capped, stopped or
     interrupted) and its kind, for the style."""
     if state == "done":
-        return f"done in {took(seconds)} · {compact(usage)}", "done"
+        return f"done in {duration_text(seconds)} · {compact(usage)}", "done"
     if state in ("failed", "capped"):
         return f"{state}: {' '.join(why.split()) or 'no reason given'}", state
     return "interrupted", "interrupted"
