@@ -230,14 +230,14 @@ async def test_tool_use_rounds_run_through_the_executor(fake_api: FakeAnthropic)
               if not isinstance(e, Counted)]
     assert [c.input for c in seen] == [{"path": "app/models.py"}, {"pattern": "SELECT \\\\*"}]
     kinds = [type(e).__name__ for e in events]
-    assert kinds == ["TextDelta", "ToolStarted", "ToolFinished", "ToolStarted", "ToolFinished", "RoundDone",
-                     "TextDelta", "TurnFinished"]
-    round_done = events[5]
+    assert kinds == ["TextDelta", "CallsAsked", "ToolStarted", "ToolFinished", "ToolStarted", "ToolFinished",
+                     "RoundDone", "TextDelta", "TurnFinished"]
+    round_done = events[6]
     assert isinstance(round_done, RoundDone)
     assert [m["role"] for m in round_done.messages] == ["assistant", "user"]
     started = [e for e in events if isinstance(e, ToolStarted)]
     assert (started[0].round, started[0].max_rounds) == (1, 12)
-    assert isinstance(events[2], ToolFinished) and events[2].outcome.content == "result of Read"
+    assert isinstance(events[3], ToolFinished) and events[3].outcome.content == "result of Read"
     final = events[-1]
     assert isinstance(final, TurnFinished)
     assert final.text == "Let me look. \n\nFound it: N+1." and final.usage.input_tokens == 75

@@ -46,7 +46,8 @@ DECLINED_NOTE = "(The rest of this reply was declined and is left out; the tool 
 STOPPED_GOING_ON = ("Going on was stopped; the reply so far is kept: press Enter on an empty prompt or type "
                     "/continue for the rest.")
 #: The result a tool call gets when the person stopped the turn before it finished.
-STOPPED_CALL = "Stopped by the user before this call finished; whatever it had begun may be partly done."
+STOPPED_CALL = ("The user stopped the turn before this call finished: it may not have run at all, or only in "
+                "part. Check before relying on what it would have done.")
 #: A finished call's result kept after a stop is cut to this many characters.
 MAX_STOPPED_RESULT = 40_000
 #: How a finished reply's stop reason leaves the turn.
