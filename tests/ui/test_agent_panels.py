@@ -31,7 +31,7 @@ from buddy_tui.tools.asking import ChangeRequest
 from buddy_tui.tools.specs import ToolCall, ToolResult
 from buddy_tui.ui.app import BuddyApp
 from buddy_tui.ui.screens.approval import ApprovalScreen
-from buddy_tui.ui.widgets.agent_panel import AgentPanel, AgentTitle, AgentWindow, colour_style
+from buddy_tui.ui.widgets.agent_panel import AgentPanel, AgentTail, AgentTitle, AgentWindow, colour_style
 from buddy_tui.ui.widgets.chat_pane import ChatPane
 from buddy_tui.ui.widgets.markdown_note import MarkdownNote
 from buddy_tui.ui.widgets.tool_line import ToolLine, describe_call
@@ -94,21 +94,19 @@ async def test_a_panel_streams_under_its_task_line_and_folds_when_done(project: 
         assert status_of(panel) == "streaming…"
         await send(pilot, app, AgentUpdate(TASK.id, ToolStarted(GREP, 1, 8)))
         assert status_of(panel) == "running Grep…"
-        assert panel.body.query(ToolLine).first().call == GREP
+        assert panel._tail.source == "## Findings\n\nSQL built "  # while it runs: its last lines
         await send(pilot, app, AgentStatus(TASK.id, "waiting for approval"))
         assert status_of(panel) == "waiting for approval"
         await send(pilot, app, AgentStatus(TASK.id, "running"),
                    AgentUpdate(TASK.id, ToolFinished(GREP, ToolResult("app/models.py:13", summary="Grep · 1 match"))),
                    AgentUpdate(TASK.id, TextDelta("from strings.")))
         assert status_of(panel) == "streaming…"
-        assert not panel.folded and panel.body.display
+        assert not panel.folded and panel._tail.display and not panel.query_one(AgentWindow).display
+        assert panel._tail.region.height == 3 and panel.body.text == ""  # the whole reply is drawn when shown
         edit = ToolCall("toolu_edit", "Edit", {"path": "app/models.py"})
         app.chat.runner.changes[edit.id] = None  # type: ignore[assignment]  # the runner made this change
         await send(pilot, app, AgentUpdate(TASK.id, ToolStarted(edit, 2, 8)),
                    AgentUpdate(TASK.id, ToolFinished(edit, ToolResult("ok", summary="Edit app/models.py"))))
-        assert panel.body.query("UndoButton")  # an agent's change can be undone from its line too
-        assert panel.body.text == "## Findings\n\nSQL built from strings."
-        assert len(panel.body.query(ToolLine)) == 2
 
         await send(pilot, app, AgentEnded(TASK.id, "done", "## Findings\n\nSQL built from strings.",
                                           Usage(3_100, 640), 12.3))
@@ -116,6 +114,13 @@ async def test_a_panel_streams_under_its_task_line_and_folds_when_done(project: 
         await wait_for(pilot, lambda: panel.folded, what="the finished panel folded (its end in sight a moment first)")
         await pilot.pause()
         assert panel.body.region.height == 0 and panel.region.height == 1  # one line: the header
+        await panel.fold(False)  # opened: the whole reply, its tool lines where they happened
+        await pilot.pause()
+        assert panel.body.text == "## Findings\n\nSQL built from strings."
+        assert [line.call for line in panel.body.query(ToolLine)] == [GREP, edit]
+        assert panel.body.query("UndoButton")  # an agent's change can be undone from its line too
+        await panel.fold(True)
+        await pilot.pause()
 
         # The lead's text after the Task result goes under the panel.
         await send(pilot, app, ToolFinished(TASK, ToolResult("SQL built from strings.")),
@@ -133,11 +138,14 @@ async def test_several_agents_streaming_at_once_all_stay_in_sight(project: Path)
         view = await begin_turn(pilot, app)
         await send(pilot, app, ToolStarted(TASK, 1, 12), started(), AgentUpdate(TASK.id, TextDelta(long)))
         panel = view.panels[0]
-        window = panel.query_one(AgentWindow)
-        await wait_for(pilot, lambda: window.size.height and window.max_scroll_y > 0, what="the window laid out")
-        assert window.outer_size.height <= 8 and panel.region.height <= 9  # header and a few lines
-        await wait_for(pilot, lambda: window.scroll_y == window.max_scroll_y, what="the window at the reply's end")
-        await send(pilot, app, AgentEnded(TASK.id, "done", long, Usage(), 4.0))
+        window, tail = panel.query_one(AgentWindow), panel._tail
+        await wait_for(pilot, lambda: tail.size.height == AgentTail.ROWS, what="the tail laid out")
+        assert panel.region.height <= AgentTail.ROWS + 2 and not window.display  # header and a few lines
+        shown = [tail.render_line(y).text.strip() for y in range(AgentTail.ROWS)]
+        assert shown[-1] == "Line 59 of the findings."  # the end of the reply
+        await send(pilot, app, AgentUpdate(TASK.id, TextDelta("One more line.\n")))
+        assert [tail.render_line(y).text.strip() for y in range(AgentTail.ROWS)][-1] == "One more line."
+        await send(pilot, app, AgentEnded(TASK.id, "done", long + "One more line.\n", Usage(), 4.0))
         await wait_for(pilot, lambda: panel.folded, what="the finished panel folded")
         await panel.fold(False)
         await wait_for(pilot, lambda: window.outer_size.height > 60, what="the whole reply")
@@ -411,13 +419,14 @@ async def test_through_the_engine_a_task_call_streams_its_agent_in_a_panel_that_
             assert view.children.index(panel) == view.children.index(line) + 1
             assert panel.header_text.startswith("reviewer  look for problems") or \
                 panel.header_text.startswith("Reviewer  look for problems")
-            await wait_for(pilot, lambda: held.is_set() and panel.body.text == findings[:24],
+            await wait_for(pilot, lambda: held.is_set() and panel._tail.source == findings[:24],
                            what="the agent's first text in its panel")  # three chunks: the fourth is held
             assert status_of(panel) == "streaming…" and not panel.folded and app.chat.busy
             gate.set()
             await wait_for(pilot, lambda: settled(app), what="the turn's end")
             await wait_for(pilot, lambda: panel.folded, what="the panel folded")
             assert status_of(panel).startswith("done in ")
+            await panel.fold(False)
             assert panel.body.text == findings
             assert view.text.endswith("The reviewer found one problem: app/models.py:13.")
             assert [a.state for a in app.chat.session.turns[-1].agents] == ["done"]

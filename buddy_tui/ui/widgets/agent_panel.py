@@ -21,6 +21,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.geometry import Size
 from textual.reactive import Reactive
+from textual.strip import Strip
 from textual.timer import Timer
 from textual.widgets.collapsible import CollapsibleTitle
 
@@ -37,8 +38,10 @@ from buddy_tui.conversation.events import (
 )
 from buddy_tui.store.records import AgentRecord, Usage
 from buddy_tui.store.wording import duration_text
+from buddy_tui.tools.specs import ToolResult
 from buddy_tui.ui.widgets.chat_header import compact
 from buddy_tui.ui.widgets.folding import ReplyBody
+from buddy_tui.ui.widgets.reply_view import ReplyView
 from buddy_tui.ui.widgets.tool_line import ToolLine
 
 #: Claude Code's agent colours, as styles that read on dark and light themes.
@@ -83,6 +86,28 @@ class AgentWindow(VerticalScroll, can_focus=False):
         self.anchor()
 
 
+class AgentTail(ReplyView, can_focus=False):
+    """While the agent runs: the last few lines of its reply, redrawn in place. Once it is as tall
+    as it gets, an update changes no size, so it costs a repaint of these rows, never a layout
+    pass (which reflows the whole screen: with several agents streaming, most of the app's time)."""
+
+    ROWS = 8
+
+    def _changed(self) -> None:
+        self._stale = True
+        self.refresh(layout=self.size.height < self.ROWS)
+
+    def code_blocks(self) -> list[int]:
+        return []  # not a chat item: the panel's header is, and the whole reply once it is shown
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return min(self.ROWS, len(self._layout_lines(width)))
+
+    def render_line(self, y: int) -> Strip:
+        lines = self._layout_lines(self.size.width)
+        return super().render_line(y + max(0, len(lines) - self.size.height))
+
+
 class AgentBody(ReplyBody):
     """The agent's streamed reply and its tool lines."""
 
@@ -120,6 +145,11 @@ class AgentPanel(Vertical):
         self.usage = Usage()  # its tokens so far (all of them once it ended)
         self._title = AgentTitle(label=self._label(), collapsed_symbol="▶", expanded_symbol="▼", collapsed=folded)
         self.body = AgentBody()
+        #: While it runs: its last lines. The whole reply (``body``) is drawn once it is shown.
+        self._tail = AgentTail()
+        self._parts: list[str | ToolLine] = []  # the run so far, for drawing the whole reply later
+        self._outcomes: dict[str, tuple[ToolResult, bool]] = {}  # finished calls: result, undoable
+        self._built = folded  # a stored run (folded) is drawn from its record instead
         self.set_class(folded, "-folded")
         self.set_class(not folded, "-live")  # while it runs, the window shows the end of its reply
         self._fold_timer: Timer | None = None
@@ -151,6 +181,7 @@ class AgentPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield self._title
+        yield self._tail
         yield AgentWindow(self.body)
 
     @property
@@ -203,6 +234,8 @@ class AgentPanel(Vertical):
             self._fold_timer = None
         if self.finished:
             self.remove_class("-live")  # opened again: the whole reply
+            if not folded:
+                await self._build()
         if not folded and self._stored is not None:
             stored, self._stored = self._stored, None
             await self.body.show_parts(stored.segments())
@@ -224,16 +257,17 @@ class AgentPanel(Vertical):
             return
         inner = event.event
         if isinstance(inner, TextDelta):
-            self.body.feed(inner.text)
+            self._tail.append(inner.text)
+            self._parts.append(inner.text)
+            if self._activity != "streaming…":
+                self.activity("streaming…")
             return
-        await self.body.drain()
         if isinstance(inner, ToolStarted):
             self.body._tool_lines[inner.call.id] = line = ToolLine(inner.call, inner.round, inner.max_rounds)
             self.activity(f"running {inner.call.name}…")
-            await self.body.add_tool(line)
+            self._parts.append(line)
         elif isinstance(inner, ToolFinished):
-            if (finished := self.body._tool_lines.get(inner.call.id)) is not None:
-                finished.finish(inner.outcome, inner.call.id in changes)
+            self._outcomes[inner.call.id] = (inner.outcome, inner.call.id in changes)
             self.activity("streaming…")
         elif isinstance(inner, Retrying):
             said = inner.notice.describe(inner.notice.wait)
@@ -256,18 +290,16 @@ class AgentPanel(Vertical):
         """The run is over: its final status; the panel folds unless ``keep_open``."""
         if self.finished:
             return
-        await self.body._render_whole()
-        if not self.body.text and event.text:  # nothing streamed (the reply came whole)
-            await self.body.append(event.text)
-            await self.body._render_whole()
-        for line in self.body._tool_lines.values():
-            line.stopped()
+        if not any(isinstance(part, str) for part in self._parts) and event.text:  # it came whole
+            self._tail.append(event.text)
+            self._parts.append(event.text)
         self.state = "interrupted" if event.outcome == "stopped" else event.outcome
         self.usage = event.usage
         self.show_status(*ended_status(self.state, event.why, event.usage, event.seconds))
         if keep_open:
             self.remove_class("-live")
-        else:  # the end stays in sight a moment, then the panel folds
+            await self._build()
+        else:  # the end stays in sight a moment, then the panel folds (the whole reply is drawn if opened)
             self._fold_timer = self.set_timer(FOLD_AFTER, self._fold_now)
 
     async def _fold_now(self) -> None:
@@ -278,9 +310,24 @@ class AgentPanel(Vertical):
         """Esc, or the turn ended without this agent: keep what arrived and say so."""
         if self.finished:
             return
-        await self.body._render_whole()
-        for line in self.body._tool_lines.values():
-            line.stopped()
         self.state = "interrupted"
         self.remove_class("-live")
         self.show_status("interrupted", "interrupted")
+        await self._build()
+
+    async def _build(self) -> None:
+        """Draw the whole reply, with its tool lines, from what the run sent (once)."""
+        if self._built:
+            return
+        self._built = True
+        for part in self._parts:
+            if isinstance(part, str):
+                self.body.feed(part)
+                continue
+            await self.body.drain()
+            await self.body.add_tool(part)
+            if (done := self._outcomes.get(part.call.id)) is not None:
+                part.finish(*done)
+            elif self.finished:
+                part.stopped()
+        await self.body._render_whole()
