@@ -305,6 +305,13 @@ def redact(text: str, findings: Sequence[SecretFinding]) -> str:
     return "".join(parts)
 
 
+def clipped(findings: Sequence[SecretFinding], start: int, end: int) -> list[SecretFinding]:
+    """The parts of ``findings`` (made in a whole text) that fall in ``text[start:end]``, placed in
+    that window."""
+    return [replace(f, start=max(f.start, start) - start, end=min(f.end, end) - start)
+            for f in findings if f.start < end and f.end > start]
+
+
 def redact_window(text: str, start: int, end: int) -> str:
     """``text[start:end]`` redacted by what the WHOLE text holds: a finding that overlaps the window
     (a private key read in parts, a Grep of its base64 lines) has its overlapping part replaced.
@@ -317,11 +324,10 @@ def redact_window(text: str, start: int, end: int) -> str:
         return ""
     result = scan(text)
     window = text[start:end]
-    clipped = [replace(f, start=max(f.start, start) - start, end=min(f.end, end) - start)
-               for f in result.findings if f.start < end and f.end > start]
+    found = clipped(result.findings, start, end)
     if end > result.scanned_to:
-        clipped += find_secrets(window)
-    return redact(window, clipped)
+        found += find_secrets(window)
+    return redact(window, found)
 
 
 def redact_scanned(text: str, result: Scan | None = None) -> str:

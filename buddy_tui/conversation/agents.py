@@ -38,7 +38,7 @@ from buddy_tui.conversation.rounds import SideEvents, run_calls
 from buddy_tui.personas.persona import Persona
 from buddy_tui.personas.roster import agent_model, find_agent
 from buddy_tui.store.records import Usage
-from buddy_tui.tools.specs import READ_ONLY, TOOL_NAMES, ToolCall, ToolResult, tool_definitions
+from buddy_tui.tools.specs import CONCURRENT, TOOL_NAMES, ToolCall, ToolResult, tool_definitions
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
@@ -71,8 +71,6 @@ class Agents:
         self.lead_model, self.lead_tools = lead_model, tuple(lead_tools)
         self.limits, self.max_rounds = limits, max_rounds
         self._slots = asyncio.Semaphore(max(1, limit))
-        self._running = 0
-        self._limit = max(1, limit)
         #: Why each agent that did not finish failed, by Task call id (the model call's failure, if one).
         self.failures: dict[str, Failure] = {}
 
@@ -109,15 +107,11 @@ class Agents:
             return prepared
         started = AgentStarted(call.id, prepared.persona.name, prepared.persona.title, prepared.persona.color,
                                prepared.description, prepared.prompt, prepared.model, prepared.tools)
-        if self._running >= self._limit:
-            self.side.emit(_queued(started))
+        if self._slots.locked():  # every place is taken: it waits, and says so
+            self.side.emit(replace(started, queued=True))
         async with self._slots:
-            self._running += 1
-            try:
-                self.side.emit(started)
-                return await self._converse(prepared, user)
-            finally:
-                self._running -= 1
+            self.side.emit(started)
+            return await self._converse(prepared, user)
 
     async def consult(self, name: str, prompt: str, request: dict[str, Any]) -> AsyncIterator[ChatEvent]:
         """``/consult``: agent ``name`` answers the question itself, with the attached files (the
@@ -169,7 +163,7 @@ class Agents:
                                     max_tokens=self.session.settings.max_tokens, memory=self.session.memory,
                                     tools=tool_definitions(run.tools))
             events = stream_turn(self.client, request, execute if run.tools else None, self.max_rounds,
-                                 on_retry=retrying, limits=self.limits, parallel=lambda c: c.name in READ_ONLY)
+                                 on_retry=retrying, limits=self.limits, parallel=lambda c: c.name in CONCURRENT)
             async with contextlib.aclosing(cast(AsyncGenerator[ChatEvent, None], events)):
                 async for event in events:
                     if isinstance(event, RoundDone):
@@ -212,11 +206,6 @@ def _last_text(event: TurnFinished) -> str:
         if said:
             return said
     return event.text
-
-
-def _queued(started: AgentStarted) -> AgentStarted:
-    return AgentStarted(started.agent_id, started.name, started.title, started.color, started.description,
-                        started.prompt, started.model, started.tools, queued=True)
 
 
 def _finished(event: TurnFinished, max_rounds: int) -> tuple[AgentOutcome, str]:

@@ -32,7 +32,7 @@ from buddy_tui.conversation.session import Interpretation, Session, TurnPlan
 from buddy_tui.conversation.turnlog import CHECKPOINT_SECONDS, TurnLog
 from buddy_tui.store.records import StoredConversation, TurnRecord
 from buddy_tui.tools.runner import ToolRunner
-from buddy_tui.tools.specs import READ_ONLY, TOOL_NAMES, ToolCall, ToolResult
+from buddy_tui.tools.specs import CONCURRENT, TOOL_NAMES, ToolCall, ToolResult
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
@@ -278,7 +278,7 @@ class Engine:
         else:
             events = stream_turn(self.client, request, execute if tools else None, on_retry=on_retry,
                                  reply_so_far=before, limits=limits, side=side,
-                                 parallel=lambda call: call.name in READ_ONLY or call.name == "Task")
+                                 parallel=lambda call: call.name in CONCURRENT)
         if self.batch:
             from buddy_tui.conversation.batching import batched
 

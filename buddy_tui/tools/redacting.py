@@ -2,17 +2,17 @@
 
 A private key read in parts (Read with offset/limit inside the block, or Grep matching its base64
 lines) showed no ``BEGIN`` line to the scanner and went out whole. Here a file is scanned once,
-as a whole, and each piece that leaves is cut from the redacted whole.
-(buddy_tui.context.secrets is getting ``redact_window`` for the same; this is the local stand-in.)
+as a whole, and each piece that leaves is cut from the redacted whole. Unlike
+:func:`buddy_tui.context.secrets.redact_window`, which scans the text for each window, the findings
+are made once and serve every line a Grep returns; the clipping is the scanner's own (``clipped``).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
-from buddy_tui.context.secrets import SecretFinding, find_secrets, redact
+from buddy_tui.context.secrets import SecretFinding, clipped, find_secrets, redact
 
 #: A file larger than this is not read whole just to scan it (the scanner stops at 2 M characters anyway).
 WHOLE_FILE_BYTES = 8 * 1024 * 1024
@@ -21,9 +21,8 @@ WHOLE_FILE_BYTES = 8 * 1024 * 1024
 def redact_window(text: str, findings: Sequence[SecretFinding], start: int, end: int) -> tuple[str, int]:
     """``text[start:end]`` with every part of a finding (made in the whole ``text``) that falls in it
     redacted, and how many findings touched it."""
-    clipped = [dataclasses.replace(f, start=max(f.start, start) - start, end=min(f.end, end) - start)
-               for f in findings if f.start < end and start < f.end]
-    return redact(text[start:end], clipped), len(clipped)
+    found = clipped(findings, start, end)
+    return redact(text[start:end], found), len(found)
 
 
 class WholeText:

@@ -41,6 +41,9 @@ class ToolResult:
 
 TOOL_NAMES = ("Read", "Grep", "Glob", "Edit", "Write", "Task")
 READ_ONLY = frozenset({"Read", "Grep", "Glob"})
+#: Calls that may run at the same time as their neighbours of this kind in one round: an agent
+#: (Task) does its own asking, and reading changes nothing.
+CONCURRENT = READ_ONLY | {"Task"}
 
 READ_DEFAULT_LINES = 400
 READ_MAX_LINES = 2_000

@@ -79,11 +79,8 @@ class AgentTitle(CollapsibleTitle):
 
 
 class AgentWindow(VerticalScroll, can_focus=False):
-    """Around the agent's reply: while the agent runs, a few lines high and following the end (so
-    several agents at once all stay in sight); once it is opened again, as tall as the reply."""
-
-    def on_mount(self) -> None:
-        self.anchor()
+    """Around the agent's whole reply, shown once the panel is opened after the run (while it runs,
+    :class:`AgentTail` shows its last lines instead)."""
 
 
 class AgentTail(ReplyView, can_focus=False):
